@@ -1,0 +1,302 @@
+"""Pure-Python network planning: subnet CIDRs, service ports and NACL rule numbers.
+
+Nothing here talks to Pulumi, so the plan can be validated (and unit-tested) before any
+resource is registered.
+
+Identity by name, never by position:
+- a subnet's CIDR is a function of (tier slot, AZ letter) only, so adding an AZ or a tier
+  never renumbers an existing subnet (the top complaint against terraform-aws-modules/vpc,
+  CDK Vpc and awsx Vpc);
+- a NACL rule's number is a function of (source slot, port slot) only, so adding a data
+  store or an on-prem range never renumbers an existing rule (NACL rule numbers are
+  replace-on-change in AWS, and a renumbered rule collides with its neighbour).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+# --- Subnet plan -------------------------------------------------------------------------
+
+#: The VPC is cut into 8 equal tier blocks, each tier block into 8 equal AZ subnets.
+TIER_BLOCK_NEWBITS = 3
+AZ_SUBNET_NEWBITS = 3
+MAX_TIER_SLOTS = 2**TIER_BLOCK_NEWBITS
+MAX_AZ_SLOTS = 2**AZ_SUBNET_NEWBITS
+#: AWS: the smallest subnet is a /28; the largest VPC is a /16.
+MIN_SUBNET_PREFIX = 28
+MAX_VPC_PREFIX_FOR_PLAN = MIN_SUBNET_PREFIX - TIER_BLOCK_NEWBITS - AZ_SUBNET_NEWBITS
+
+#: Fixed slots of the three standard tiers. Extra tiers name their own slot (3..7).
+STANDARD_TIER_SLOTS: Mapping[str, int] = {"public": 0, "app": 1, "data": 2}
+AZ_LETTERS = "abcdefgh"
+
+#: AZ letters per region that every account sees (config validation and mocks).
+REGION_AZ_LETTERS: Mapping[str, str] = {
+    "ap-southeast-1": "abc",
+    "ap-southeast-2": "abc",
+    "ap-southeast-3": "abc",
+    "ap-northeast-1": "acd",
+    "ap-south-1": "abc",
+    "eu-west-1": "abc",
+    "eu-central-1": "abc",
+    "us-east-1": "abcdef",
+    "us-east-2": "abc",
+    "us-west-2": "abcd",
+}
+
+
+def az_slot(letter: str) -> int:
+    """The AZ's fixed position in a tier block: 'a' -> 0, 'b' -> 1 ..."""
+    return AZ_LETTERS.index(letter)
+
+
+def tier_block(vpc_cidr: str, tier_slot: int) -> ipaddress.IPv4Network:
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(vpc.subnets(prefixlen_diff=TIER_BLOCK_NEWBITS))
+    return blocks[tier_slot]
+
+
+def subnet_cidr(vpc_cidr: str, tier_slot: int, az_letter: str) -> str:
+    """The CIDR of the subnet of one tier in one AZ; depends on nothing else."""
+    block = tier_block(vpc_cidr, tier_slot)
+    return str(list(block.subnets(prefixlen_diff=AZ_SUBNET_NEWBITS))[az_slot(az_letter)])
+
+
+def overlapping(a: str, b: str) -> bool:
+    return ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b))
+
+
+# --- Ports -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    """A TCP service a NACL or security group opens. ``slot`` fixes its NACL rule number."""
+
+    name: str
+    from_port: int
+    to_port: int
+    slot: int
+
+
+#: Every port a NACL may open, each with a fixed slot (0..99) in the rule number.
+SERVICES: Mapping[str, Service] = {
+    s.name: s
+    for s in (
+        Service("https", 443, 443, 1),
+        Service("http", 80, 80, 2),
+        Service("app", 0, 0, 3),  # the app port range comes from SecureVpcSettings
+        Service("ephemeral", 1024, 65535, 4),
+        Service("postgres", 5432, 5432, 10),
+        Service("mysql", 3306, 3306, 11),
+        Service("documentdb", 27017, 27017, 12),
+        Service("redis", 6379, 6379, 13),
+        Service("rabbitmq", 5671, 5671, 14),
+        Service("opensearch", 443, 443, 1),  # same port and slot as https
+        Service("oracle", 1521, 1521, 16),
+        Service("sqlserver", 1433, 1433, 17),
+        Service("mongodb", 27017, 27017, 12),  # on-prem MongoDB, a DMS source
+        Service("all", 0, 0, 5),  # every protocol: only ever inside one tier
+        Service("tier", 0, 0, 6),  # an extra tier's own ingress port range
+    )
+}
+
+#: Services a data store can declare (they open on the data tier from the app tier).
+DataService = Literal["postgres", "mysql", "documentdb", "redis", "rabbitmq", "opensearch"]
+DATA_SERVICES: tuple[str, ...] = (
+    "postgres",
+    "mysql",
+    "documentdb",
+    "redis",
+    "rabbitmq",
+    "opensearch",
+)
+#: Engines DMS can read from on-prem (the data tier may open outbound to these ports).
+DmsSourceEngine = Literal["postgres", "mysql", "oracle", "sqlserver", "mongodb"]
+
+# --- NACL rules --------------------------------------------------------------------------
+
+ANYWHERE = "0.0.0.0/0"
+
+#: Fixed source/destination slots (hundreds digit of the rule number).
+PEER_SLOTS: Mapping[str, int] = {
+    "internet": 1,
+    "public": 2,
+    "app": 3,
+    "data": 4,
+    "vpc": 5,
+}
+EXTRA_TIER_PEER_BASE = 10  # extra tier in slot s -> peer slot 10 + s
+ON_PREM_PEER_BASE = 20  # on-prem range with naclSlot n -> peer slot 20 + n
+MAX_ON_PREM_SLOT = 99 - ON_PREM_PEER_BASE  # keeps rule numbers below 10000
+
+#: AWS default quota of rules per NACL per direction (adjustable to 40 on request).
+DEFAULT_NACL_RULE_QUOTA = 20
+
+
+@dataclass(frozen=True)
+class NaclRule:
+    """One numbered NACL entry. ``key`` names it for a stable Pulumi logical name."""
+
+    tier: str
+    egress: bool
+    peer: str
+    cidr: str
+    service: str
+    from_port: int
+    to_port: int
+    rule_number: int
+    protocol: str = "tcp"
+
+    @property
+    def key(self) -> str:
+        direction = "out" if self.egress else "in"
+        return f"{self.tier}-{direction}-{self.service}-{self.peer}"
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """What the NACL planner needs to know of a tier."""
+
+    name: str
+    slot: int
+    cidr: str  # the tier block
+    nat_egress: bool = False
+    ingress_from: int = 0  # extra tiers: port range open from the VPC
+    ingress_to: int = 0
+
+
+@dataclass(frozen=True)
+class NaclInputs:
+    vpc_cidr: str
+    tiers: Mapping[str, TierSpec]
+    app_port_from: int
+    app_port_to: int
+    nat_available: bool
+    on_prem: Mapping[str, tuple[str, int]]  # name -> (cidr, naclSlot)
+    on_prem_to_app: bool
+    on_prem_to_data: bool
+    data_services: tuple[str, ...]
+    dms_source_engines: tuple[str, ...]
+
+
+class _RuleBook:
+    def __init__(self, inputs: NaclInputs) -> None:
+        self.inputs = inputs
+        self.rules: list[NaclRule] = []
+
+    def peer_slot(self, peer: str) -> int:
+        if peer in PEER_SLOTS:
+            return PEER_SLOTS[peer]
+        if peer.startswith("onprem-"):
+            return ON_PREM_PEER_BASE + self.inputs.on_prem[peer.removeprefix("onprem-")][1]
+        return EXTRA_TIER_PEER_BASE + self.inputs.tiers[peer].slot
+
+    def cidr(self, peer: str) -> str:
+        if peer == "internet":
+            return ANYWHERE
+        if peer == "vpc":
+            return self.inputs.vpc_cidr
+        if peer.startswith("onprem-"):
+            return self.inputs.on_prem[peer.removeprefix("onprem-")][0]
+        return self.inputs.tiers[peer].cidr
+
+    def add(self, tier: str, egress: bool, peer: str, service: str) -> None:
+        svc = SERVICES[service]
+        lo, hi, protocol = svc.from_port, svc.to_port, "tcp"
+        if service == "app":
+            lo, hi = self.inputs.app_port_from, self.inputs.app_port_to
+        elif service == "tier":
+            lo, hi = self.inputs.tiers[tier].ingress_from, self.inputs.tiers[tier].ingress_to
+        elif service == "all":
+            protocol = "-1"
+        number = self.peer_slot(peer) * 100 + svc.slot
+        rule = NaclRule(tier, egress, peer, self.cidr(peer), service, lo, hi, number, protocol)
+        if any(
+            r.tier == tier and r.egress == egress and r.rule_number == number for r in self.rules
+        ):
+            return  # same port and peer already open (e.g. https and opensearch)
+        self.rules.append(rule)
+
+    def both_ways(self, tier: str, peer: str, service: str) -> None:
+        """Ingress on ``service`` from ``peer`` plus the stateless ephemeral return."""
+        self.add(tier, False, peer, service)
+        self.add(tier, True, peer, "ephemeral")
+
+    def outbound(self, tier: str, peer: str, service: str) -> None:
+        """Egress on ``service`` to ``peer`` plus the stateless ephemeral return."""
+        self.add(tier, True, peer, service)
+        self.add(tier, False, peer, "ephemeral")
+
+
+def _on_prem_peers(inputs: NaclInputs) -> list[str]:
+    return [f"onprem-{name}" for name in inputs.on_prem]
+
+
+def plan_nacl_rules(inputs: NaclInputs) -> list[NaclRule]:
+    """Least-privilege rules for every tier, as (tier, direction, service, peer) entries.
+
+    NACLs are stateless, so every allowed flow also needs its ephemeral return path.
+    Amazon DNS, the instance metadata service and Amazon Time Sync are not filtered by
+    NACLs, so they need no rule.
+    """
+    book = _RuleBook(inputs)
+    tiers = inputs.tiers
+
+    # public: load balancers and NAT gateways
+    for service in ("https", "http"):
+        book.add("public", False, "internet", service)
+    book.add("public", True, "internet", "ephemeral")  # replies to clients, NAT'd replies
+    book.add("public", False, "internet", "ephemeral")  # replies to NAT'd requests
+    book.add("public", True, "internet", "https")  # NAT forwards app-tier 443 egress
+    book.add("public", True, "app", "app")  # ALB -> targets
+
+    # app: instances behind load balancers (public or internal), interface endpoints
+    book.both_ways("app", "public", "app")
+    book.both_ways("app", "app", "app")  # internal ALB -> targets in another AZ
+    book.both_ways("app", "vpc", "https")  # interface endpoints live in the app tier
+    book.outbound("app", "vpc", "https")
+    if inputs.on_prem_to_app:
+        for peer in _on_prem_peers(inputs):
+            book.both_ways("app", peer, "https")  # internal ALB
+            book.both_ways("app", peer, "app")
+    if inputs.nat_available:
+        book.outbound("app", "internet", "https")  # through the NAT gateway
+    for service in inputs.data_services:
+        book.outbound("app", "data", service)
+
+    # data: isolated; the only way out of the VPC is to on-prem DMS sources
+    for service in inputs.data_services:
+        book.both_ways("data", "app", service)
+    book.add("data", False, "data", "all")  # replication between nodes of one store
+    book.add("data", True, "data", "all")
+    book.outbound("data", "app", "https")  # interface endpoints (Secrets Manager, KMS, logs)
+    if inputs.on_prem_to_data:
+        for peer in _on_prem_peers(inputs):
+            for service in inputs.data_services:
+                book.both_ways("data", peer, service)
+    for peer in _on_prem_peers(inputs):
+        for engine in inputs.dms_source_engines:
+            book.outbound("data", peer, engine)
+
+    # extra private tiers
+    for tier in tiers.values():
+        if tier.name in STANDARD_TIER_SLOTS:
+            continue
+        if tier.ingress_to:
+            book.both_ways(tier.name, "vpc", "tier")
+        book.outbound(tier.name, "vpc", "https")
+        if tier.nat_egress and inputs.nat_available:
+            book.outbound(tier.name, "internet", "https")
+    return book.rules
+
+
+def count_rules(rules: Iterable[NaclRule]) -> dict[tuple[str, bool], int]:
+    counts: dict[tuple[str, bool], int] = {}
+    for rule in rules:
+        counts[(rule.tier, rule.egress)] = counts.get((rule.tier, rule.egress), 0) + 1
+    return counts

@@ -1,0 +1,352 @@
+"""Offline Pulumi runs with mocks: for tests, the offline plan, and other teams' tests.
+
+``run_offline(program, config=...)`` runs a Pulumi program against :class:`PlatformMocks`
+with ``preview=False`` (so every Output resolves and no assertion is silently skipped) and
+returns a :class:`Plan`: every registered resource with its type, logical name, parent,
+inputs and resource options (protect, ignore_changes, aliases, ...).
+
+Invokes the platform does not know raise, so a test never passes on a silently empty answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import SETTINGS
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .network_plan import REGION_AZ_LETTERS
+
+DEFAULT_ACCOUNT_ID = "111122223333"
+DEFAULT_REGION = "ap-southeast-1"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One resource as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str  # the parent's URN ('' for the stack)
+    custom: bool
+    inputs: Mapping[str, Any]
+    secret_paths: frozenset[str]  # top-level inputs that were marked secret
+    protect: bool
+    ignore_changes: tuple[str, ...]
+    aliases: tuple[str, ...]
+    delete_before_replace: bool
+    retain_on_delete: bool
+    replace_on_changes: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def parent_name(self) -> str:
+        return self.parent.split("::")[-1] if self.parent else ""
+
+
+class Plan:
+    """All registrations of one offline run, in registration order."""
+
+    def __init__(self, resources: list[Registered], stack_outputs: Mapping[str, Any]) -> None:
+        self.resources = resources
+        self.stack_outputs = dict(stack_outputs)
+        self._by_urn = {r.urn: r for r in resources}
+
+    def __iter__(self) -> Iterator[Registered]:
+        return iter(self.resources)
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Registered:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registered:
+        return self._by_urn[urn]
+
+    def by_id(self, resource_id: Any) -> Registered | None:
+        for r in self.resources:
+            if r.outputs.get("id") == resource_id:
+                return r
+        return None
+
+    def children_of(self, parent: Registered) -> list[Registered]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def descendants_of(self, parent: Registered) -> list[Registered]:
+        found: list[Registered] = []
+        frontier = [parent.urn]
+        while frontier:
+            urn = frontier.pop()
+            for r in self.resources:
+                if r.parent == urn:
+                    found.append(r)
+                    frontier.append(r.urn)
+        return found
+
+    def identity(self) -> dict[str, tuple[str, str]]:
+        """URN -> (type, parent URN): what must not change for a resource to survive."""
+        return {r.urn: (r.type, r.parent) for r in self.resources}
+
+
+def _short(type_: str) -> str:
+    return type_.split(":")[-1].split("/")[-1].lower()
+
+
+def _fake_id(type_: str, name: str) -> str:
+    digest = hashlib.sha256(f"{type_}|{name}".encode()).hexdigest()[:17]
+    return f"{_short(type_)[:8]}-{digest}"
+
+
+def _arn_service(type_: str) -> str:
+    module = type_.split(":")[1].split("/")[0]
+    return {
+        "ec2transitgateway": "ec2",
+        "vpc": "ec2",
+        "alb": "elasticloadbalancing",
+        "lb": "elasticloadbalancing",
+        "cloudwatch": "logs",
+    }.get(module, module)
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Realistic answers for the resources and invokes the platform uses."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
+        ami_id: str = "ami-0a1b2c3d4e5f67890",
+    ) -> None:
+        self.account_id = account_id
+        self.region = region
+        self.ami_id = ami_id
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id = args.resource_id or _fake_id(args.typ, args.name)
+        state: dict[str, Any] = dict(args.inputs)
+        if args.typ.startswith("aws:"):
+            state.setdefault(
+                "arn",
+                f"arn:aws:{_arn_service(args.typ)}:{self.region}:{self.account_id}:"
+                f"{_short(args.typ)}/{resource_id}",
+            )
+            if "name" not in state and "name" in _NAMED_TYPES:
+                state["name"] = args.name
+        extra = COMPUTED_OUTPUTS.get(args.typ)
+        if extra is not None:
+            state.update(extra(args, resource_id, self))
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        token = args.token
+        region = args.args.get("region") or self.region
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/offline",
+                "userId": "AIDAOFFLINE",
+                "id": self.account_id,
+            }
+        if token == "aws:index/getRegion:getRegion":
+            return {
+                "name": region,
+                "region": region,
+                "id": region,
+                "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region,
+            }
+        if token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": "aws",
+                "reverseDnsPrefix": "com.amazonaws",
+            }
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            letters = REGION_AZ_LETTERS.get(region, "abc")
+            return {
+                "names": [f"{region}{x}" for x in letters],
+                "zoneIds": [f"apse1-az{i + 1}" for i in range(len(letters))],
+                "id": region,
+                "state": "available",
+            }
+        if token == "aws:ssm/getParameter:getParameter":
+            return {
+                "name": args.args.get("name"),
+                "value": self.ami_id,
+                "type": "String",
+                "id": args.args.get("name"),
+                "version": 1,
+                "arn": "",
+                "insecureValue": self.ami_id,
+                "withDecryption": False,
+            }
+        if token == "aws:ec2/getAmi:getAmi":
+            return {"id": self.ami_id, "imageId": self.ami_id, "architecture": "x86_64"}
+        if token in _EXTRA_INVOKES:
+            return _EXTRA_INVOKES[token](args, self)
+        raise NotImplementedError(
+            f"PlatformMocks has no answer for invoke {token}; add one to components/testing.py"
+        )
+
+
+ComputedOutputs = Callable[[pulumi_mocks.MockResourceArgs, str, PlatformMocks], dict[str, Any]]
+
+#: Per-type outputs the provider computes (beyond id and arn). Components add entries here
+#: for the attributes they read from their resources.
+COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
+    "aws:ec2/vpc:Vpc": lambda a, i, m: {
+        "defaultNetworkAclId": f"acl-default-{i}",
+        "defaultSecurityGroupId": f"sg-default-{i}",
+        "defaultRouteTableId": f"rtb-default-{i}",
+        "mainRouteTableId": f"rtb-default-{i}",
+    },
+    "aws:ec2/eip:Eip": lambda a, i, m: {
+        "allocationId": f"eipalloc-{i}",
+        "publicIp": "203.0.113.10",
+    },
+    "aws:kms/key:Key": lambda a, i, m: {"keyId": i},
+    "aws:cloudwatch/logGroup:LogGroup": lambda a, i, m: {
+        "arn": f"arn:aws:logs:{m.region}:{m.account_id}:log-group:{a.inputs.get('name', i)}"
+    },
+}
+
+
+#: Types whose provider fills ``name`` from the logical name when it is not given.
+_NAMED_TYPES: frozenset[str] = frozenset()
+
+InvokeAnswer = Callable[[pulumi_mocks.MockCallArgs, PlatformMocks], dict[str, Any]]
+#: Further invokes components need (token -> answer).
+_EXTRA_INVOKES: dict[str, InvokeAnswer] = {
+    "aws:elb/getServiceAccount:getServiceAccount": lambda a, m: {
+        "id": "114774131450",
+        "arn": "arn:aws:iam::114774131450:root",
+        "region": m.region,
+    },
+}
+
+
+def _unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """Strip Pulumi secret wrappers; say whether one was found."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            inner, _ = _unwrap_secrets(value.get("value"))
+            return inner, True
+        found = False
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out[k], secret = _unwrap_secrets(v)
+            found = found or secret
+        return out, found
+    if isinstance(value, list):
+        items = [_unwrap_secrets(v) for v in value]
+        return [i for i, _ in items], any(s for _, s in items)
+    return value, False
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps every registration with its resource options."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs: dict[str, Any] = {}
+        secret_paths: set[str] = set()
+        for key, value in (raw or {}).items():
+            inputs[key], secret = _unwrap_secrets(value)
+            if secret:
+                secret_paths.add(key)
+        state = self.resources[response.urn].state if response.urn in self.resources else {}
+        outputs = dict(state)
+        outputs["id"] = response.id
+        self.registered.append(
+            Registered(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=bool(request.custom),
+                inputs=inputs,
+                secret_paths=frozenset(secret_paths),
+                protect=bool(request.protect),
+                ignore_changes=tuple(request.ignoreChanges),
+                aliases=tuple(str(a) for a in request.aliases),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                retain_on_delete=bool(request.retainOnDelete),
+                replace_on_changes=tuple(request.replaceOnChanges),
+                dependencies=tuple(request.dependencies),
+                outputs=outputs,
+            )
+        )
+        return response
+
+
+def run_offline(
+    program: Callable[[], None],
+    *,
+    project: str = "payments-platform",
+    stack: str = "test",
+    config: Mapping[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
+    mocks: PlatformMocks | None = None,
+) -> Plan:
+    """Run ``program`` under mocks with ``preview=False`` and return what it registered.
+
+    ``config`` maps full keys (``payments-platform:network``) to values; structured values
+    may be given as Python objects. Exceptions raised by the program propagate unchanged.
+    """
+    import json
+
+    mocks = mocks or PlatformMocks(region=str((config or {}).get("aws:region") or DEFAULT_REGION))
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
+        secret_keys or [],
+    )
+    stack_outputs: dict[str, Any] = {}
+
+    def body() -> None:
+        program()
+
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    exported: dict[str, Any] = {}
+    original_export = pulumi.export
+
+    def capture_export(name: str, value: Any) -> None:
+        exported[name] = value
+
+    pulumi.export = capture_export
+    try:
+        _sync_await(run_pulumi_func(body))
+        for name, value in exported.items():
+            output = pulumi.Output.from_input(value)
+            stack_outputs[name] = _sync_await(output.future())
+    finally:
+        pulumi.export = original_export
+    return Plan(monitor.registered, stack_outputs)
