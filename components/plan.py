@@ -24,7 +24,7 @@ import pulumi
 import yaml
 
 from .config import ConfigError
-from .testing import Plan, PlatformMocks, Registered, run_offline
+from .testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -71,6 +71,20 @@ TREE_KEYS = (
     "ipAddress",
     "amazonSideAsn",
     "staticRoutesOnly",
+)
+
+
+#: Inputs that reference another resource: shown by that resource's logical name.
+REFERENCE_KEYS = (
+    "natGatewayId",
+    "gatewayId",
+    "networkAclId",
+    "routeTableId",
+    "subnetId",
+    "referencedSecurityGroupId",
+    "vpcEndpointId",
+    "targetKeyId",
+    "kmsKeyId",
 )
 
 
@@ -153,13 +167,14 @@ def plan_stack(
     *,
     config_overrides: dict[str, Any] | None = None,
     program: str = "__main__.py",
+    monitor: RecordingMonitor | None = None,
 ) -> Plan:
     """Run ``program`` of the project for ``stack`` offline; raise PlanError on bad config."""
     project_dir = Path(project_dir).resolve()
     project, config, secret_keys = read_stack_config(project_dir, stack)
     for key, value in (config_overrides or {}).items():
         _put(config, secret_keys, _full_key(project, key), value)
-    mocks = PlatformMocks(region=config.get("aws:region", "ap-southeast-1"))
+    mocks = None if monitor else PlatformMocks(region=config.get("aws:region", "ap-southeast-1"))
 
     def run_program() -> None:
         runpy.run_path(str(project_dir / program), run_name="__main__")
@@ -173,6 +188,7 @@ def plan_stack(
                 config=config,
                 secret_keys=secret_keys,
                 mocks=mocks,
+                monitor=monitor,
             )
         except (ConfigError, pulumi.RunError) as err:
             raise PlanError(str(err)) from None
@@ -185,14 +201,31 @@ def _short_type(type_: str) -> str:
     return type_.replace("aws:", "").split(":")[-1] if type_.startswith("aws:") else type_
 
 
-def _summary(resource: Registered) -> str:
+def _readable(value: Any, names: dict[str, str]) -> Any:
+    """Whole numbers as ints (the wire format has only floats) and ids as `<name>`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value in names:
+        return f"<{names[value]}>"
+    if isinstance(value, list):
+        return [_readable(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _readable(v, names) for k, v in value.items()}
+    return value
+
+
+def _summary(resource: Registered, names: dict[str, str]) -> str:
     parts = []
     for key in TREE_KEYS:
         if key in resource.inputs and resource.inputs[key] not in (None, [], {}):
-            value = resource.inputs[key]
+            value = _readable(resource.inputs[key], names)
             if key in resource.secret_paths:
                 value = SECRET_PLACEHOLDER
             parts.append(f"{key}={value}")
+    for key in REFERENCE_KEYS:
+        value = resource.inputs.get(key)
+        if isinstance(value, str) and value in names:
+            parts.append(f"{key}=<{names[value]}>")
     flags = []
     if resource.protect:
         flags.append("protected")
@@ -207,15 +240,18 @@ def _summary(resource: Registered) -> str:
 
 
 def render_tree(plan: Plan) -> str:
+    """Components and their resources, sorted by type then name; ids shown as `<name>`."""
     lines: list[str] = []
+    names = {str(r.outputs["id"]): r.name for r in plan if r.custom and r.outputs.get("id")}
+    ordered = sorted(plan, key=lambda r: (r.custom, r.type, r.name))
 
     def walk(parent_urn: str, depth: int) -> None:
-        for r in plan:
+        for r in ordered:
             if r.parent != parent_urn:
                 continue
             indent = "  " * depth
             if r.custom:
-                detail = _summary(r)
+                detail = _summary(r, names)
                 lines.append(
                     f"{indent}- {r.name} ({_short_type(r.type)}){' ' + detail if detail else ''}"
                 )

@@ -348,6 +348,7 @@ class NetworkRef:
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
     availability_zones: tuple[str, ...]
+    tier_cidrs: Mapping[str, str]  # tier -> the tier's block (covers its subnets in every AZ)
     subnet_ids: Mapping[str, Mapping[str, pulumi.Output[str]]]  # tier -> AZ letter -> id
     route_table_ids: Mapping[str, Mapping[str, pulumi.Output[str]]]  # tier -> AZ letter -> id
     endpoint_security_group_id: pulumi.Output[str]
@@ -460,6 +461,10 @@ class SecureVpc(pulumi.ComponentResource):
             vpc_id=self._vpc.id,
             vpc_cidr=settings.vpc_cidr,
             availability_zones=tuple(settings.availability_zones),
+            tier_cidrs={
+                tier: str(plan.tier_block(settings.vpc_cidr, slot))
+                for tier, slot in settings.tier_slots.items()
+            },
             subnet_ids=subnet_ids,
             route_table_ids=rt_ids,
             endpoint_security_group_id=endpoint_sg.id,

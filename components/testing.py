@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -71,10 +71,13 @@ class Plan:
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> Registered:
-        matches = [r for r in self.resources if r.name == name]
+    def named(self, name: str, type_: str | None = None) -> Registered:
+        """The one resource with this logical name (and type, when names repeat across types)."""
+        matches = [
+            r for r in self.resources if r.name == name and (type_ is None or r.type == type_)
+        ]
         if len(matches) != 1:
-            raise KeyError(f"{len(matches)} resources named {name!r}")
+            raise KeyError(f"{len(matches)} resources named {name!r} of type {type_ or 'any'}")
         return matches[0]
 
     def by_urn(self, urn: str) -> Registered:
@@ -213,6 +216,19 @@ ComputedOutputs = Callable[[pulumi_mocks.MockResourceArgs, str, PlatformMocks], 
 #: Per-type outputs the provider computes (beyond id and arn). Components add entries here
 #: for the attributes they read from their resources.
 COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
+    # HybridConnectivity: AWS gives each tunnel an outside IP and the first/second host of
+    # its inside /30 to the VGW/customer side.
+    "aws:ec2/vpnConnection:VpnConnection": lambda a, i, m: {
+        key: value
+        for n in (1, 2)
+        for cidr in [str(a.inputs.get(f"tunnel{n}InsideCidr") or f"169.254.{100 + n}.0/30")]
+        for net, last in [cidr.split("/")[0].rsplit(".", 1)]
+        for key, value in {
+            f"tunnel{n}Address": f"13.250.{int(i[-2:], 16)}.{n}",
+            f"tunnel{n}VgwInsideAddress": f"{net}.{int(last) + 1}",
+            f"tunnel{n}CgwInsideAddress": f"{net}.{int(last) + 2}",
+        }.items()
+    },
     "aws:ec2/vpc:Vpc": lambda a, i, m: {
         "defaultNetworkAclId": f"acl-default-{i}",
         "defaultSecurityGroupId": f"sg-default-{i}",
@@ -226,6 +242,36 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     "aws:kms/key:Key": lambda a, i, m: {"keyId": i},
     "aws:cloudwatch/logGroup:LogGroup": lambda a, i, m: {
         "arn": f"arn:aws:logs:{m.region}:{m.account_id}:log-group:{a.inputs.get('name', i)}"
+    },
+    # ManagedDataTier stores (redis, rabbitmq, opensearch)
+    "random:index/randomPassword:RandomPassword": lambda a, i, m: {
+        "result": f"Offline-{hashlib.sha256(a.name.encode()).hexdigest()[:24]}!",
+    },
+    "aws:elasticache/parameterGroup:ParameterGroup": lambda a, i, m: {
+        "name": a.inputs.get("name") or a.name,
+    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda a, i, m: {
+        "primaryEndpointAddress": f"master.{i}.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{i}.cache.amazonaws.com",
+        **(
+            {"configurationEndpointAddress": f"clustercfg.{i}.cache.amazonaws.com"}
+            if a.inputs.get("clusterMode") == "enabled"
+            else {}
+        ),
+    },
+    "aws:mq/broker:Broker": lambda a, i, m: {
+        "instances": [
+            {
+                "consoleUrl": f"https://{i}.mq.{m.region}.on.aws",
+                "endpoints": [f"amqps://{i}.mq.{m.region}.on.aws:5671"],
+                "ipAddress": "",
+            }
+        ],
+    },
+    "aws:opensearch/domain:Domain": lambda a, i, m: {
+        "arn": f"arn:aws:es:{m.region}:{m.account_id}:domain/{a.inputs.get('domainName', i)}",
+        "endpoint": f"vpc-{a.inputs.get('domainName', i)}-{i}.{m.region}.es.amazonaws.com",
+        "domainId": f"{m.account_id}/{a.inputs.get('domainName', i)}",
     },
 }
 
@@ -313,16 +359,20 @@ def run_offline(
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,
     mocks: PlatformMocks | None = None,
+    monitor: RecordingMonitor | None = None,
 ) -> Plan:
     """Run ``program`` under mocks with ``preview=False`` and return what it registered.
 
     ``config`` maps full keys (``payments-platform:network``) to values; structured values
-    may be given as Python objects. Exceptions raised by the program propagate unchanged.
+    may be given as Python objects. Exceptions raised by the program propagate unchanged;
+    pass your own ``monitor`` to see what was registered before one was raised.
     """
     import json
 
+    if monitor is not None:
+        mocks = cast(PlatformMocks, monitor.mocks)
     mocks = mocks or PlatformMocks(region=str((config or {}).get("aws:region") or DEFAULT_REGION))
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},

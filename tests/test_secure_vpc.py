@@ -1,0 +1,384 @@
+"""SecureVpc: properties a network reviewer or a PCI auditor checks, on offline plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from components import OnPremNetwork, SecureVpc, SecureVpcSettings, StackContext
+from components.base import STANDARD_TAG_KEYS
+from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE = "aws:ec2/route:Route"
+RT_ASSOC = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+NACL_ASSOC = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+NAT = "aws:ec2/natGateway:NatGateway"
+
+ON_PREM = {
+    "hcm-dc-apps": OnPremNetwork(cidr="172.16.0.0/20", nacl_slot=1),
+    "hcm-dc-db": OnPremNetwork(cidr="172.16.32.0/22", nacl_slot=2),
+}
+
+
+def plan_vpc(
+    environment: str = "prod",
+    *,
+    on_prem: dict[str, OnPremNetwork] | None = None,
+    data_services: Iterable[str] = (),
+    dms_source_engines: Iterable[str] = (),
+    monitor: RecordingMonitor | None = None,
+    **settings: Any,
+) -> Plan:
+    def program() -> None:
+        SecureVpc(
+            "net",
+            SecureVpcSettings(**settings),
+            context=StackContext(environment=environment),  # type: ignore[arg-type]
+            on_prem=on_prem,
+            data_services=data_services,
+            dms_source_engines=dms_source_engines,
+        )
+
+    return run_offline(program, monitor=monitor)
+
+
+@pytest.fixture(scope="module")
+def prod() -> Plan:
+    return plan_vpc(
+        on_prem=ON_PREM,
+        on_prem_access=["app"],
+        data_services=["postgres", "documentdb", "redis", "rabbitmq", "opensearch"],
+        dms_source_engines=["postgres", "mongodb"],
+    )
+
+
+def tier_of(resource: Registered) -> str:
+    return str(resource.inputs["tags"]["tier"])
+
+
+def by_id(plan: Plan, resource_id: Any) -> Registered:
+    found = plan.by_id(resource_id)
+    assert found is not None, f"no resource has id {resource_id}"
+    return found
+
+
+def route_tables_of_tier(plan: Plan, tier: str) -> set[Any]:
+    return {
+        assoc.inputs["routeTableId"]
+        for assoc in plan.of_type(RT_ASSOC)
+        if tier_of(by_id(plan, assoc.inputs["subnetId"])) == tier
+    }
+
+
+def test_three_tiers_in_every_az(prod: Plan) -> None:
+    subnets = {(tier_of(s), s.inputs["availabilityZone"]) for s in prod.of_type(SUBNET)}
+    assert subnets == {
+        (tier, f"ap-southeast-1{az}") for tier in ("public", "app", "data") for az in "abc"
+    }
+
+
+def test_no_data_subnet_routes_to_a_nat_or_internet_gateway(prod: Plan) -> None:
+    data_tables = route_tables_of_tier(prod, "data")
+    assert data_tables
+    for route in prod.of_type(ROUTE):
+        if route.inputs["routeTableId"] in data_tables:
+            pytest.fail(f"data route table has route {route.name}: {route.inputs}")
+
+
+def test_app_subnets_egress_through_their_own_azs_nat(prod: Plan) -> None:
+    for route in prod.of_type(ROUTE):
+        table = by_id(prod, route.inputs["routeTableId"])
+        if tier_of(table) != "app":
+            continue
+        nat = by_id(prod, route.inputs["natGatewayId"])
+        assert nat.name[-1] == table.name[-1], f"{table.name} routes via {nat.name}"
+
+
+def test_only_the_public_tier_routes_to_the_internet_gateway(prod: Plan) -> None:
+    public_tables = route_tables_of_tier(prod, "public")
+    igw_routes = [r for r in prod.of_type(ROUTE) if r.inputs.get("gatewayId")]
+    assert igw_routes
+    assert all(r.inputs["routeTableId"] in public_tables for r in igw_routes)
+
+
+def test_no_subnet_assigns_public_ips(prod: Plan) -> None:
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in prod.of_type(SUBNET))
+
+
+def test_every_subnet_is_associated_with_its_tiers_nacl(prod: Plan) -> None:
+    associations: dict[str, list[str]] = {}
+    for assoc in prod.of_type(NACL_ASSOC):
+        subnet = by_id(prod, assoc.inputs["subnetId"])
+        nacl = by_id(prod, assoc.inputs["networkAclId"])
+        assert tier_of(nacl) == tier_of(subnet), f"{subnet.name} is guarded by {nacl.name}"
+        associations.setdefault(subnet.name, []).append(nacl.name)
+    assert sorted(associations) == sorted(s.name for s in prod.of_type(SUBNET))
+    assert all(len(v) == 1 for v in associations.values())
+
+
+def test_no_nacl_rule_allows_all_protocols_from_anywhere(prod: Plan) -> None:
+    for rule in prod.of_type(NACL_RULE):
+        assert not (rule.inputs["protocol"] == "-1" and rule.inputs["cidrBlock"] == "0.0.0.0/0"), (
+            rule.name
+        )
+
+
+def test_data_tier_is_reachable_only_from_the_app_tier_on_data_ports(prod: Plan) -> None:
+    data_nacl = prod.named("net-data", NACL).outputs["id"]
+    app_block = "10.10.32.0/19"
+    allowed_ports = {5432, 27017, 6379, 5671, 443}
+    for rule in prod.of_type(NACL_RULE):
+        if rule.inputs["networkAclId"] != data_nacl or rule.inputs["egress"]:
+            continue
+        if rule.inputs["fromPort"] == 1024:  # stateless return traffic
+            continue
+        if rule.inputs["protocol"] == "-1":
+            assert rule.inputs["cidrBlock"] == "10.10.64.0/19", "all-protocol only inside the tier"
+            continue
+        assert rule.inputs["cidrBlock"] == app_block, rule.name
+        assert rule.inputs["fromPort"] in allowed_ports, rule.name
+
+
+def test_nacl_rule_numbers_are_unique_per_acl_and_direction(prod: Plan) -> None:
+    seen: set[tuple[Any, Any, Any]] = set()
+    for rule in prod.of_type(NACL_RULE):
+        key = (rule.inputs["networkAclId"], rule.inputs["egress"], rule.inputs["ruleNumber"])
+        assert key not in seen, f"duplicate rule number {key}"
+        seen.add(key)
+
+
+def test_on_prem_ranges_reach_the_app_tier_only_when_configured(prod: Plan) -> None:
+    cidrs = {r.inputs["cidrBlock"] for r in prod.of_type(NACL_RULE)}
+    assert {"172.16.0.0/20", "172.16.32.0/22"} <= cidrs
+    without = plan_vpc(on_prem=ON_PREM)
+    app_nacl = without.named("net-app", NACL).outputs["id"]
+    assert not [
+        r
+        for r in without.of_type(NACL_RULE)
+        if r.inputs["networkAclId"] == app_nacl and r.inputs["cidrBlock"].startswith("172.16.")
+    ]
+
+
+def test_prod_has_one_nat_per_az_and_single_has_one() -> None:
+    prod = plan_vpc()
+    assert sorted(n.name for n in prod.of_type(NAT)) == ["net-nat-a", "net-nat-b", "net-nat-c"]
+    single = plan_vpc("nonprod", availability_zones=["a", "b"], nat_gateways="Single")
+    assert [n.name for n in single.of_type(NAT)] == ["net-nat-a"]
+    none = plan_vpc("nonprod", nat_gateways="None")
+    assert none.of_type(NAT) == []
+    assert not [r for r in none.of_type(ROUTE) if r.inputs.get("natGatewayId")]
+
+
+def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(prod: Plan) -> None:
+    (flow,) = prod.of_type("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL"
+    assert flow.inputs["logDestinationType"] == "cloud-watch-logs"
+    assert flow.inputs["vpcId"] == prod.named("net", "aws:ec2/vpc:Vpc").outputs["id"]
+    group = prod.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup")
+    assert flow.inputs["logDestination"] == group.outputs["arn"]
+    assert group.inputs["retentionInDays"] == 365
+    key = prod.named("net-flow-logs", "aws:kms/key:Key")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    assert "logs.ap-southeast-1.amazonaws.com" in key.inputs["policy"]
+
+
+def test_flow_log_role_can_only_write_to_its_log_group(prod: Plan) -> None:
+    policy = prod.named("net-flow-logs", "aws:iam/rolePolicy:RolePolicy").inputs["policy"]
+    group_arn = prod.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    assert '"Resource":["' + group_arn in policy
+    assert '"*"' not in policy
+
+
+def test_default_security_group_and_nacl_allow_nothing(prod: Plan) -> None:
+    sg = prod.named("net-default-sg")
+    assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []
+    nacl = prod.named("net-default-nacl")
+    assert nacl.inputs.get("ingress", []) == [] and nacl.inputs.get("egress", []) == []
+
+
+def test_gateway_endpoints_serve_every_private_route_table_only(prod: Plan) -> None:
+    private = route_tables_of_tier(prod, "app") | route_tables_of_tier(prod, "data")
+    for service in ("s3", "dynamodb"):
+        endpoint = prod.named(f"net-{service}", "aws:ec2/vpcEndpoint:VpcEndpoint")
+        attached = {
+            a.inputs["routeTableId"]
+            for a in prod.of_type(
+                "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation"
+            )
+            if a.inputs["vpcEndpointId"] == endpoint.outputs["id"]
+        }
+        assert attached == private
+
+
+def test_interface_endpoints_use_private_dns_and_https_from_the_vpc_only(prod: Plan) -> None:
+    interface = [
+        e
+        for e in prod.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    ]
+    assert {e.inputs["serviceName"].rsplit(".", 1)[-1] for e in interface} == {
+        "ssm",
+        "ssmmessages",
+        "ec2messages",
+        "kms",
+        "secretsmanager",
+        "logs",
+        "monitoring",
+    }
+    assert all(e.inputs["privateDnsEnabled"] for e in interface)
+    (rule,) = prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert (rule.inputs["cidrIpv4"], rule.inputs["fromPort"], rule.inputs["toPort"]) == (
+        "10.10.0.0/16",
+        443,
+        443,
+    )
+
+
+def test_subnet_groups_use_the_data_subnets(prod: Plan) -> None:
+    data_ids = sorted(s.outputs["id"] for s in prod.of_type(SUBNET) if tier_of(s) == "data")
+    for type_ in (
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:docdb/subnetGroup:SubnetGroup",
+        "aws:elasticache/subnetGroup:SubnetGroup",
+    ):
+        (group,) = prod.of_type(type_)
+        assert sorted(group.inputs["subnetIds"]) == data_ids
+
+
+def test_audit_log_key_and_group_are_protected_in_prod_only(prod: Plan) -> None:
+    for plan, expected in (
+        (prod, True),
+        (plan_vpc("nonprod", availability_zones=["a", "b"]), False),
+    ):
+        assert plan.named("net-flow-logs", "aws:kms/key:Key").protect is expected
+        assert plan.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup").protect is expected
+
+
+def test_every_taggable_resource_has_the_standard_tags(prod: Plan) -> None:
+    untaggable = {
+        "aws:ec2/route:Route",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/networkAclRule:NetworkAclRule",
+        "aws:ec2/networkAclAssociation:NetworkAclAssociation",
+        "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:kms/alias:Alias",
+    }
+    for r in prod:
+        if not r.custom or r.type in untaggable:
+            continue
+        tags = r.inputs.get("tags") or {}
+        missing = [k for k in STANDARD_TAG_KEYS if k not in tags]
+        assert not missing, f"{r.type} {r.name} lacks tags {missing}"
+
+
+def test_adding_an_az_keeps_every_existing_resource_and_cidr() -> None:
+    two = plan_vpc("nonprod", availability_zones=["a", "b"], nat_gateways="OnePerAz")
+    three = plan_vpc("nonprod", availability_zones=["a", "b", "c"], nat_gateways="OnePerAz")
+    after = {(r.type, r.name): r for r in three}
+    for r in two:
+        assert (r.type, r.name) in after, f"{r.type} {r.name} would be deleted"
+        assert after[(r.type, r.name)].parent == r.parent
+    for subnet in two.of_type(SUBNET):
+        grown = after[(SUBNET, subnet.name)]
+        assert grown.inputs["cidrBlock"] == subnet.inputs["cidrBlock"]
+        assert grown.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+    for rule in two.of_type(NACL_RULE):
+        grown = after[(NACL_RULE, rule.name)]
+        for key in ("ruleNumber", "cidrBlock", "fromPort", "toPort", "protocol", "egress"):
+            assert grown.inputs[key] == rule.inputs[key], (rule.name, key)
+    assert len(three.of_type(SUBNET)) == 9
+
+
+def test_adding_a_data_store_or_on_prem_range_renumbers_no_nacl_rule() -> None:
+    before = plan_vpc(
+        on_prem={"hcm-dc-db": ON_PREM["hcm-dc-db"]},
+        data_services=["postgres"],
+        dms_source_engines=["postgres"],
+    )
+    after = plan_vpc(
+        on_prem=ON_PREM,
+        data_services=["postgres", "redis", "mysql"],
+        dms_source_engines=["postgres", "oracle"],
+    )
+    grown = {r.name: r for r in after.of_type(NACL_RULE)}
+    for rule in before.of_type(NACL_RULE):
+        assert grown[rule.name].inputs["ruleNumber"] == rule.inputs["ruleNumber"], rule.name
+    assert len(grown) > len(before.of_type(NACL_RULE))
+
+
+def test_extra_tier_gets_its_own_subnets_nacl_and_route_tables() -> None:
+    plan = plan_vpc(
+        extra_tiers={"integration": {"slot": 3, "natEgress": True, "ingressPorts": "8443"}}
+    )
+    subnets = {s.name: s.inputs["cidrBlock"] for s in plan.of_type(SUBNET)}
+    assert subnets["net-integration-a"] == "10.10.96.0/22"
+    assert plan.named("net-integration", NACL)
+    assert plan.named("net-integration-b-default", ROUTE).inputs["natGatewayId"]
+
+
+def test_rule_quota_exceeded_fails_before_anything_is_registered() -> None:
+    many = {f"dc-{i}": OnPremNetwork(cidr=f"172.20.{i}.0/24", nacl_slot=i) for i in range(1, 9)}
+    monitor = RecordingMonitor(PlatformMocks())
+    with pytest.raises(ValueError, match=r"network\.naclRuleQuota"):
+        plan_vpc(
+            on_prem=many,
+            on_prem_access=["data"],
+            data_services=["postgres", "redis", "documentdb"],
+            monitor=monitor,
+        )
+    assert monitor.registered == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"vpcCidr": "10.0.0.300/16"}, "vpcCidr"),
+        ({"vpcCidr": "10.0.0.0/24"}, "vpcCidr"),
+        ({"vpcCidr": "10.0.0.0/8"}, "vpcCidr"),
+        ({"availabilityZones": ["a", "a"]}, "availabilityZones"),
+        ({"availabilityZones": ["z"]}, "availabilityZones"),
+        ({"natGateways": "Two"}, "natGateways"),
+        ({"appPorts": "20-25"}, "appPorts"),
+        ({"flowLogRetentionDays": 100}, "flowLogRetentionDays"),
+        ({"extraTiers": {"data": {"slot": 3}}}, "extraTiers"),
+        ({"extraTiers": {"one": {"slot": 3}, "two": {"slot": 3}}}, "extraTiers"),
+        (
+            {"extraTiers": {"one": {"slot": 3, "natEgress": True}}, "natGateways": "None"},
+            "natEgress",
+        ),
+        ({"vpcCidrBlock": "10.0.0.0/16"}, "vpcCidrBlock"),
+    ],
+)
+def test_bad_settings_are_rejected_naming_the_key(settings: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        SecureVpcSettings.model_validate(settings)
+    assert key in str(error.value)
+
+
+def test_subnet_cidrs_follow_the_documented_plan_and_never_overlap(prod: Plan) -> None:
+    import ipaddress
+
+    cidrs = {s.name: s.inputs["cidrBlock"] for s in prod.of_type(SUBNET)}
+    assert cidrs == {
+        "net-public-a": "10.10.0.0/22",
+        "net-public-b": "10.10.4.0/22",
+        "net-public-c": "10.10.8.0/22",
+        "net-app-a": "10.10.32.0/22",
+        "net-app-b": "10.10.36.0/22",
+        "net-app-c": "10.10.40.0/22",
+        "net-data-a": "10.10.64.0/22",
+        "net-data-b": "10.10.68.0/22",
+        "net-data-c": "10.10.72.0/22",
+    }
+    nets = [ipaddress.ip_network(c) for c in cidrs.values()]
+    for i, a in enumerate(nets):
+        assert a.subnet_of(ipaddress.ip_network("10.10.0.0/16"))
+        assert not any(a.overlaps(b) for b in nets[i + 1 :])
