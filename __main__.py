@@ -5,6 +5,7 @@ it depends on, so every dependency is visible here.
 """
 
 import pulumi
+import pulumi_aws as aws
 
 from components import ConfigError, SecureVpc, load_stack_settings
 
@@ -16,11 +17,26 @@ except ConfigError as err:
 
 context = settings.context
 
+# One explicit provider per stack: it refuses to touch any account but the stack's own.
+provider_args: dict[str, object] = {"region": settings.region}
+if settings.account is not None:
+    provider_args["allowed_account_ids"] = [settings.account.id]
+    if settings.account.deploy_role_arn:
+        provider_args["assume_roles"] = [
+            aws.ProviderAssumeRoleArgs(
+                role_arn=settings.account.deploy_role_arn,
+                session_name=f"payments-platform-{settings.environment}",
+            )
+        ]
+provider = aws.Provider(f"{settings.environment}-aws", **provider_args)  # type: ignore[arg-type]
+in_account = pulumi.ResourceOptions(providers=[provider])
+
 network = SecureVpc(
     f"{settings.environment}",
     settings.network,
     context=context,
     on_prem=settings.hybrid.on_prem_networks,
+    opts=in_account,
 )
 
 pulumi.export("environment", settings.environment)

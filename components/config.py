@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,38 @@ NONPROD_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
 }
 
 
+class AccountSettings(SettingsModel):
+    """The AWS account a stack deploys into (its own: prod and nonprod share nothing)."""
+
+    id: str = Field(description="12-digit account id; the provider refuses any other account.")
+    deploy_role_arn: str | None = Field(
+        default=None,
+        description=(
+            "IAM role in that account the provider assumes (e.g. from a CI account); "
+            "default: the caller's own credentials."
+        ),
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _account_id(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{12}", value):
+            raise ValueError(f"{value!r} is not a 12-digit AWS account id (quote it in YAML)")
+        return value
+
+    @model_validator(mode="after")
+    def _role_in_account(self) -> AccountSettings:
+        role = self.deploy_role_arn
+        if role is not None and not re.fullmatch(
+            rf"arn:aws[a-z-]*:iam::{self.id}:role/[\w+=,.@/-]+", role
+        ):
+            raise ValueError(
+                f"deployRoleArn {role!r} must be an IAM role ARN in account {self.id} "
+                f"(arn:aws:iam::{self.id}:role/<name>)"
+            )
+        return self
+
+
 @dataclass(frozen=True)
 class ProdRule:
     """A rule every prod stack must keep. ``check`` returns True when the rule holds."""
@@ -53,6 +86,11 @@ class ProdRule:
 
 #: The environment rules, in one place.
 PROD_RULES: tuple[ProdRule, ...] = (
+    ProdRule(
+        "account",
+        "prod names its AWS account, so the provider can refuse any other account",
+        lambda s: s.account is not None,
+    ),
     ProdRule(
         "network.availabilityZones",
         "prod spans at least 2 AZs so one AZ outage leaves the platform up",
@@ -87,6 +125,10 @@ class StackSettings(SettingsModel):
     )
     extra_tags: dict[str, str] = Field(
         default_factory=dict, description="Tags added to every taggable resource."
+    )
+    account: AccountSettings | None = Field(
+        default=None,
+        description="Target account (id, optional deploy role). Required in prod.",
     )
     other_environment_cidrs: dict[str, str] = Field(
         default_factory=dict,

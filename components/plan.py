@@ -24,7 +24,7 @@ import pulumi
 import yaml
 
 from .config import ConfigError
-from .testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+from .testing import DEFAULT_ACCOUNT_ID, Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -174,7 +174,12 @@ def plan_stack(
     project, config, secret_keys = read_stack_config(project_dir, stack)
     for key, value in (config_overrides or {}).items():
         _put(config, secret_keys, _full_key(project, key), value)
-    mocks = None if monitor else PlatformMocks(region=config.get("aws:region", "ap-southeast-1"))
+    account = json.loads(config.get(f"{project}:account", "{}")).get("id", DEFAULT_ACCOUNT_ID)
+    mocks = (
+        None
+        if monitor
+        else PlatformMocks(region=config.get("aws:region", "ap-southeast-1"), account_id=account)
+    )
 
     def run_program() -> None:
         runpy.run_path(str(project_dir / program), run_name="__main__")
@@ -291,6 +296,7 @@ def render_json(plan: Plan) -> str:
             "custom": r.custom,
             "inputs": _public_inputs(r),
             "secretInputs": sorted(r.secret_paths),
+            "provider": r.provider or None,
             "options": {
                 "protect": r.protect,
                 "ignoreChanges": list(r.ignore_changes),

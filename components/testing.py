@@ -48,6 +48,7 @@ class Registered:
     replace_on_changes: tuple[str, ...]
     dependencies: tuple[str, ...]
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    provider: str = ""  # "<provider URN>::<provider id>" of a custom resource
 
     @property
     def parent_name(self) -> str:
@@ -273,6 +274,66 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
         "endpoint": f"vpc-{a.inputs.get('domainName', i)}-{i}.{m.region}.es.amazonaws.com",
         "domainId": f"{m.account_id}/{a.inputs.get('domainName', i)}",
     },
+    # HaAppTier
+    "aws:lb/loadBalancer:LoadBalancer": lambda a, i, m: {
+        "arnSuffix": f"app/{a.name}/{i[-16:]}",
+        "dnsName": f"{a.name}-{i[-8:]}.{m.region}.elb.amazonaws.com",
+        "zoneId": "Z1LMS91P8CMLE5",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda a, i, m: {
+        "arnSuffix": f"targetgroup/{a.name}/{i[-16:]}",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda a, i, m: {"latestVersion": 1},
+    "aws:autoscaling/group:Group": lambda a, i, m: {"name": a.inputs.get("name") or a.name},
+    "aws:s3/bucket:Bucket": lambda a, i, m: {
+        "bucket": a.inputs.get("bucket") or f"{a.name}-{i[-7:]}",
+        "arn": f"arn:aws:s3:::{a.inputs.get('bucket') or f'{a.name}-{i[-7:]}'}",
+    },
+    "aws:iam/role:Role": lambda a, i, m: {
+        "name": a.inputs.get("name") or a.name,
+        "arn": f"arn:aws:iam::{m.account_id}:role/{a.inputs.get('name') or a.name}",
+    },
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": lambda a, i, m: {
+        "name": f"AWSServiceRoleForAutoScaling_{a.inputs.get('customSuffix', '')}",
+        "arn": (
+            f"arn:aws:iam::{m.account_id}:role/aws-service-role/"
+            f"{a.inputs.get('awsServiceName')}/AWSServiceRoleForAutoScaling_"
+            f"{a.inputs.get('customSuffix', '')}"
+        ),
+    },
+    # LandingZone / StackDashboard
+    "aws:organizations/organization:Organization": lambda a, i, m: {
+        "id": "o-offline1234",
+        "arn": f"arn:aws:organizations::{m.account_id}:organization/o-offline1234",
+        "masterAccountId": m.account_id,
+        "roots": [
+            {
+                "id": "r-off1",
+                "arn": f"arn:aws:organizations::{m.account_id}:root/o-offline1234/r-off1",
+                "name": "Root",
+                "policyTypes": [{"type": "SERVICE_CONTROL_POLICY", "status": "ENABLED"}],
+            }
+        ],
+    },
+    "aws:organizations/organizationalUnit:OrganizationalUnit": lambda a, i, m: {
+        "arn": f"arn:aws:organizations::{m.account_id}:ou/o-offline1234/ou-{i[-12:]}",
+    },
+    "aws:cloudwatch/eventRule:EventRule": lambda a, i, m: {
+        "name": a.inputs.get("name") or a.name,
+        "arn": f"arn:aws:events:{m.region}:{m.account_id}:rule/{a.inputs.get('name') or a.name}",
+    },
+    "aws:sns/topic:Topic": lambda a, i, m: {
+        "name": a.inputs.get("name") or a.name,
+        "arn": f"arn:aws:sns:{m.region}:{m.account_id}:{a.inputs.get('name') or a.name}",
+    },
+    "aws:cloudtrail/trail:Trail": lambda a, i, m: {
+        "arn": f"arn:aws:cloudtrail:{m.region}:{m.account_id}:trail/{a.inputs.get('name', i)}",
+    },
+    "aws:cloudwatch/dashboard:Dashboard": lambda a, i, m: {
+        "dashboardArn": (
+            f"arn:aws:cloudwatch::{m.account_id}:dashboard/{a.inputs.get('dashboardName')}"
+        ),
+    },
 }
 
 
@@ -285,6 +346,23 @@ _EXTRA_INVOKES: dict[str, InvokeAnswer] = {
     "aws:elb/getServiceAccount:getServiceAccount": lambda a, m: {
         "id": "114774131450",
         "arn": "arn:aws:iam::114774131450:root",
+        "region": m.region,
+    },
+    "aws:ssoadmin/getInstances:getInstances": lambda a, m: {
+        "arns": ["arn:aws:sso:::instance/ssoins-offline0123456789"],
+        "identityStoreIds": ["d-offline0123"],
+        "id": m.region,
+        "region": m.region,
+    },
+    "aws:identitystore/getGroup:getGroup": lambda a, m: {
+        "groupId": "0a1b2c3d4e-"
+        + hashlib.sha256(str(a.args.get("alternateIdentifier")).encode()).hexdigest()[:8]
+        + "-1111-2222-3333-444455556666",
+        "identityStoreId": a.args.get("identityStoreId"),
+        "displayName": "offline",
+        "id": "offline",
+        "externalIds": [],
+        "description": "",
         "region": m.region,
     },
 }
@@ -346,6 +424,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 replace_on_changes=tuple(request.replaceOnChanges),
                 dependencies=tuple(request.dependencies),
                 outputs=outputs,
+                provider=request.provider,
             )
         )
         return response

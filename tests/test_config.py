@@ -117,6 +117,9 @@ def test_an_explicit_nonprod_value_wins_over_the_nonprod_default() -> None:
         ("hybrid.onPremNetworks.hcm-dc-db.cidr", "172.16.32.1/22", "host bits zero"),
         ("otherEnvironmentCidrs.nonprod", "10.20.0.0/33", "otherEnvironmentCidrs"),
         ("dataClassification", "secret", "payments-platform:dataClassification"),
+        ("account.id", "12345", "payments-platform:account.id"),
+        ("account.deployRoleArn", "arn:aws:iam::999999999999:role/x", "must be an IAM role ARN in account 210987654321"),
+        ("account", None, "payments-platform:account: prod names its AWS account"),
     ],
 )
 def test_bad_config_names_the_key(path: str, value: Any, expected: str) -> None:

@@ -53,3 +53,15 @@ def test_every_resource_is_tagged_with_its_environment(prod: Plan, nonprod: Plan
             tags = r.inputs.get("tags")
             if tags:
                 assert tags["environment"] == env, r.name
+
+
+def test_every_resource_deploys_through_the_stacks_own_account_provider(
+    prod: Plan, nonprod: Plan
+) -> None:
+    for plan, account in ((prod, "210987654321"), (nonprod, "123456789012")):
+        (provider,) = plan.of_type("pulumi:providers:aws")
+        assert provider.inputs["allowedAccountIds"] == f'["{account}"]'
+        assert f"arn:aws:iam::{account}:role/" in provider.inputs["assumeRoles"]
+        for r in plan:
+            if r.custom and r.type.startswith("aws:"):
+                assert r.provider.startswith(provider.urn), f"{r.name} uses {r.provider}"
