@@ -68,7 +68,11 @@ def test_nonprod_gets_cheaper_defaults_and_prod_the_secure_ones() -> None:
         90,
     )
     bare_prod = settings_from_config(
-        {"payments-platform:environment": "prod", "payments-platform:network": "{}"}
+        {
+            "payments-platform:environment": "prod",
+            "payments-platform:account": '{"id": "210987654321"}',
+            "payments-platform:network": "{}",
+        }
     ).network
     assert (bare_prod.availability_zones, bare_prod.nat_gateways) == (["a", "b", "c"], "OnePerAz")
     assert bare_prod.flow_log_retention_days == 365
