@@ -1,0 +1,847 @@
+"""HaAppTier: what an application owner, the on-call engineer and a PCI assessor rely on.
+
+Each scenario runs the offline program once (module-scoped fixtures); the tests assert
+properties of the recorded plan.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pydantic import ValidationError
+
+from components import network_plan
+from components.base import STANDARD_TAG_KEYS, StackContext
+from components.ha_app_tier import (
+    AL2023_AMI_PARAMETERS,
+    ELB_LOG_DELIVERY_SERVICE,
+    WAF_MANAGED_RULE_GROUPS,
+    HaAppTier,
+    HaAppTierSettings,
+)
+from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
+from components.testing import Plan, PlatformMocks, Registered, run_offline
+
+CERT = "arn:aws:acm:ap-southeast-1:111122223333:certificate/12345678-1234-1234-1234-123456789012"
+TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
+COMPONENT_TYPE = "payments:index:HaAppTier"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+UNTAGGABLE = {
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:kms/alias:Alias",
+    "aws:wafv2/webAclAssociation:WebAclAssociation",
+    "aws:autoscaling/policy:Policy",
+}
+USER_DATA = "#!/bin/bash\nsystemctl enable --now loyalty\n"
+
+
+class RecordingMocks(PlatformMocks):
+    """PlatformMocks that also keep the invokes (token, args) the program made."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, args: Any) -> dict[str, Any]:
+        self.calls.append((args.token, dict(args.args)))
+        return super().call(args)
+
+
+def loyalty_settings(**overrides: Any) -> HaAppTierSettings:
+    return HaAppTierSettings.model_validate(
+        {
+            "internetFacing": True,
+            "certificateArn": CERT,
+            "userDataFile": "userdata/loyalty.sh",
+            **overrides,
+        }
+    )
+
+
+def mmf_settings(**overrides: Any) -> HaAppTierSettings:
+    return HaAppTierSettings.model_validate(
+        {
+            "instanceType": "m7g.large",
+            "certificateArn": CERT,
+            "minSize": 1,
+            "desiredCapacity": 1,
+            "maxSize": 2,
+            **overrides,
+        }
+    )
+
+
+def vpc_program(
+    environment: str, apps: Mapping[str, tuple[HaAppTierSettings, dict[str, Any]]]
+) -> Callable[[], None]:
+    def program() -> None:
+        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        vpc = SecureVpc(
+            environment, SecureVpcSettings(availability_zones=["a", "b", "c"]), context=context
+        )
+        for name, (settings, kwargs) in apps.items():
+            app = HaAppTier(
+                name,
+                settings,
+                context=context,
+                network=vpc.ref,
+                alarm_topic_arn=TOPIC,
+                app_port_range=(8080, 8080),
+                **kwargs,
+            )
+            for output in (
+                "alb_dns_name",
+                "alb_arn",
+                "alb_zone_id",
+                "target_group_arn",
+                "asg_name",
+                "instance_security_group_id",
+                "alb_security_group_id",
+                "access_log_bucket",
+            ):
+                pulumi.export(f"{name}.{output}", getattr(app, output))
+            pulumi.export(f"{name}.widgets", app.dashboard_widgets)
+
+    return program
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    (root / "userdata").mkdir()
+    (root / "userdata" / "loyalty.sh").write_text(USER_DATA)
+    return root
+
+
+def _in_dir(directory: Path, run: Callable[[], Plan]) -> Plan:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(directory)
+        return run()
+
+
+LOYALTY_KWARGS: dict[str, Any] = {"data_services": ["postgres", "redis"]}
+
+
+@pytest.fixture(scope="module")
+def prod(project_dir: Path) -> tuple[Plan, RecordingMocks]:
+    """Prod: LOYALTY, internet-facing, client of PostgreSQL and Redis."""
+    mocks = RecordingMocks()
+    program = vpc_program("prod", {"loyalty": (loyalty_settings(), LOYALTY_KWARGS)})
+    return _in_dir(project_dir, lambda: run_offline(program, mocks=mocks)), mocks
+
+
+@pytest.fixture(scope="module")
+def prod_two_apps(project_dir: Path) -> Plan:
+    """The same stack after MMF (internal, Graviton) is added."""
+    program = vpc_program(
+        "prod",
+        {
+            "loyalty": (loyalty_settings(), LOYALTY_KWARGS),
+            "mmf": (mmf_settings(), {"data_services": ["documentdb", "rabbitmq", "opensearch"]}),
+        },
+    )
+    return _in_dir(project_dir, lambda: run_offline(program))
+
+
+@pytest.fixture(scope="module")
+def nonprod() -> tuple[Plan, RecordingMocks]:
+    """Nonprod: MMF, internal ALB reachable from two on-prem ranges, Graviton instances."""
+    mocks = RecordingMocks()
+    program = vpc_program(
+        "nonprod",
+        {
+            "mmf": (
+                mmf_settings(),
+                {
+                    "data_services": ["documentdb"],
+                    "on_prem_cidrs": {"dc1": "172.16.0.0/16", "branch": "192.168.10.0/24"},
+                },
+            )
+        },
+    )
+    return run_offline(program, mocks=mocks), mocks
+
+
+def app_resources(plan: Plan, app: str) -> list[Registered]:
+    return plan.descendants_of(plan.named(app, COMPONENT_TYPE))
+
+
+def one(plan: Plan, app: str, type_: str, name: str | None = None) -> Registered:
+    found = [
+        r for r in app_resources(plan, app) if r.type == type_ and (name is None or r.name == name)
+    ]
+    assert len(found) == 1, f"{len(found)} {type_} {name or ''}"
+    return found[0]
+
+
+def sg_rules(plan: Plan, app: str, group: str, rule_type: str) -> list[Registered]:
+    sg = one(plan, app, "aws:ec2/securityGroup:SecurityGroup", group)
+    return [
+        r
+        for r in app_resources(plan, app)
+        if r.type == rule_type and r.inputs["securityGroupId"] == sg.outputs["id"]
+    ]
+
+
+# --- compute ---------------------------------------------------------------------------
+
+
+def test_asg_runs_in_the_app_subnets_of_every_az(prod: tuple[Plan, RecordingMocks]) -> None:
+    plan, _ = prod
+    asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
+    subnets = [plan.by_id(i) for i in asg.inputs["vpcZoneIdentifiers"]]
+    assert all(s is not None and s.inputs["tags"]["tier"] == "app" for s in subnets)
+    azs = {s.inputs["availabilityZone"] for s in subnets if s is not None}
+    assert len(azs) >= 2
+    assert azs == {"ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"}
+    assert (asg.inputs["minSize"], asg.inputs["desiredCapacity"], asg.inputs["maxSize"]) == (
+        3,
+        3,
+        9,
+    )
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_every_volume_with_the_app_key(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    meta = lt.inputs["metadataOptions"]
+    assert meta["httpTokens"] == "required"
+    assert meta["httpPutResponseHopLimit"] == 1
+    key = one(plan, "loyalty", "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect, "the EBS key is protected in prod"
+    volumes = lt.inputs["blockDeviceMappings"]
+    assert volumes, "the root volume is mapped explicitly"
+    for volume in volumes:
+        assert volume["ebs"]["encrypted"] == "true"
+        assert volume["ebs"]["kmsKeyId"] == key.outputs["arn"]
+        assert volume["ebs"]["volumeType"] == "gp3"
+    assert volumes[0]["deviceName"] == "/dev/xvda"
+
+
+def test_instances_have_no_public_ip_no_ssh_key_and_detailed_monitoring(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert "keyName" not in lt.inputs
+    assert lt.inputs["monitoring"] == {"enabled": True}
+    (nic,) = lt.inputs["networkInterfaces"]
+    assert nic["associatePublicIpAddress"] == "false"
+    instance_sg = one(plan, "loyalty", "aws:ec2/securityGroup:SecurityGroup", "loyalty-instances")
+    assert nic["securityGroups"] == [instance_sg.outputs["id"]]
+
+
+def test_instance_role_has_only_ssm_core_and_cloudwatch_agent(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    role = one(plan, "loyalty", "aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+    attached = {
+        r.inputs["policyArn"]
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    }
+    assert attached == {
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+    }
+    assert not [
+        r for r in app_resources(plan, "loyalty") if r.type.startswith("aws:iam/rolePolicy:")
+    ]
+    profile = one(plan, "loyalty", "aws:iam/instanceProfile:InstanceProfile")
+    assert profile.inputs["role"] == role.outputs["name"]
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert lt.inputs["iamInstanceProfile"]["arn"] == profile.outputs["arn"]
+
+
+def test_ebs_key_lets_the_groups_service_linked_role_encrypt_and_attach_volumes(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
+    slr = one(plan, "loyalty", "aws:iam/serviceLinkedRole:ServiceLinkedRole")
+    assert slr.inputs["awsServiceName"] == "autoscaling.amazonaws.com"
+    assert asg.inputs["serviceLinkedRoleArn"] == slr.outputs["arn"]
+    policy = json.loads(one(plan, "loyalty", "aws:kms/key:Key").inputs["policy"])
+    by_principal = [s for s in policy["Statement"] if s["Principal"] == {"AWS": slr.outputs["arn"]}]
+    actions = {
+        a
+        for s in by_principal
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert {"kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:CreateGrant"} <= actions
+    grant = next(s for s in by_principal if s["Action"] == "kms:CreateGrant")
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_default_ami_is_latest_al2023_from_ssm_and_graviton_gets_arm64(
+    prod: tuple[Plan, RecordingMocks], nonprod: tuple[Plan, RecordingMocks]
+) -> None:
+    for (plan, mocks), arch in ((prod, "x86_64"), (nonprod, "arm64")):
+        names = [a["name"] for t, a in mocks.calls if t == "aws:ssm/getParameter:getParameter"]
+        assert names == [AL2023_AMI_PARAMETERS[arch]]
+        app = "loyalty" if arch == "x86_64" else "mmf"
+        lt = one(plan, app, "aws:ec2/launchTemplate:LaunchTemplate")
+        assert lt.inputs["imageId"] == mocks.ami_id
+        assert "imageId" not in lt.secret_paths
+
+
+def test_user_data_is_the_configured_file_base64_encoded(prod: tuple[Plan, RecordingMocks]) -> None:
+    plan, _ = prod
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert base64.b64decode(lt.inputs["userData"]).decode() == USER_DATA
+
+
+def test_asg_pins_the_template_version_heals_via_elb_and_keeps_scaled_capacity(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert asg.inputs["launchTemplate"] == {
+        "id": lt.outputs["id"],
+        "version": str(lt.outputs["latestVersion"]),
+    }
+    assert asg.inputs["launchTemplate"]["version"] not in ("$Latest", "$Default")
+    assert lt.inputs["updateDefaultVersion"] is True
+    assert asg.inputs["healthCheckType"] == "ELB"
+    assert asg.inputs["healthCheckGracePeriod"] == 300
+    refresh = asg.inputs["instanceRefresh"]
+    assert refresh["strategy"] == "Rolling"
+    assert refresh["preferences"]["minHealthyPercentage"] == 100
+    maintenance = asg.inputs["instanceMaintenancePolicy"]
+    assert maintenance["minHealthyPercentage"] == 100
+    assert 100 < maintenance["maxHealthyPercentage"] <= 200
+    assert asg.inputs["capacityRebalance"] is False
+    assert "desiredCapacity" in asg.ignore_changes
+    assert "GroupInServiceInstances" in asg.inputs["enabledMetrics"]
+    tg = one(plan, "loyalty", "aws:lb/targetGroup:TargetGroup")
+    assert asg.inputs["targetGroupArns"] == [tg.outputs["arn"]]
+
+
+def test_target_tracking_scales_on_cpu_and_alb_requests_per_target(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    alb = one(plan, "loyalty", "aws:lb/loadBalancer:LoadBalancer")
+    tg = one(plan, "loyalty", "aws:lb/targetGroup:TargetGroup")
+    https = one(plan, "loyalty", "aws:lb/listener:Listener", "loyalty-https")
+    policies = {
+        r.inputs["targetTrackingConfiguration"]["predefinedMetricSpecification"][
+            "predefinedMetricType"
+        ]: r
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:autoscaling/policy:Policy"
+    }
+    assert set(policies) == {"ASGAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    requests = policies["ALBRequestCountPerTarget"]
+    label = requests.inputs["targetTrackingConfiguration"]["predefinedMetricSpecification"][
+        "resourceLabel"
+    ]
+    assert label == f"{alb.outputs['arnSuffix']}/{tg.outputs['arnSuffix']}"
+    assert https.urn in requests.dependencies
+
+
+# --- network ---------------------------------------------------------------------------
+
+
+def _component_rules(plan: Plan) -> list[Registered]:
+    return [
+        r
+        for app in ("loyalty", "mmf")
+        if any(x.name == app and x.type == COMPONENT_TYPE for x in plan)
+        for r in app_resources(plan, app)
+        if r.type in (SG_INGRESS, SG_EGRESS)
+    ]
+
+
+def test_no_rule_opens_22_and_only_the_internet_facing_alb_takes_the_internet_on_80_443(
+    prod_two_apps: Plan, nonprod: tuple[Plan, RecordingMocks]
+) -> None:
+    for plan in (prod_two_apps, nonprod[0]):
+        rules = _component_rules(plan)
+        assert rules
+        for rule in rules:
+            assert not rule.inputs["fromPort"] <= 22 <= rule.inputs["toPort"], rule.name
+            if rule.type == SG_INGRESS and rule.inputs.get("cidrIpv4") == "0.0.0.0/0":
+                assert rule.name.startswith("loyalty-alb-in-"), rule.name
+                assert rule.inputs["fromPort"] in (80, 443)
+                assert rule.inputs["fromPort"] == rule.inputs["toPort"]
+
+
+def test_instances_admit_only_the_alb_security_group_on_the_app_port(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    alb_sg = one(plan, "loyalty", "aws:ec2/securityGroup:SecurityGroup", "loyalty-alb")
+    (rule,) = sg_rules(plan, "loyalty", "loyalty-instances", SG_INGRESS)
+    assert rule.inputs["referencedSecurityGroupId"] == alb_sg.outputs["id"]
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (8080, 8080)
+    assert "cidrIpv4" not in rule.inputs
+
+
+def test_instance_egress_is_443_plus_exactly_the_declared_data_ports_to_the_data_tier(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    data_tier = str(
+        network_plan.tier_block("10.10.0.0/16", network_plan.STANDARD_TIER_SLOTS["data"])
+    )
+    egress = sg_rules(plan, "loyalty", "loyalty-instances", SG_EGRESS)
+    data = {
+        (r.inputs["fromPort"], r.inputs.get("cidrIpv4"))
+        for r in egress
+        if r.inputs["fromPort"] != 443
+    }
+    assert data == {(5432, data_tier), (6379, data_tier)}
+    https = [r for r in egress if r.inputs["fromPort"] == 443]
+    endpoint_sg = plan.named("prod-endpoints", "aws:ec2/securityGroup:SecurityGroup")
+    assert {
+        r.inputs.get("cidrIpv4") or r.inputs.get("referencedSecurityGroupId") for r in https
+    } == {
+        "0.0.0.0/0",
+        endpoint_sg.outputs["id"],
+    }
+
+
+def test_internal_alb_admits_only_https_from_the_vpc_and_named_on_prem_ranges(
+    nonprod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = nonprod
+    alb = one(plan, "mmf", "aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["internal"] is True
+    subnets = [plan.by_id(i) for i in alb.inputs["subnets"]]
+    assert {s.inputs["tags"]["tier"] for s in subnets if s is not None} == {"app"}
+    ingress = sg_rules(plan, "mmf", "mmf-alb", SG_INGRESS)
+    assert {(r.inputs["fromPort"], r.inputs["cidrIpv4"]) for r in ingress} == {
+        (443, "10.10.0.0/16"),
+        (443, "172.16.0.0/16"),
+        (443, "192.168.10.0/24"),
+    }
+    assert not [r for r in app_resources(plan, "mmf") if r.name == "mmf-http"]
+    assert not [r for r in app_resources(plan, "mmf") if r.type.startswith("aws:wafv2/")]
+
+
+# --- load balancer -------------------------------------------------------------------
+
+
+def test_http_only_redirects_to_https_and_https_uses_tls12_plus_and_the_certificate(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    http = one(plan, "loyalty", "aws:lb/listener:Listener", "loyalty-http")
+    assert http.inputs["port"] == 80
+    (action,) = http.inputs["defaultActions"]
+    assert action["type"] == "redirect"
+    assert action["redirect"]["protocol"] == "HTTPS"
+    assert action["redirect"]["statusCode"] == "HTTP_301"
+    https = one(plan, "loyalty", "aws:lb/listener:Listener", "loyalty-https")
+    assert (https.inputs["port"], https.inputs["protocol"]) == (443, "HTTPS")
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https.inputs["certificateArn"] == CERT
+    tg = one(plan, "loyalty", "aws:lb/targetGroup:TargetGroup")
+    assert https.inputs["defaultActions"] == [
+        {"type": "forward", "targetGroupArn": tg.outputs["arn"]}
+    ]
+
+
+def test_prod_alb_is_public_hardened_protected_and_logs_to_its_own_bucket(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    alb = one(plan, "loyalty", "aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs["internal"] is False
+    assert alb.inputs["dropInvalidHeaderFields"] is True
+    assert alb.inputs["enableDeletionProtection"] is True
+    subnets = [plan.by_id(i) for i in alb.inputs["subnets"]]
+    assert {s.inputs["tags"]["tier"] for s in subnets if s is not None} == {"public"}
+    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket")
+    assert alb.inputs["accessLogs"]["enabled"] is True
+    assert alb.inputs["accessLogs"]["bucket"] == bucket.outputs["bucket"]
+    policy = one(plan, "loyalty", "aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.urn in alb.dependencies, "ELB checks write access when logging is enabled"
+
+
+def test_nonprod_alb_and_log_bucket_can_be_torn_down(nonprod: tuple[Plan, RecordingMocks]) -> None:
+    plan, _ = nonprod
+    assert (
+        one(plan, "mmf", "aws:lb/loadBalancer:LoadBalancer").inputs["enableDeletionProtection"]
+        is False
+    )
+    bucket = one(plan, "mmf", "aws:s3/bucket:Bucket")
+    assert not bucket.protect
+    assert bucket.inputs["forceDestroy"] is True
+    assert not one(plan, "mmf", "aws:kms/key:Key").protect
+
+
+def test_access_log_bucket_is_private_sse_s3_versioned_expiring_and_tls_only(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket")
+    assert bucket.protect and bucket.inputs["forceDestroy"] is False
+
+    def part(type_: str) -> Registered:
+        r = one(plan, "loyalty", type_)
+        assert r.inputs["bucket"] == bucket.outputs["id"]
+        return r
+
+    pab = part("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        pab[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    sse = part(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ).inputs["rules"]
+    # ALB access logs support SSE-S3 only; SSE-KMS would silently stop log delivery.
+    assert sse[0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    assert (
+        part("aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"]
+        == "Enabled"
+    )
+    own = part("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs["rule"]
+    assert own["objectOwnership"] == "BucketOwnerEnforced"
+    (rule,) = part("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs[
+        "rules"
+    ]
+    assert rule["status"] == "Enabled" and rule["expiration"]["days"] == 365
+
+    doc = json.loads(part("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    deliver = next(s for s in doc["Statement"] if s["Effect"] == "Allow")
+    assert deliver["Principal"] == {"AWS": "arn:aws:iam::114774131450:root"}
+    assert deliver["Action"] == "s3:PutObject"
+    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/111122223333/*"
+    deny = next(s for s in doc["Statement"] if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert set(deny["Resource"]) == {bucket.outputs["arn"], f"{bucket.outputs['arn']}/*"}
+
+
+def test_regions_newer_than_august_2022_deliver_logs_via_the_service_principal() -> None:
+    def program() -> None:
+        HaAppTier(
+            "loyalty",
+            loyalty_settings(userDataFile=None),
+            context=StackContext(environment="nonprod"),
+            network=fake_network(),
+            alarm_topic_arn=TOPIC,
+        )
+
+    plan = run_offline(program, config={"aws:region": "ap-southeast-5"})
+    doc = json.loads(plan.of_type("aws:s3/bucketPolicy:BucketPolicy")[0].inputs["policy"])
+    deliver = next(s for s in doc["Statement"] if s["Effect"] == "Allow")
+    assert deliver["Principal"] == {"Service": ELB_LOG_DELIVERY_SERVICE}
+
+
+def test_target_group_health_check_and_draining_follow_config(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    tg = one(plan, "loyalty", "aws:lb/targetGroup:TargetGroup")
+    assert (tg.inputs["port"], tg.inputs["protocol"], tg.inputs["targetType"]) == (
+        8080,
+        "HTTP",
+        "instance",
+    )
+    assert tg.inputs["deregistrationDelay"] == 60
+    hc = tg.inputs["healthCheck"]
+    assert hc["path"] == "/health" and hc["port"] == "traffic-port"
+    assert (hc["healthyThreshold"], hc["unhealthyThreshold"], hc["interval"], hc["timeout"]) == (
+        3,
+        3,
+        15,
+        5,
+    )
+
+
+def test_internet_facing_alb_has_a_waf_with_managed_rules_and_a_rate_limit(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    acl = one(plan, "loyalty", "aws:wafv2/webAcl:WebAcl")
+    assert acl.inputs["scope"] == "REGIONAL"
+    groups = {
+        r["statement"]["managedRuleGroupStatement"]["name"]: r
+        for r in acl.inputs["rules"]
+        if "managedRuleGroupStatement" in r["statement"]
+    }
+    assert set(groups) == set(WAF_MANAGED_RULE_GROUPS)
+    assert all(g["overrideAction"] == {"none": {}} for g in groups.values())
+    (rate,) = [r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"]]
+    assert rate["statement"]["rateBasedStatement"]["limit"] == 2000
+    assert "block" in rate["action"]
+    priorities = [r["priority"] for r in acl.inputs["rules"]]
+    assert len(priorities) == len(set(priorities))
+    assoc = one(plan, "loyalty", "aws:wafv2/webAclAssociation:WebAclAssociation")
+    alb = one(plan, "loyalty", "aws:lb/loadBalancer:LoadBalancer")
+    assert (assoc.inputs["resourceArn"], assoc.inputs["webAclArn"]) == (
+        alb.outputs["arn"],
+        acl.outputs["arn"],
+    )
+
+
+# --- monitoring and outputs ------------------------------------------------------------
+
+
+def test_alarms_page_the_stack_topic_on_alarm_and_recovery(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    alarms = {
+        r.inputs["metricName"]: r
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm"
+    }
+    assert set(alarms) == {
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "UnHealthyHostCount",
+        "TargetResponseTime",
+        "GroupInServiceInstances",
+    }
+    for alarm in alarms.values():
+        assert alarm.inputs["alarmActions"] == [TOPIC]
+        assert alarm.inputs["okActions"] == [TOPIC]
+    unhealthy = alarms["UnHealthyHostCount"].inputs
+    assert (unhealthy["threshold"], unhealthy["comparisonOperator"]) == (0, "GreaterThanThreshold")
+    latency = alarms["TargetResponseTime"].inputs
+    assert latency["extendedStatistic"] == "p99" and latency["threshold"] == 1.0
+    in_service = alarms["GroupInServiceInstances"].inputs
+    asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
+    assert in_service["dimensions"] == {"AutoScalingGroupName": asg.outputs["name"]}
+    assert (in_service["threshold"], in_service["comparisonOperator"]) == (3, "LessThanThreshold")
+
+
+def test_outputs_and_dashboard_widgets(prod: tuple[Plan, RecordingMocks]) -> None:
+    plan, _ = prod
+    out = plan.stack_outputs
+    alb = one(plan, "loyalty", "aws:lb/loadBalancer:LoadBalancer")
+    assert out["loyalty.alb_dns_name"] == alb.outputs["dnsName"]
+    assert out["loyalty.alb_zone_id"] == alb.outputs["zoneId"]
+    assert out["loyalty.alb_arn"] == alb.outputs["arn"]
+    assert (
+        out["loyalty.access_log_bucket"]
+        == one(plan, "loyalty", "aws:s3/bucket:Bucket").outputs["bucket"]
+    )
+    assert (
+        out["loyalty.asg_name"]
+        == one(plan, "loyalty", "aws:autoscaling/group:Group").outputs["name"]
+    )
+    assert (
+        out["loyalty.instance_security_group_id"]
+        == one(plan, "loyalty", "aws:ec2/securityGroup:SecurityGroup", "loyalty-instances").outputs[
+            "id"
+        ]
+    )
+    metrics = {m[1] for w in out["loyalty.widgets"] for m in w["properties"]["metrics"]}
+    assert {
+        "RequestCount",
+        "HTTPCode_ELB_5XX_Count",
+        "TargetResponseTime",
+        "HealthyHostCount",
+        "GroupInServiceInstances",
+        "CPUUtilization",
+    } <= metrics
+
+
+def test_every_taggable_resource_carries_the_standard_tags(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    for r in app_resources(plan, "loyalty"):
+        if r.type in UNTAGGABLE:
+            continue
+        tags = r.inputs.get("tags")
+        if r.type == "aws:autoscaling/group:Group":
+            tags = {t["key"]: t["value"] for t in tags}
+        assert tags, f"{r.type} {r.name} has no tags"
+        assert set(STANDARD_TAG_KEYS) <= set(tags), r.name
+        assert tags["component"] == "ha-app-tier" and tags["environment"] == "prod"
+
+
+def test_adding_an_app_leaves_the_existing_apps_resources_unchanged(
+    prod: tuple[Plan, RecordingMocks], prod_two_apps: Plan
+) -> None:
+    before, _ = prod
+
+    def identity(plan: Plan) -> dict[str, tuple[str, str, str]]:
+        return {
+            r.urn: (r.type, r.parent, json.dumps(r.inputs, sort_keys=True, default=str))
+            for r in app_resources(plan, "loyalty")
+        }
+
+    assert identity(before) == identity(prod_two_apps)
+    assert app_resources(prod_two_apps, "mmf"), "the new app added resources"
+    # and the VPC was not touched either
+    vpc_before = {r.urn: r.inputs for r in before if r.parent_name == "prod"}
+    vpc_after = {r.urn: r.inputs for r in prod_two_apps if r.parent_name == "prod"}
+    assert vpc_before == vpc_after
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def fake_network(azs: tuple[str, ...] = ("a", "b")) -> NetworkRef:
+    """A NetworkRef without a SecureVpc (for fast validation tests)."""
+    o = pulumi.Output.from_input
+    return NetworkRef(
+        vpc_id=o("vpc-1"),
+        vpc_cidr="10.10.0.0/16",
+        availability_zones=azs,
+        tier_cidrs={"public": "10.10.0.0/19", "app": "10.10.32.0/19", "data": "10.10.64.0/19"},
+        subnet_ids={
+            t: {az: o(f"subnet-{t}-{az}") for az in azs} for t in ("public", "app", "data")
+        },
+        route_table_ids={
+            t: {az: o(f"rtb-{t}-{az}") for az in azs} for t in ("public", "app", "data")
+        },
+        endpoint_security_group_id=o("sg-endpoints"),
+        db_subnet_group_name=o("db"),
+        docdb_subnet_group_name=o("docdb"),
+        cache_subnet_group_name=o("cache"),
+        on_prem_cidrs={},
+    )
+
+
+BASE: dict[str, Any] = {"certificateArn": CERT}
+
+BAD_SETTINGS = [
+    ({"minSize": 4, "desiredCapacity": 4, "maxSize": 3}, "minSize 4 is greater than maxSize 3"),
+    ({"desiredCapacity": 10}, "desiredCapacity"),
+    ({"minSize": 2, "desiredCapacity": 1}, "desiredCapacity"),
+    ({"instanceType": "m6i-large"}, "instanceType"),
+    ({"instanceType": "large"}, "instanceType"),
+    ({"internetFacing": True, "certificateArn": None}, "certificateArn"),
+    ({"certificateArn": "arn:aws:iam::111122223333:server-certificate/x"}, "certificateArn"),
+    ({"appPort": 22}, "appPort"),
+    ({"amiId": "ami-xyz"}, "amiId"),
+    ({"allowedCidrs": {"anyone": "0.0.0.0/0"}}, "allowedCidrs"),
+    ({"allowedCidrs": {"partner": "10.1.2.3/16"}}, "allowedCidrs"),
+    ({"healthCheck": {"intervalSeconds": 5, "timeoutSeconds": 5}}, "timeoutSeconds"),
+    ({"healthCheck": {"path": "health"}}, "healthCheck.path"),
+    ({"waf": {"rateLimit": 5}}, "rateLimit"),
+    ({"rootDeviceName": "/dev/sda1"}, "rootDeviceName"),
+    ({"instanceRefreshMinHealthyPercentage": 5}, "instanceRefreshMinHealthyPercentage"),
+    ({"unknownKey": 1}, "unknownKey"),
+]
+
+
+def _attempt(
+    build: Callable[[], None], config: Mapping[str, Any] | None = None
+) -> tuple[Exception | None, Plan]:
+    caught: list[Exception] = []
+
+    def program() -> None:
+        try:
+            build()
+        except (ValueError, ValidationError) as exc:
+            caught.append(exc)
+
+    plan = run_offline(program, config=config)
+    return (caught[0] if caught else None), plan
+
+
+@pytest.mark.parametrize(("overrides", "key"), BAD_SETTINGS)
+def test_bad_settings_name_the_key_and_register_nothing(
+    overrides: dict[str, Any], key: str
+) -> None:
+    def build() -> None:
+        settings = HaAppTierSettings.model_validate({**BASE, **overrides})
+        HaAppTier(
+            "loyalty",
+            settings,
+            context=StackContext(),
+            network=fake_network(),
+            alarm_topic_arn=TOPIC,
+        )
+
+    error, plan = _attempt(build)
+    assert error is not None, f"{overrides} was accepted"
+    assert key in str(error)
+    assert len(plan) == 0
+
+
+BAD_WIRING: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    ("Loyalty", {}, {}, "name"),
+    ("loyalty", {"appPort": 9000}, {"app_port_range": (8080, 8089)}, "appPort"),
+    ("loyalty", {}, {"data_services": ["cassandra"]}, "cassandra"),
+    ("loyalty", {"userDataFile": "userdata/missing.sh"}, {}, "userDataFile"),
+    ("loyalty", {}, {"network": "one-az"}, "availabilityZones"),
+    ("loyalty", {}, {"on_prem_cidrs": {"dc1": "10.10.0.0/16"}}, "allowedCidrs"),
+    ("loyalty", {"allowedCidrs": {"vpc": "10.20.0.0/16"}}, {}, "allowedCidrs.vpc"),
+    ("loyalty", {}, {"on_prem_cidrs": {"dc1": "172.16.0.1/16"}}, "dc1"),
+]
+
+
+@pytest.mark.parametrize(("name", "overrides", "kwargs", "key"), BAD_WIRING)
+def test_bad_wiring_names_the_key_and_registers_nothing(
+    name: str, overrides: dict[str, Any], kwargs: dict[str, Any], key: str, tmp_path: Path
+) -> None:
+    def build() -> None:
+        settings = HaAppTierSettings.model_validate({**BASE, **overrides})
+        network = fake_network(("a",)) if kwargs.get("network") == "one-az" else fake_network()
+        HaAppTier(
+            name,
+            settings,
+            context=StackContext(),
+            network=network,
+            alarm_topic_arn=TOPIC,
+            **{k: v for k, v in kwargs.items() if k != "network"},
+        )
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        error, plan = _attempt(build)
+    assert error is not None, f"{name} {overrides} {kwargs} was accepted"
+    assert key in str(error)
+    assert len(plan) == 0
+
+
+def test_oversized_user_data_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "big.sh").write_bytes(b"#" * (16 * 1024 + 1))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        error, plan = _attempt(
+            lambda: HaAppTier(
+                "loyalty",
+                HaAppTierSettings.model_validate({**BASE, "userDataFile": "big.sh"}),
+                context=StackContext(),
+                network=fake_network(),
+                alarm_topic_arn=TOPIC,
+            )
+        )
+    assert error is not None and "userDataFile" in str(error) and "16 KB" in str(error)
+    assert len(plan) == 0
+
+
+def test_defaults_are_the_prod_grade_ones() -> None:
+    s = HaAppTierSettings.model_validate(BASE)
+    assert (s.min_size, s.desired_capacity, s.max_size) == (3, 3, 9)
+    assert s.internet_facing is False
+    assert s.waf.enabled is True
+    assert s.tls_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert s.access_log_retention_days >= 365
+    assert all(f.description for f in HaAppTierSettings.model_fields.values())
