@@ -1,0 +1,499 @@
+"""The organization part of the LandingZone: OUs, accounts, SCPs, Control Tower, Identity Center.
+
+Runs only in a stack deployed with management-account credentials (organization.enabled).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from ..aws_env import AwsEnv, policy_json
+from ..base import StackContext, child_opts
+from .settings import OrganizationSettings, PermissionSetName, ServiceControlPolicySettings
+
+#: AWS Organizations rejects an SCP document longer than this (characters).
+SCP_MAX_CHARS = 5120
+#: An OU may have at most 5 SCPs attached, and FullAWSAccess already takes one.
+SCP_MAX_PER_TARGET = 5
+
+#: Actions of global (or us-east-1-only) services that the region guardrail must not deny,
+#: or IAM, billing, DNS and support stop working from an allowed region.
+GLOBAL_SERVICE_ACTIONS = (
+    "a4b:*",
+    "access-analyzer:*",
+    "account:*",
+    "acm:*",
+    "aws-marketplace:*",
+    "aws-portal:*",
+    "billing:*",
+    "budgets:*",
+    "ce:*",
+    "chatbot:*",
+    "cloudfront:*",
+    "config:*",
+    "cur:*",
+    "directconnect:*",
+    "ec2:DescribeRegions",
+    "ec2:DescribeTransitGateways",
+    "ec2:DescribeVpnGateways",
+    "fms:*",
+    "globalaccelerator:*",
+    "health:*",
+    "iam:*",
+    "kms:*",
+    "networkmanager:*",
+    "organizations:*",
+    "pricing:*",
+    "route53:*",
+    "route53domains:*",
+    "route53-recovery-cluster:*",
+    "route53-recovery-control-config:*",
+    "route53-recovery-readiness:*",
+    "s3:CreateMultiRegionAccessPoint",
+    "s3:GetAccountPublic*",
+    "s3:ListAllMyBuckets",
+    "s3:ListMultiRegionAccessPoints",
+    "s3:PutAccountPublic*",
+    "shield:*",
+    "sts:*",
+    "support:*",
+    "trustedadvisor:*",
+    "waf-regional:*",
+    "waf:*",
+    "wafv2:*",
+    "wellarchitected:*",
+)
+
+#: Actions that would blind the auditors: stop or delete the logging and detection services.
+#: Only destructive actions: the stacks' own deploy role must still create and update them.
+SECURITY_SERVICE_ACTIONS = (
+    "cloudtrail:DeleteTrail",
+    "cloudtrail:StopLogging",
+    "config:DeleteConfigurationRecorder",
+    "config:DeleteDeliveryChannel",
+    "config:StopConfigurationRecorder",
+    "config:DeleteConformancePack",
+    "guardduty:DeleteDetector",
+    "guardduty:DisassociateFromAdministratorAccount",
+    "guardduty:DisassociateFromMasterAccount",
+    "guardduty:DeleteMembers",
+    "securityhub:DisableSecurityHub",
+    "securityhub:BatchDisableStandards",
+    "securityhub:DisassociateFromAdministratorAccount",
+    "securityhub:DeleteMembers",
+    "ec2:DeleteFlowLogs",
+    "access-analyzer:DeleteAnalyzer",
+)
+
+
+def _exempt(scp: ServiceControlPolicySettings) -> dict[str, Any]:
+    return {"ArnNotLike": {"aws:PrincipalARN": list(scp.exempt_role_patterns)}}
+
+
+def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dict[str, Any]]:
+    """The guardrail SCPs by name. Three documents, so each OU keeps one free attachment
+    slot (5 per target, FullAWSAccess included) for Control Tower's own guardrails."""
+    baseline = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # an account that leaves takes its logs and guardrails with it
+                "Sid": "DenyLeaveOrganization",
+                "Effect": "Deny",
+                "Action": "organizations:LeaveOrganization",
+                "Resource": "*",
+            },
+            {
+                # PCI DSS 8.2.2 / 8.6: no shared root use; people act through Identity Center
+                "Sid": "DenyRootUser",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
+            },
+            {
+                # PCI DSS 10.2 / 10.3.2 / 11.5: audit logs and detection stay on
+                "Sid": "DenySecurityServiceTampering",
+                "Effect": "Deny",
+                "Action": list(SECURITY_SERVICE_ACTIONS),
+                "Resource": "*",
+                "Condition": _exempt(scp),
+            },
+        ],
+    }
+    regions = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # keeps card data and its copies in the regions the assessment covers
+                "Sid": "DenyOutsideAllowedRegions",
+                "Effect": "Deny",
+                "NotAction": list(GLOBAL_SERVICE_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringNotEquals": {"aws:RequestedRegion": list(scp.allowed_regions)},
+                    **_exempt(scp),
+                },
+            }
+        ],
+    }
+    data_protection = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # IMDSv1 lets an SSRF bug read instance credentials (PCI DSS 6.2.4)
+                "Sid": "DenyRunInstancesWithoutImdsV2",
+                "Effect": "Deny",
+                "Action": "ec2:RunInstances",
+                "Resource": "arn:aws:ec2:*:*:instance/*",
+                "Condition": {"StringNotEquals": {"ec2:MetadataHttpTokens": "required"}},
+            },
+            {
+                "Sid": "DenyLooseningImds",
+                "Effect": "Deny",
+                "Action": "ec2:ModifyInstanceMetadataOptions",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ec2:Attribute/HttpTokens": "optional"}},
+            },
+            {
+                # PCI DSS 3.5.1: stored data is encrypted
+                "Sid": "DenyUnencryptedRds",
+                "Effect": "Deny",
+                "Action": ["rds:CreateDBInstance", "rds:CreateDBCluster"],
+                "Resource": "*",
+                "Condition": {"Bool": {"rds:StorageEncrypted": "false"}},
+            },
+            {
+                "Sid": "DenyUnencryptedEbs",
+                "Effect": "Deny",
+                "Action": "ec2:CreateVolume",
+                "Resource": "*",
+                "Condition": {"Bool": {"ec2:Encrypted": "false"}},
+            },
+        ],
+    }
+    return {"baseline": baseline, "region-allow-list": regions, "data-protection": data_protection}
+
+
+def render_scp(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def check_scp_sizes(scp: ServiceControlPolicySettings) -> None:
+    """Fail before registration if a guardrail would exceed the SCP size limit."""
+    for policy, document in service_control_policies(scp).items():
+        size = len(render_scp(document))
+        if size > SCP_MAX_CHARS:
+            raise ValueError(
+                f"organization.serviceControlPolicies: the {policy} SCP is {size} characters, "
+                f"over the {SCP_MAX_CHARS} AWS allows; shorten allowedRegions or "
+                "exemptRolePatterns"
+            )
+
+
+#: Managed policies of each permission set (suffix after arn:<partition>:iam::aws:policy/).
+PERMISSION_SET_POLICIES: dict[PermissionSetName, tuple[str, ...]] = {
+    "PlatformAdmin": ("AdministratorAccess",),
+    "Operator": ("ReadOnlyAccess",),
+    "Developer": ("PowerUserAccess",),
+    # segregation of duties (PCI DSS 6.5.4, 7.2.2): developers only read production
+    "DeveloperProd": ("ReadOnlyAccess",),
+    "Auditor": ("SecurityAudit", "job-function/ViewOnlyAccess"),
+    "BreakGlass": ("AdministratorAccess",),
+}
+
+PERMISSION_SET_DESCRIPTIONS: dict[PermissionSetName, str] = {
+    "PlatformAdmin": "Platform administrators (short sessions)",
+    "Operator": "Day-2 operations: read, SSM sessions, instance refresh, alarm handling",
+    "Developer": "Developers on nonprod accounts (PowerUser, no IAM)",
+    "DeveloperProd": "Developers on prod accounts: read only",
+    "Auditor": "Internal and QSA auditors: security audit and view only",
+    "BreakGlass": "Emergency access; every use is reviewed",
+}
+
+#: The Operator's day-2 actions on top of ReadOnlyAccess.
+OPERATOR_INLINE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Day2Operations",
+            "Effect": "Allow",
+            "Action": [
+                "ssm:StartSession",
+                "ssm:TerminateSession",
+                "ssm:ResumeSession",
+                "ssm:SendCommand",
+                "autoscaling:StartInstanceRefresh",
+                "autoscaling:CancelInstanceRefresh",
+                "autoscaling:SetDesiredCapacity",
+                "autoscaling:SetInstanceHealth",
+                "cloudwatch:DisableAlarmActions",
+                "cloudwatch:EnableAlarmActions",
+                "cloudwatch:SetAlarmState",
+                "rds:RebootDBInstance",
+                "elasticache:TestFailover",
+                "mq:RebootBroker",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class OrganizationOutputs:
+    organization_id: pulumi.Output[str]
+    root_id: pulumi.Output[str]
+    ou_ids: dict[str, pulumi.Output[str]]
+    account_ids: dict[str, pulumi.Output[str]]
+    permission_set_arns: dict[str, pulumi.Output[str]]
+    landing_zone_arn: pulumi.Output[str] | None
+
+
+def build_organization(
+    parent: pulumi.Resource,
+    name: str,
+    settings: OrganizationSettings,
+    *,
+    context: StackContext,
+    component: str,
+    env: AwsEnv,
+) -> OrganizationOutputs:
+    protect = context.is_prod
+    org = aws.organizations.Organization(
+        f"{name}-organization",
+        feature_set="ALL",
+        enabled_policy_types=["SERVICE_CONTROL_POLICY"],
+        aws_service_access_principals=[
+            "access-analyzer.amazonaws.com",
+            "cloudtrail.amazonaws.com",
+            "config.amazonaws.com",
+            "controltower.amazonaws.com",
+            "guardduty.amazonaws.com",
+            "member.org.stacksets.cloudformation.amazonaws.com",
+            "securityhub.amazonaws.com",
+            "sso.amazonaws.com",
+        ],
+        # an existing organization is adopted with `pulumi import`; never deleted by a destroy
+        opts=child_opts(parent, protect=True),
+    )
+    root_id: pulumi.Output[str] = org.roots.apply(lambda roots: str(roots[0].id))
+
+    ous: dict[str, aws.organizations.OrganizationalUnit] = {}
+
+    def make_ou(key: str) -> aws.organizations.OrganizationalUnit:
+        if key in ous:
+            return ous[key]
+        ou = settings.organizational_units[key]
+        parent_id = make_ou(ou.parent).id if ou.parent else root_id
+        ous[key] = aws.organizations.OrganizationalUnit(
+            f"{name}-ou-{key}",
+            name=ou.name,
+            parent_id=parent_id,
+            tags=context.tags(component, Name=ou.name),
+            opts=child_opts(parent, protect=protect),
+        )
+        return ous[key]
+
+    for key in settings.organizational_units:
+        make_ou(key)
+
+    accounts: dict[str, aws.organizations.Account] = {}
+    for key, account in settings.accounts.items():
+        accounts[key] = aws.organizations.Account(
+            f"{name}-account-{key}",
+            name=account.name,
+            email=account.email,
+            parent_id=ous[account.ou].id if account.ou else root_id,
+            # a destroy must never close an account holding audit logs or card data
+            close_on_deletion=False,
+            iam_user_access_to_billing="DENY",
+            role_name="OrganizationAccountAccessRole",
+            tags=context.tags(component, Name=account.name),
+            # AWS ignores changes to these after creation; diffs would otherwise replace
+            opts=child_opts(
+                parent, protect=True, ignore_changes=["roleName", "iamUserAccessToBilling"]
+            ),
+        )
+
+    scp = settings.service_control_policies
+    if scp.enabled:
+        for policy, document in service_control_policies(scp).items():
+            resource = aws.organizations.Policy(
+                f"{name}-scp-{policy}",
+                name=f"{context.project}-{policy}",
+                description=f"{context.project} guardrail: {policy}",
+                type="SERVICE_CONTROL_POLICY",
+                content=render_scp(document),
+                tags=context.tags(component),
+                opts=child_opts(parent, depends_on=[org]),
+            )
+            for ou_key in scp.target_ous:
+                aws.organizations.PolicyAttachment(
+                    f"{name}-scp-{policy}-{ou_key}",
+                    policy_id=resource.id,
+                    target_id=ous[ou_key].id,
+                    opts=child_opts(parent),
+                )
+
+    landing_zone_arn = _control_tower(parent, name, settings, context, component, ous, accounts)
+    permission_set_arns = _identity_center(
+        parent, name, settings, context, component, env, accounts
+    )
+
+    return OrganizationOutputs(
+        organization_id=org.id,
+        root_id=root_id,
+        ou_ids={k: v.id for k, v in ous.items()},
+        account_ids={k: v.id for k, v in accounts.items()},
+        permission_set_arns=permission_set_arns,
+        landing_zone_arn=landing_zone_arn,
+    )
+
+
+def _control_tower(
+    parent: pulumi.Resource,
+    name: str,
+    settings: OrganizationSettings,
+    context: StackContext,
+    component: str,
+    ous: Mapping[str, aws.organizations.OrganizationalUnit],
+    accounts: Mapping[str, aws.organizations.Account],
+) -> pulumi.Output[str] | None:
+    ct = settings.control_tower
+    if not ct.enabled:
+        return None
+    manifest = {
+        "governedRegions": list(ct.governed_regions),
+        "organizationStructure": {
+            "security": {"name": ct.security_ou_name},
+            "sandbox": {"name": ct.sandbox_ou_name},
+        },
+        "centralizedLogging": {
+            "accountId": accounts[ct.log_archive_account].id,
+            "configurations": {
+                "loggingBucket": {"retentionDays": ct.log_retention_days},
+                "accessLoggingBucket": {"retentionDays": ct.log_retention_days},
+            },
+            "enabled": True,
+        },
+        "securityRoles": {"accountId": accounts[ct.audit_account].id},
+        "accessManagement": {"enabled": True},
+    }
+    landing_zone = aws.controltower.LandingZone(
+        f"{name}-control-tower",
+        version=ct.version,
+        manifest_json=policy_json(manifest),
+        tags=context.tags(component),
+        opts=child_opts(
+            parent,
+            protect=True,
+            depends_on=list(accounts.values()),
+            # launch and updates take an hour or more (and can exceed two)
+            custom_timeouts=pulumi.CustomTimeouts(create="150m", update="150m", delete="150m"),
+        ),
+    )
+    for control_name, control in ct.controls.items():
+        aws.controltower.ControlTowerControl(
+            f"{name}-control-{control_name}",
+            control_identifier=control.control_identifier,
+            target_identifier=ous[control.ou].arn,
+            opts=child_opts(parent, depends_on=[landing_zone]),
+        )
+    return landing_zone.arn
+
+
+def _identity_center(
+    parent: pulumi.Resource,
+    name: str,
+    settings: OrganizationSettings,
+    context: StackContext,
+    component: str,
+    env: AwsEnv,
+    accounts: Mapping[str, aws.organizations.Account],
+) -> dict[str, pulumi.Output[str]]:
+    ic = settings.identity_center
+    if not ic.enabled:
+        return {}
+    instances = aws.ssoadmin.get_instances_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    instance_arn = instances.arns.apply(lambda arns: arns[0])
+    identity_store_id = instances.identity_store_ids.apply(lambda ids: ids[0])
+
+    permission_sets: dict[str, aws.ssoadmin.PermissionSet] = {}
+    for ps_name, policies in PERMISSION_SET_POLICIES.items():
+        permission_set = aws.ssoadmin.PermissionSet(
+            f"{name}-ps-{ps_name.lower()}",
+            name=ps_name,
+            description=PERMISSION_SET_DESCRIPTIONS[ps_name],
+            instance_arn=instance_arn,
+            session_duration=ic.session_durations[ps_name],
+            tags=context.tags(component),
+            opts=child_opts(parent),
+        )
+        permission_sets[ps_name] = permission_set
+        for policy in policies:
+            aws.ssoadmin.ManagedPolicyAttachment(
+                f"{name}-ps-{ps_name.lower()}-{policy.split('/')[-1].lower()}",
+                instance_arn=instance_arn,
+                permission_set_arn=permission_set.arn,
+                managed_policy_arn=aws_managed_policy_arn(env, policy),
+                opts=child_opts(parent),
+            )
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        f"{name}-ps-operator-inline",
+        instance_arn=instance_arn,
+        permission_set_arn=permission_sets["Operator"].arn,
+        inline_policy=policy_json(OPERATOR_INLINE_POLICY),
+        opts=child_opts(parent),
+    )
+
+    for assignment_name, assignment in ic.assignments.items():
+        ps_name = resolve_permission_set(
+            assignment.role, settings.account_environment(assignment.account)
+        )
+        if assignment.group_id is not None:
+            principal_id: pulumi.Input[str] = assignment.group_id
+        else:
+            principal_id = aws.identitystore.get_group_output(
+                identity_store_id=identity_store_id,
+                alternate_identifier={
+                    "unique_attribute": {
+                        "attribute_path": "DisplayName",
+                        "attribute_value": assignment.group_name or "",
+                    }
+                },
+                opts=pulumi.InvokeOutputOptions(parent=parent),
+            ).group_id
+        aws.ssoadmin.AccountAssignment(
+            f"{name}-assign-{assignment_name}",
+            instance_arn=instance_arn,
+            permission_set_arn=permission_sets[ps_name].arn,
+            principal_id=principal_id,
+            principal_type="GROUP",
+            target_id=accounts[assignment.account].id,
+            target_type="AWS_ACCOUNT",
+            opts=child_opts(parent),
+        )
+    return {k: v.arn for k, v in permission_sets.items()}
+
+
+def aws_managed_policy_arn(env: AwsEnv, policy: str) -> pulumi.Output[str]:
+    return env.partition.apply(lambda p: f"arn:{p}:iam::aws:policy/{policy}")
+
+
+def resolve_permission_set(role: str, account_environment: str) -> PermissionSetName:
+    """The permission set a role gets on an account: Developer reads only on prod (and on
+    shared accounts such as log archive and audit, which hold the evidence)."""
+    if role == "Developer":
+        return "Developer" if account_environment == "nonprod" else "DeveloperProd"
+    return role  # type: ignore[return-value]
+
+
+def permission_set_names() -> Sequence[str]:
+    return list(PERMISSION_SET_POLICIES)

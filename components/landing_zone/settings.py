@@ -1,0 +1,701 @@
+"""Settings of the LandingZone (stack key `payments-platform:landingZone`).
+
+Plain data validated before anything is registered. Rules that differ between prod and
+nonprod (log retention, budget size) are not here: the stack's PROD_RULES hold them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..base import SettingsModel
+
+#: CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_ACCOUNT_NAME = re.compile(r"^[\w .,@'&+-]{1,50}$")
+# IAM Identity Center accepts PT1H to PT12H (ISO 8601 duration, hours and minutes).
+_SESSION = re.compile(r"^PT(?:(\d{1,2})H)?(?:(\d{1,3})M)?$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_CONTROL_ARN = re.compile(r"^arn:aws[a-z-]*:(controltower|controlcatalog):[a-z0-9-]*::control/\S+$")
+_GROUP_ID = re.compile(
+    r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+_RULE_ID = re.compile(r"^[A-Z0-9_]{3,128}$")
+
+PermissionSetName = Literal[
+    "PlatformAdmin", "Operator", "Developer", "DeveloperProd", "Auditor", "BreakGlass"
+]
+#: What an assignment may ask for; `Developer` resolves to `DeveloperProd` (read-only) on a
+#: prod account so a developer never holds write access to the CDE (PCI DSS 7.2.2, 6.5.4).
+RoleName = Literal["PlatformAdmin", "Operator", "Developer", "Auditor", "BreakGlass"]
+GuardDutyFeature = Literal[
+    "S3_DATA_EVENTS",
+    "EBS_MALWARE_PROTECTION",
+    "RDS_LOGIN_EVENTS",
+    "EKS_AUDIT_LOGS",
+    "LAMBDA_NETWORK_LOGS",
+    "RUNTIME_MONITORING",
+]
+Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+DEFAULT_GUARDDUTY_FEATURES: tuple[GuardDutyFeature, ...] = (
+    "S3_DATA_EVENTS",
+    "EBS_MALWARE_PROTECTION",
+    "RDS_LOGIN_EVENTS",
+)
+DEFAULT_ALERT_SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH")
+
+
+def validate_email(value: str, key: str) -> str:
+    if not _EMAIL.match(value) or len(value) > 64:
+        raise ValueError(f"{key}: {value!r} is not an email address like secops@example.com")
+    return value
+
+
+def session_hours(value: str) -> float:
+    match = _SESSION.match(value)
+    if not match or not (match.group(1) or match.group(2)):
+        raise ValueError(f"{value!r} is not an ISO 8601 duration like PT1H or PT8H")
+    return int(match.group(1) or 0) + int(match.group(2) or 0) / 60
+
+
+class OrganizationalUnit(SettingsModel):
+    """One OU; nested under another OU of this map (by key) or the root."""
+
+    name: str = Field(
+        description="OU name shown in AWS Organizations.", min_length=1, max_length=128
+    )
+    parent: str | None = Field(
+        default=None, description="Key of the parent OU in this map; empty for the root."
+    )
+    environment: Literal["prod", "nonprod", "shared"] = Field(
+        default="prod",
+        description=(
+            "What the OU holds. `prod` accounts get only read-only Developer access; the "
+            "default is the strictest."
+        ),
+    )
+
+
+def default_ous() -> dict[str, OrganizationalUnit]:
+    return {
+        "security": OrganizationalUnit(name="Security", environment="shared"),
+        "infrastructure": OrganizationalUnit(name="Infrastructure", environment="shared"),
+        "workloads": OrganizationalUnit(name="Workloads", environment="shared"),
+        "workloads-prod": OrganizationalUnit(name="Prod", parent="workloads", environment="prod"),
+        "workloads-nonprod": OrganizationalUnit(
+            name="NonProd", parent="workloads", environment="nonprod"
+        ),
+    }
+
+
+class MemberAccount(SettingsModel):
+    """A member account created in the organization (never closed by a destroy)."""
+
+    name: str = Field(description="Account name (1-50 characters).")
+    email: str = Field(description="Unique root email of the account (a team mailbox).")
+    ou: str | None = Field(
+        default=None, description="Key of the OU the account lives in (empty: the root)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _ACCOUNT_NAME.match(value):
+            raise ValueError(f"name: {value!r} must be 1-50 letters, digits, spaces or .,@'&+-")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return validate_email(value, "email")
+
+
+class ControlTowerControlSettings(SettingsModel):
+    """A Control Tower control enabled on one OU."""
+
+    control_identifier: str = Field(
+        description=(
+            "Control ARN, e.g. arn:aws:controlcatalog:::control/<id> or "
+            "arn:aws:controltower:<region>::control/AWS-GR_..."
+        )
+    )
+    ou: str = Field(description="Key of the OU the control applies to.")
+
+    @field_validator("control_identifier")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not _CONTROL_ARN.match(value):
+            raise ValueError(
+                f"controlIdentifier: {value!r} is not a control ARN like "
+                "arn:aws:controlcatalog:::control/<id>"
+            )
+        return value
+
+
+class ControlTowerSettings(SettingsModel):
+    """The Control Tower landing zone (launch takes an hour or more)."""
+
+    enabled: bool = Field(default=False, description="Launch the Control Tower landing zone.")
+    version: str = Field(default="3.3", description="Landing zone version, e.g. 3.3.")
+    governed_regions: list[str] = Field(
+        default_factory=lambda: ["ap-southeast-1"], description="Regions Control Tower governs."
+    )
+    security_ou_name: str = Field(
+        default="Security", description="Name of the security OU Control Tower creates."
+    )
+    sandbox_ou_name: str = Field(
+        default="Sandbox", description="Name of the sandbox OU Control Tower creates."
+    )
+    log_archive_account: str = Field(
+        default="log-archive", description="Key (in accounts) of the log archive account."
+    )
+    audit_account: str = Field(
+        default="audit", description="Key (in accounts) of the audit account."
+    )
+    log_retention_days: int = Field(
+        default=365, ge=1, le=3650, description="Days Control Tower keeps the central logs."
+    )
+    controls: dict[str, ControlTowerControlSettings] = Field(
+        default_factory=dict, description="Controls to enable, by a name of your choice."
+    )
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.match(r"^\d+\.\d+$", value):
+            raise ValueError(f"version: {value!r} is not a landing zone version like 3.3")
+        return value
+
+    @field_validator("governed_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not _REGION.match(r)]
+        if bad or not value:
+            raise ValueError(
+                f"governedRegions: {bad or value} must be region names like ap-southeast-1"
+            )
+        return value
+
+
+class ServiceControlPolicySettings(SettingsModel):
+    """The guardrail SCPs attached to the workload OUs."""
+
+    enabled: bool = Field(default=True, description="Create and attach the guardrail SCPs.")
+    allowed_regions: list[str] = Field(
+        default_factory=lambda: ["ap-southeast-1"],
+        description=(
+            "Regions workloads may use; every other region is denied (global services exempt)."
+        ),
+    )
+    target_ous: list[str] = Field(
+        default_factory=lambda: ["workloads-prod", "workloads-nonprod"],
+        description="Keys of the OUs the SCPs are attached to.",
+    )
+    exempt_role_patterns: list[str] = Field(
+        default_factory=lambda: ["arn:aws:iam::*:role/AWSControlTowerExecution"],
+        description=(
+            "Role ARN patterns exempt from the region and security-service guardrails (the "
+            "Control Tower execution role, which must manage those services)."
+        ),
+    )
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not _REGION.match(r)]
+        if bad or not value:
+            raise ValueError(
+                f"allowedRegions: {bad or value} must be region names like ap-southeast-1"
+            )
+        return value
+
+    @field_validator("exempt_role_patterns")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not r.startswith("arn:aws:iam::") or ":role/" not in r]
+        if bad:
+            raise ValueError(
+                f"exemptRolePatterns: {bad} must be role ARN patterns like "
+                "arn:aws:iam::*:role/AWSControlTowerExecution"
+            )
+        return value
+
+
+class AccountAssignmentSettings(SettingsModel):
+    """One Identity Center group given a role on one account."""
+
+    group_id: str | None = Field(default=None, description="Identity store group id.")
+    group_name: str | None = Field(
+        default=None, description="Identity store group display name (looked up at deploy)."
+    )
+    account: str = Field(description="Key (in accounts) of the target account.")
+    role: RoleName = Field(
+        description=(
+            "PlatformAdmin, Operator, Developer (PowerUser; read-only on prod accounts), "
+            "Auditor or BreakGlass."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _one_group(self) -> AccountAssignmentSettings:
+        if (self.group_id is None) == (self.group_name is None):
+            raise ValueError("set exactly one of groupId or groupName")
+        if self.group_id is not None and not _GROUP_ID.match(self.group_id):
+            raise ValueError(f"groupId: {self.group_id!r} is not an identity store group id")
+        return self
+
+
+def default_sessions() -> dict[PermissionSetName, str]:
+    return {
+        "PlatformAdmin": "PT1H",
+        "Operator": "PT4H",
+        "Developer": "PT8H",
+        "DeveloperProd": "PT8H",
+        "Auditor": "PT8H",
+        "BreakGlass": "PT1H",
+    }
+
+
+class IdentityCenterSettings(SettingsModel):
+    """IAM Identity Center permission sets and group assignments."""
+
+    enabled: bool = Field(default=True, description="Manage permission sets (organization only).")
+    session_durations: dict[PermissionSetName, str] = Field(
+        default_factory=default_sessions,
+        description="Session duration per permission set (ISO 8601, PT1H to PT12H).",
+    )
+    assignments: dict[str, AccountAssignmentSettings] = Field(
+        default_factory=dict, description="Group-to-account assignments by a name of your choice."
+    )
+
+    @field_validator("session_durations")
+    @classmethod
+    def _sessions(cls, value: dict[PermissionSetName, str]) -> dict[PermissionSetName, str]:
+        merged = {**default_sessions(), **value}
+        for name, duration in merged.items():
+            hours = session_hours(duration)
+            if not 1 <= hours <= 12:
+                raise ValueError(
+                    f"sessionDurations.{name}: {duration} is outside PT1H..PT12H, the range "
+                    "IAM Identity Center accepts"
+                )
+        admin_sets: tuple[PermissionSetName, ...] = ("PlatformAdmin", "BreakGlass")
+        for name in admin_sets:
+            if session_hours(merged[name]) > 1:
+                raise ValueError(
+                    f"sessionDurations.{name}: admin sessions last at most PT1H, so a stolen "
+                    "privileged session soon expires"
+                )
+        return merged
+
+
+class OrganizationSettings(SettingsModel):
+    """The organization part: only in a stack run in the management account."""
+
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "Manage the organization (management-account stack only; off in workload stacks)."
+        ),
+    )
+    organizational_units: dict[str, OrganizationalUnit] = Field(
+        default_factory=default_ous,
+        description="OUs by key; nested through `parent` (the key of another OU).",
+    )
+    accounts: dict[str, MemberAccount] = Field(
+        default_factory=dict,
+        description="Member accounts by key (e.g. log-archive, audit, prod, nonprod).",
+    )
+    service_control_policies: ServiceControlPolicySettings = Field(
+        default_factory=ServiceControlPolicySettings, description="Guardrail SCPs."
+    )
+    control_tower: ControlTowerSettings = Field(
+        default_factory=ControlTowerSettings, description="Control Tower landing zone and controls."
+    )
+    identity_center: IdentityCenterSettings = Field(
+        default_factory=IdentityCenterSettings, description="Identity Center permission sets."
+    )
+
+    @field_validator("organizational_units")
+    @classmethod
+    def _ous(cls, value: dict[str, OrganizationalUnit]) -> dict[str, OrganizationalUnit]:
+        for key, ou in value.items():
+            if not _KEY.match(key):
+                raise ValueError(
+                    f"organizationalUnits.{key}: keys are lowercase words like workloads-prod"
+                )
+            if ou.parent is not None and ou.parent not in value:
+                raise ValueError(
+                    f"organizationalUnits.{key}.parent: {ou.parent!r} is not an OU key; use one "
+                    f"of {sorted(value)} or leave it empty for the root"
+                )
+        for key in value:
+            seen = {key}
+            parent = value[key].parent
+            while parent is not None:
+                if parent in seen:
+                    raise ValueError(f"organizationalUnits.{key}.parent: the OU tree has a cycle")
+                seen.add(parent)
+                parent = value[parent].parent
+            if len(seen) > 5:
+                raise ValueError(f"organizationalUnits.{key}: AWS allows at most 5 levels of OUs")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> OrganizationSettings:
+        ous = self.organizational_units
+        problems: list[str] = []
+        for key, account in self.accounts.items():
+            if not _KEY.match(key):
+                problems.append(f"accounts.{key}: keys are lowercase words like log-archive")
+            if account.ou is not None and account.ou not in ous:
+                problems.append(
+                    f"accounts.{key}.ou: {account.ou!r} is not an OU key; use one of {sorted(ous)}"
+                )
+        emails = [a.email.lower() for a in self.accounts.values()]
+        if len(set(emails)) != len(emails):
+            problems.append("accounts: every account needs its own email (AWS requires it unique)")
+        scp = self.service_control_policies
+        for ou in scp.target_ous:
+            if ou not in ous:
+                problems.append(
+                    f"serviceControlPolicies.targetOus: {ou!r} is not an OU key; use one of "
+                    f"{sorted(ous)}"
+                )
+        ct = self.control_tower
+        if ct.enabled:
+            for role, key in (
+                ("logArchiveAccount", ct.log_archive_account),
+                ("auditAccount", ct.audit_account),
+            ):
+                if key not in self.accounts:
+                    problems.append(
+                        f"controlTower.{role}: {key!r} is not in accounts; Control Tower needs "
+                        "the shared accounts created first"
+                    )
+            taken = {ou.name for key, ou in ous.items() if ou.parent is None}
+            for role, ou_name in (
+                ("securityOuName", ct.security_ou_name),
+                ("sandboxOuName", ct.sandbox_ou_name),
+            ):
+                if ou_name in taken:
+                    problems.append(
+                        f"controlTower.{role}: Control Tower creates the {ou_name!r} OU itself; "
+                        "remove it from organizationalUnits or pick another name"
+                    )
+        for cname, control in ct.controls.items():
+            if control.ou not in ous:
+                problems.append(
+                    f"controlTower.controls.{cname}.ou: {control.ou!r} is not an OU key"
+                )
+        for aname, assignment in self.identity_center.assignments.items():
+            if assignment.account not in self.accounts:
+                problems.append(
+                    f"identityCenter.assignments.{aname}.account: {assignment.account!r} is not in "
+                    f"accounts; use one of {sorted(self.accounts)}"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def account_environment(self, key: str) -> str:
+        ou = self.accounts[key].ou
+        return self.organizational_units[ou].environment if ou else "shared"
+
+
+class ObjectLockSettings(SettingsModel):
+    """S3 Object Lock on the trail bucket (WORM log storage)."""
+
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "Create the trail bucket with Object Lock (only at creation: replaces the bucket)."
+        ),
+    )
+    mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
+        default="GOVERNANCE",
+        description="COMPLIANCE: nobody, not even root, can delete before retention ends.",
+    )
+    retention_days: int = Field(
+        default=365, ge=1, le=36500, description="Default retention (days)."
+    )
+
+
+class TrailSettings(SettingsModel):
+    """The account CloudTrail, its bucket and its log group."""
+
+    log_retention_days: int = Field(
+        default=365, description="CloudWatch Logs retention of the trail (PCI DSS 10.5.1: >= 365)."
+    )
+    transition_days: int = Field(
+        default=90,
+        ge=30,
+        description="Days before trail objects move to Glacier (PCI DSS 10.5.1: 3 months at hand).",
+    )
+    expiration_days: int = Field(
+        default=2557, ge=1, description="Days before trail objects are deleted (default 7 years)."
+    )
+    access_log_expiration_days: int = Field(
+        default=365, ge=1, description="Days to keep the S3 server access logs of the trail bucket."
+    )
+    object_lock: ObjectLockSettings = Field(
+        default_factory=ObjectLockSettings, description="Object Lock of the trail bucket."
+    )
+    s3_data_events: bool = Field(
+        default=False,
+        description="Also record S3 object-level (data) events of every bucket (extra cost).",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"logRetentionDays: {value} is not a CloudWatch Logs retention; use one of "
+                f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _lifecycle(self) -> TrailSettings:
+        if self.expiration_days <= self.transition_days:
+            raise ValueError(
+                f"expirationDays ({self.expiration_days}) must be greater than transitionDays "
+                f"({self.transition_days})"
+            )
+        if self.object_lock.enabled and self.expiration_days < self.object_lock.retention_days:
+            raise ValueError(
+                "expirationDays must be at least objectLock.retentionDays, or S3 cannot expire "
+                "locked objects"
+            )
+        return self
+
+
+class ConfigRecorderSettings(SettingsModel):
+    """AWS Config recorder and the PCI DSS conformance pack."""
+
+    manage_recorder: bool = Field(
+        default=True,
+        description=(
+            "Create the recorder and delivery channel. Set false in an account enrolled in "
+            "Control Tower, which records with its own recorder (AWS allows one per region)."
+        ),
+    )
+    include_global_resources: bool = Field(
+        default=True,
+        description=(
+            "Record global resources (IAM). Set true in one region only, or each region "
+            "records them again."
+        ),
+    )
+    conformance_pack: bool = Field(
+        default=True, description="Deploy the Operational Best Practices for PCI DSS pack."
+    )
+    extra_rules: list[str] = Field(
+        default_factory=list, description="Further AWS managed rule identifiers for the pack."
+    )
+    excluded_rules: list[str] = Field(
+        default_factory=list, description="Rule identifiers to leave out of the pack."
+    )
+
+    @field_validator("extra_rules", "excluded_rules")
+    @classmethod
+    def _rule_ids(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not _RULE_ID.match(r)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not managed rule identifiers like S3_BUCKET_SSL_REQUESTS_ONLY"
+            )
+        return value
+
+
+class GuardDutySettings(SettingsModel):
+    """GuardDuty detector and its protection plans."""
+
+    features: list[GuardDutyFeature] = Field(
+        default_factory=lambda: list(DEFAULT_GUARDDUTY_FEATURES),
+        description="Protection plans (detector feature names) to enable.",
+    )
+    min_alert_severity: float = Field(
+        default=7.0,
+        description="GuardDuty findings at or above this severity (1-10; 7 = High) alert security.",
+    )
+
+    @field_validator("min_alert_severity")
+    @classmethod
+    def _severity(cls, value: float) -> float:
+        if not 1 <= value <= 10:
+            raise ValueError(f"minAlertSeverity: {value} must be between 1 and 10 (7 = High)")
+        return value
+
+
+class SecurityHubSettings(SettingsModel):
+    """Security Hub and the standards it checks."""
+
+    pci_dss_version: Literal["4.0.1", "3.2.1"] | None = Field(
+        default="4.0.1", description="PCI DSS standard version to subscribe (empty: none)."
+    )
+    foundational_best_practices: bool = Field(
+        default=True, description="Subscribe AWS Foundational Security Best Practices v1.0.0."
+    )
+    alert_severities: list[Severity] = Field(
+        default_factory=lambda: list(DEFAULT_ALERT_SEVERITIES),
+        description="New, active findings of these severities alert the security topic.",
+    )
+
+
+class Subscription(SettingsModel):
+    """An SNS subscription."""
+
+    protocol: Literal["email", "https"] = Field(description="email or https.")
+    endpoint: str = Field(description="Email address or https:// URL.")
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> Subscription:
+        if self.protocol == "email":
+            validate_email(self.endpoint, "endpoint")
+        elif not re.match(r"^https://[^\s/]+(/\S*)?$", self.endpoint):
+            raise ValueError(f"endpoint: {self.endpoint!r} is not an https:// URL")
+        return self
+
+
+class BudgetThreshold(SettingsModel):
+    """A budget notification threshold."""
+
+    percent: float = Field(description="Percent of the monthly limit (0 < percent <= 1000).")
+    type: Literal["ACTUAL", "FORECASTED"] = Field(
+        default="ACTUAL", description="ACTUAL or FORECASTED."
+    )
+
+    @field_validator("percent")
+    @classmethod
+    def _percent(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError(f"percent: {value} must be above 0 and at most 1000")
+        return value
+
+
+class BudgetSettings(SettingsModel):
+    """The monthly cost budget of the stack's account."""
+
+    enabled: bool = Field(default=True, description="Create the monthly cost budget.")
+    monthly_limit_usd: float = Field(default=5000, gt=0, description="Monthly limit in USD.")
+    thresholds: list[BudgetThreshold] = Field(
+        default_factory=lambda: [
+            BudgetThreshold(percent=80, type="ACTUAL"),
+            BudgetThreshold(percent=100, type="FORECASTED"),
+        ],
+        description="Notification thresholds; each notifies the alarm topic and the emails.",
+    )
+    emails: list[str] = Field(
+        default_factory=list, description="Email addresses notified (AWS allows at most 10)."
+    )
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for i, email in enumerate(value):
+            validate_email(email, f"emails[{i}]")
+        if len(value) > 10:
+            raise ValueError("emails: AWS Budgets notifies at most 10 email addresses")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _unique(cls, value: list[BudgetThreshold]) -> list[BudgetThreshold]:
+        keys = [(t.percent, t.type) for t in value]
+        if len(set(keys)) != len(keys):
+            raise ValueError("thresholds: each (percent, type) may appear once")
+        if len(value) > 5:
+            raise ValueError("thresholds: AWS Budgets allows at most 5 notifications per budget")
+        return value
+
+
+class PasswordPolicySettings(SettingsModel):
+    """IAM account password policy (for any IAM user; people sign in through Identity Center)."""
+
+    minimum_length: int = Field(default=14, description="Minimum length (PCI DSS 8.3.6: >= 12).")
+    reuse_prevention: int = Field(
+        default=24, description="Previous passwords that cannot be reused (PCI DSS 8.3.7: >= 4)."
+    )
+    max_age_days: int = Field(
+        default=90, description="Days before a password expires (PCI DSS 8.3.9: <= 90)."
+    )
+
+    @field_validator("minimum_length")
+    @classmethod
+    def _length(cls, value: int) -> int:
+        if not 12 <= value <= 128:
+            raise ValueError(
+                f"minimumLength: {value} must be 12-128 (PCI DSS 8.3.6 requires >= 12)"
+            )
+        return value
+
+    @field_validator("reuse_prevention")
+    @classmethod
+    def _reuse(cls, value: int) -> int:
+        if not 4 <= value <= 24:
+            raise ValueError(
+                f"reusePrevention: {value} must be 4-24 (PCI DSS 8.3.7: last 4 at least)"
+            )
+        return value
+
+    @field_validator("max_age_days")
+    @classmethod
+    def _age(cls, value: int) -> int:
+        if not 1 <= value <= 90:
+            raise ValueError(f"maxAgeDays: {value} must be 1-90 (PCI DSS 8.3.9)")
+        return value
+
+
+class NotificationSettings(SettingsModel):
+    """Who hears about alarms and security findings."""
+
+    alarm_subscriptions: dict[str, Subscription] = Field(
+        default_factory=dict, description="Subscriptions of the alarm topic, by name."
+    )
+    security_subscriptions: dict[str, Subscription] = Field(
+        default_factory=dict, description="Subscriptions of the security findings topic, by name."
+    )
+
+    @field_validator("alarm_subscriptions", "security_subscriptions")
+    @classmethod
+    def _keys(cls, value: dict[str, Subscription]) -> dict[str, Subscription]:
+        bad = [k for k in value if not _KEY.match(k)]
+        if bad:
+            raise ValueError(f"subscription names {bad} must be lowercase words like on-call")
+        return value
+
+
+class LandingZoneSettings(SettingsModel):
+    """Settings of the LandingZone (stack key `payments-platform:landingZone`)."""
+
+    organization: OrganizationSettings = Field(
+        default_factory=OrganizationSettings, description="Organization part (management account)."
+    )
+    trail: TrailSettings = Field(default_factory=TrailSettings, description="CloudTrail.")
+    aws_config: ConfigRecorderSettings = Field(
+        default_factory=ConfigRecorderSettings, description="AWS Config.", alias="awsConfig"
+    )
+    guard_duty: GuardDutySettings = Field(
+        default_factory=GuardDutySettings, description="GuardDuty."
+    )
+    security_hub: SecurityHubSettings = Field(
+        default_factory=SecurityHubSettings, description="Security Hub."
+    )
+    password_policy: PasswordPolicySettings = Field(
+        default_factory=PasswordPolicySettings, description="IAM password policy."
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings, description="Alarm and security subscriptions."
+    )
+    budget: BudgetSettings = Field(default_factory=BudgetSettings, description="Monthly budget.")
