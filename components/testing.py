@@ -274,6 +274,52 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
         "endpoint": f"vpc-{a.inputs.get('domainName', i)}-{i}.{m.region}.es.amazonaws.com",
         "domainId": f"{m.account_id}/{a.inputs.get('domainName', i)}",
     },
+    # ManagedDataTier core (rds, documentdb, dms)
+    "aws:rds/instance:Instance": lambda a, i, m: {
+        "address": f"{a.inputs.get('identifier', i)}.c0ffee.{m.region}.rds.amazonaws.com",
+        "endpoint": f"{a.inputs.get('identifier', i)}.c0ffee.{m.region}.rds.amazonaws.com:"
+        f"{a.inputs.get('port', 5432)}",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
+                f"rds!db-{i}-AbCdEf",
+                "kmsKeyId": a.inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ],
+    },
+    "aws:rds/parameterGroup:ParameterGroup": lambda a, i, m: {
+        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
+    },
+    "aws:rds/optionGroup:OptionGroup": lambda a, i, m: {
+        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
+    },
+    "aws:docdb/clusterParameterGroup:ClusterParameterGroup": lambda a, i, m: {
+        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
+    },
+    "aws:docdb/cluster:Cluster": lambda a, i, m: {
+        "endpoint": f"{a.inputs.get('clusterIdentifier', i)}.cluster-c0ffee.{m.region}"
+        ".docdb.amazonaws.com",
+        "readerEndpoint": f"{a.inputs.get('clusterIdentifier', i)}.cluster-ro-c0ffee."
+        f"{m.region}.docdb.amazonaws.com",
+        "masterUserSecrets": [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
+                f"rds!cluster-{i}-AbCdEf",
+                "kmsKeyId": "",
+                "secretStatus": "active",
+            }
+        ],
+    },
+    "aws:dms/replicationInstance:ReplicationInstance": lambda a, i, m: {
+        "replicationInstanceArn": f"arn:aws:dms:{m.region}:{m.account_id}:rep:{i}",
+    },
+    "aws:dms/endpoint:Endpoint": lambda a, i, m: {
+        "endpointArn": f"arn:aws:dms:{m.region}:{m.account_id}:endpoint:{i}",
+    },
+    "aws:dms/replicationTask:ReplicationTask": lambda a, i, m: {
+        "replicationTaskArn": f"arn:aws:dms:{m.region}:{m.account_id}:task:{i}",
+    },
     # HaAppTier
     "aws:lb/loadBalancer:LoadBalancer": lambda a, i, m: {
         "arnSuffix": f"app/{a.name}/{i[-16:]}",
