@@ -1,20 +1,35 @@
 """The payments platform: one declarative program, composed per stack from its config.
 
 Each component takes its own settings section and, by keyword, the outputs of the components
-it depends on, so every dependency is visible here.
+it depends on, so every dependency is visible here. Order of construction:
+
+    LandingZone (alarm topic) -> SecureVpc -> HybridConnectivity -> HaAppTier per app
+    -> ManagedDataTier (admits exactly the apps each store names) -> StackDashboard
 """
 
 import pulumi
 import pulumi_aws as aws
 
-from components import ConfigError, SecureVpc, load_stack_settings
+from components import (
+    ConfigError,
+    HaAppTier,
+    HybridConnectivity,
+    LandingZone,
+    ManagedDataTier,
+    SecureVpc,
+    StackDashboard,
+    load_stack,
+)
+from components.secure_vpc import parse_port_range
 
 try:
-    settings = load_stack_settings()
+    stack = load_stack()
 except ConfigError as err:
     # A clear message, not a traceback, and nothing registered.
     raise pulumi.RunError(str(err)) from None
 
+settings = stack.settings
+env = settings.environment
 context = settings.context
 
 # One explicit provider per stack: it refuses to touch any account but the stack's own.
@@ -25,27 +40,94 @@ if settings.account is not None:
         provider_args["assume_roles"] = [
             aws.ProviderAssumeRoleArgs(
                 role_arn=settings.account.deploy_role_arn,
-                session_name=f"payments-platform-{settings.environment}",
+                session_name=f"payments-platform-{env}",
             )
         ]
-provider = aws.Provider(f"{settings.environment}-aws", **provider_args)  # type: ignore[arg-type]
+provider = aws.Provider(f"{env}-aws", **provider_args)  # type: ignore[arg-type]
 in_account = pulumi.ResourceOptions(providers=[provider])
 
+landing_zone = LandingZone(env, settings.landing_zone, context=context, opts=in_account)
+alarms = landing_zone.alarm_topic_arn
+
 network = SecureVpc(
-    f"{settings.environment}",
+    env,
     settings.network,
     context=context,
     on_prem=settings.hybrid.on_prem_networks,
+    data_services=settings.data_tier.data_services(),
+    dms_source_engines=settings.data_tier.dms_source_engines(),
     opts=in_account,
 )
 
-pulumi.export("environment", settings.environment)
+hybrid = HybridConnectivity(
+    env,
+    settings.hybrid,
+    context=context,
+    network=network.ref,
+    alarm_topic_arn=alarms,
+    pre_shared_keys=stack.pre_shared_keys,
+    opts=in_account,
+)
+
+apps = {
+    name: HaAppTier(
+        name,
+        app,
+        context=context,
+        network=network.ref,
+        alarm_topic_arn=alarms,
+        data_services=settings.app_data_services(name),
+        on_prem_cidrs=stack.app_on_prem_cidrs(),
+        app_port_range=parse_port_range(settings.network.app_ports),
+        opts=in_account,
+    )
+    for name, app in settings.apps.items()
+}
+
+data = ManagedDataTier(
+    env,
+    settings.data_tier,
+    context=context,
+    network=network.ref,
+    alarm_topic_arn=alarms,
+    app_security_groups={name: app.instance_security_group_id for name, app in apps.items()},
+    opts=in_account,
+)
+
+StackDashboard(
+    env,
+    context=context,
+    widgets=[
+        *landing_zone.dashboard_widgets,
+        *hybrid.dashboard_widgets,
+        *(w for app in apps.values() for w in app.dashboard_widgets),
+        *data.dashboard_widgets,
+    ],
+    opts=in_account,
+)
+
+# Outputs for other stacks and teams (StackReference-friendly; never a secret value).
+pulumi.export("environment", env)
+pulumi.export("alarmTopicArn", alarms)
+pulumi.export("securityTopicArn", landing_zone.security_topic_arn)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("vpcCidr", network.vpc_cidr)
 pulumi.export("subnetIds", network.subnet_ids)
 pulumi.export("routeTableIds", network.route_table_ids)
 pulumi.export("endpointSecurityGroupId", network.endpoint_security_group_id)
-pulumi.export("dbSubnetGroupName", network.db_subnet_group_name)
-pulumi.export("docdbSubnetGroupName", network.docdb_subnet_group_name)
-pulumi.export("cacheSubnetGroupName", network.cache_subnet_group_name)
 pulumi.export("flowLogGroupName", network.flow_log_group_name)
+pulumi.export("vpnConnectionIds", hybrid.vpn_connection_ids)
+pulumi.export("vpnTunnels", hybrid.tunnels)
+pulumi.export("dxGatewayId", hybrid.dx_gateway_id)
+pulumi.export(
+    "apps",
+    {
+        name: {
+            "albDnsName": app.alb_dns_name,
+            "instanceSecurityGroupId": app.instance_security_group_id,
+            "asgName": app.asg_name,
+        }
+        for name, app in apps.items()
+    },
+)
+pulumi.export("dataStores", data.stores)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .base import Environment, SettingsModel, StackContext
+from .environments import NONPROD_DEFAULTS, apply_defaults, prod_violations
+from .ha_app_tier import HaAppTierSettings
 from .hybrid_connectivity import HybridConnectivitySettings
+from .landing_zone import LandingZoneSettings
+from .managed_data_tier import ManagedDataTierSettings
 from .network_plan import REGION_AZ_LETTERS
-from .secure_vpc import SecureVpcSettings
+from .secure_vpc import SecureVpcSettings, parse_port_range
 
 NAMESPACE = "payments-platform"
 DEFAULT_REGION = "ap-southeast-1"
@@ -30,17 +33,6 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-#: Cheaper defaults for nonprod, applied only to keys the stack file does not set. Prod gets
-#: the secure defaults written on the settings models themselves.
-NONPROD_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    "network": {
-        "availabilityZones": ["a", "b"],
-        "natGateways": "Single",
-        "flowLogRetentionDays": 90,
-    },
-}
 
 
 class AccountSettings(SettingsModel):
@@ -73,40 +65,6 @@ class AccountSettings(SettingsModel):
                 f"(arn:aws:iam::{self.id}:role/<name>)"
             )
         return self
-
-
-@dataclass(frozen=True)
-class ProdRule:
-    """A rule every prod stack must keep. ``check`` returns True when the rule holds."""
-
-    key: str
-    rule: str
-    check: Callable[[StackSettings], bool]
-
-
-#: The environment rules, in one place.
-PROD_RULES: tuple[ProdRule, ...] = (
-    ProdRule(
-        "account",
-        "prod names its AWS account, so the provider can refuse any other account",
-        lambda s: s.account is not None,
-    ),
-    ProdRule(
-        "network.availabilityZones",
-        "prod spans at least 2 AZs so one AZ outage leaves the platform up",
-        lambda s: len(s.network.availability_zones) >= 2,
-    ),
-    ProdRule(
-        "network.natGateways",
-        "prod uses OnePerAz (or None) NAT so one AZ outage does not cut the others' egress",
-        lambda s: s.network.nat_gateways in ("OnePerAz", "None"),
-    ),
-    ProdRule(
-        "network.flowLogRetentionDays",
-        "prod keeps flow logs at least 365 days (PCI DSS 10.5.1)",
-        lambda s: s.network.flow_log_retention_days >= 365,
-    ),
-)
 
 
 class StackSettings(SettingsModel):
@@ -143,18 +101,25 @@ class StackSettings(SettingsModel):
     hybrid: HybridConnectivitySettings = Field(
         default_factory=HybridConnectivitySettings, description="HybridConnectivity settings."
     )
+    apps: dict[str, HaAppTierSettings] = Field(
+        default_factory=dict,
+        description="Applications by name (e.g. `loyalty`, `mmf`): one HaAppTier each.",
+    )
+    data_tier: ManagedDataTierSettings = Field(
+        default_factory=ManagedDataTierSettings,
+        description="ManagedDataTier settings: the stack's data stores and DMS.",
+    )
+    landing_zone: LandingZoneSettings = Field(
+        default_factory=LandingZoneSettings,
+        description="LandingZone settings: account baseline, notifications, organization.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _environment_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict) or data.get("environment") != "nonprod":
             return data
-        merged = dict(data)
-        for section, defaults in NONPROD_DEFAULTS.items():
-            value = merged.get(section, {})
-            if isinstance(value, dict):
-                merged[section] = {**defaults, **value}
-        return merged
+        return apply_defaults(data, NONPROD_DEFAULTS)
 
     @field_validator("other_environment_cidrs")
     @classmethod
@@ -205,17 +170,56 @@ class StackSettings(SettingsModel):
                     f"network.availabilityZones: {self.region} has AZs "
                     f"{', '.join(letters)}; {', '.join(missing)} does not exist there"
                 )
+        problems += self._wiring_problems()
         if self.environment == "prod":
-            for rule in PROD_RULES:
-                if not rule.check(self):
-                    problems.append(f"{rule.key}: {rule.rule}")
+            problems += prod_violations(self)
         try:
-            self.network.nacl_rules(on_prem=self.hybrid.on_prem_networks)
+            self.network.nacl_rules(
+                on_prem=self.hybrid.on_prem_networks,
+                data_services=self.data_tier.data_services(),
+                dms_source_engines=self.data_tier.dms_source_engines(),
+            )
         except ValueError as exc:
             problems.append(str(exc))
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _wiring_problems(self) -> list[str]:
+        """What ties one section to another: stores name real apps, apps fit the network."""
+        problems: list[str] = []
+        for key, clients in self.data_tier.clients_by_store().items():
+            unknown = sorted(set(clients) - set(self.apps))
+            if unknown:
+                problems.append(
+                    f"dataTier.{key}.clients: unknown app(s) {unknown}; use the names under "
+                    f"apps ({sorted(self.apps) or 'none declared'})"
+                )
+        low, high = parse_port_range(self.network.app_ports)
+        for name, app in self.apps.items():
+            if not low <= app.app_port <= high:
+                problems.append(
+                    f"apps.{name}.appPort {app.app_port} is outside network.appPorts "
+                    f"{self.network.app_ports}; the app tier's NACLs would drop it"
+                )
+            if app.certificate_arn and f":acm:{self.region}:" not in app.certificate_arn:
+                problems.append(
+                    f"apps.{name}.certificateArn must be an ACM certificate in {self.region} "
+                    "(an ALB can only use a certificate of its own region)"
+                )
+        if self.data_tier.dms is not None:
+            for source_name, source in self.data_tier.dms.sources.items():
+                if source.on_prem_network not in self.hybrid.on_prem_networks:
+                    problems.append(
+                        f"dataTier.dms.sources.{source_name}.onPremNetwork: "
+                        f"{source.on_prem_network!r} is not in hybrid.onPremNetworks "
+                        f"({sorted(self.hybrid.on_prem_networks)})"
+                    )
+        return problems
+
+    def app_data_services(self, app: str) -> list[str]:
+        """The data services (ports) app ``app`` is a client of: its instance SG egress."""
+        return self.data_tier.services_of_client(app)
 
     @property
     def context(self) -> StackContext:
@@ -226,6 +230,15 @@ class StackSettings(SettingsModel):
             data_classification=self.data_classification,
             extra_tags=self.extra_tags,
         )
+
+
+#: Keys that hold secrets: read by their component as Pulumi secrets, never into settings.
+SECRET_KEYS: Mapping[str, str] = {
+    "vpnPresharedKeys": (
+        "VPN pre-shared keys by customer gateway: {<gateway>: {tunnel1, tunnel2}}; set with "
+        "`pulumi config set --secret --path 'vpnPresharedKeys.<gateway>.tunnel1' <key>`"
+    ),
+}
 
 
 def _config_keys() -> list[str]:
@@ -266,9 +279,12 @@ def settings_from_config(raw: Mapping[str, Any]) -> StackSettings:
         namespace, _, short = key.partition(":")
         if namespace != NAMESPACE:
             continue
+        if short in SECRET_KEYS:
+            continue
         if short not in known:
             problems.append(
-                f"{key}: unknown key; the keys are {', '.join(sorted(known))} (see README.md)"
+                f"{key}: unknown key; the keys are "
+                f"{', '.join(sorted(known | set(SECRET_KEYS)))} (see README.md)"
             )
             continue
         data[short] = _parse(value)

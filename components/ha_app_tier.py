@@ -457,7 +457,7 @@ def read_user_data(path: str | None, base_dir: Path | None = None) -> str | None
     return base64.b64encode(raw).decode("ascii")
 
 
-def _check_inputs(
+def check_wiring(
     name: str,
     settings: HaAppTierSettings,
     network: NetworkRef,
@@ -564,7 +564,7 @@ class HaAppTier(pulumi.ComponentResource):
     ) -> None:
         services = tuple(sorted(set(data_services)))
         on_prem = dict(on_prem_cidrs or {})
-        _check_inputs(name, settings, network, services, on_prem, app_port_range)
+        check_wiring(name, settings, network, services, on_prem, app_port_range)
         user_data = read_user_data(settings.user_data_file)
 
         super().__init__("payments:index:HaAppTier", name, None, opts)

@@ -514,7 +514,7 @@ class HybridConnectivity(pulumi.ComponentResource):
     ) -> None:
         # Everything that can fail is checked before the component registers anything.
         pre_shared_keys = dict(pre_shared_keys or {})
-        _check_inputs(settings, network, pre_shared_keys)
+        check_wiring(settings, network, pre_shared_keys)
         super().__init__("payments:index:HybridConnectivity", name, None, opts)
         self._name = name
         self._settings = settings
@@ -799,7 +799,7 @@ class HybridConnectivity(pulumi.ComponentResource):
         return gateway.id, vif.id
 
 
-def _check_inputs(
+def check_wiring(
     settings: HybridConnectivitySettings,
     network: NetworkRef,
     pre_shared_keys: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]],

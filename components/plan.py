@@ -24,9 +24,21 @@ import pulumi
 import yaml
 
 from .config import ConfigError
-from .testing import DEFAULT_ACCOUNT_ID, Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+from .testing import (
+    DEFAULT_ACCOUNT_ID,
+    Plan,
+    PlatformMocks,
+    RecordingMonitor,
+    Registered,
+    run_offline,
+)
 
+#: How a secret input is shown in the plan.
 SECRET_PLACEHOLDER = "[secret]"
+#: What the program receives for a `secure:` config value offline: it cannot be decrypted
+#: without the stack's secrets provider, so a stand-in that passes format checks (a VPN
+#: pre-shared key's 8-64 letters and digits) is passed, marked secret.
+CONFIG_SECRET_STANDIN = "OfflinePlanSecret"
 
 #: Inputs worth showing in the tree (the ones a reviewer checks); everything is in --json.
 TREE_KEYS = (
@@ -123,7 +135,7 @@ def _full_key(project: str, key: str) -> str:
 def _hide_secrets(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER, True
+            return CONFIG_SECRET_STANDIN, True
         found = False
         out = {}
         for k, v in value.items():

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from .config import NAMESPACE, StackSettings
+from .config import NAMESPACE, SECRET_KEYS, StackSettings
 
 
 def stack_config_schema() -> dict[str, Any]:
@@ -27,6 +27,9 @@ def stack_config_schema() -> dict[str, Any]:
         if alias == "region":  # read from aws:region, not from the namespace
             continue
         properties[f"{NAMESPACE}:{alias}"] = field_schema
+    for key, description in SECRET_KEYS.items():
+        # written by `pulumi config set --secret --path`: every leaf is {secure: <ciphertext>}
+        properties[f"{NAMESPACE}:{key}"] = {"type": "object", "description": description}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{NAMESPACE} stack file (Pulumi.<stack>.yaml)",

@@ -287,6 +287,34 @@ class SecureVpcSettings(SettingsModel):
             for az in self.availability_zones
         }
 
+    def planned_ref(self, on_prem: Mapping[str, OnPremNetwork] | None = None) -> NetworkRef:
+        """The NetworkRef this VPC will have, with placeholder ids: lets the stack check every
+        component's wiring before anything is registered. Never pass it to a component."""
+
+        def pending(what: str) -> pulumi.Output[str]:
+            return cast(pulumi.Output[str], f"<planned {what}>")
+
+        tiers = self.tier_slots
+        return NetworkRef(
+            vpc_id=pending("vpc"),
+            vpc_cidr=self.vpc_cidr,
+            availability_zones=tuple(self.availability_zones),
+            tier_cidrs={t: str(plan.tier_block(self.vpc_cidr, slot)) for t, slot in tiers.items()},
+            subnet_ids={
+                t: {az: pending(f"subnet {t}-{az}") for az in self.availability_zones}
+                for t in tiers
+            },
+            route_table_ids={
+                t: {az: pending(f"route table {t}-{az}") for az in self.availability_zones}
+                for t in tiers
+            },
+            endpoint_security_group_id=pending("endpoint sg"),
+            db_subnet_group_name=pending("db subnet group"),
+            docdb_subnet_group_name=pending("docdb subnet group"),
+            cache_subnet_group_name=pending("cache subnet group"),
+            on_prem_cidrs={n: o.cidr for n, o in (on_prem or {}).items()},
+        )
+
     def tier_uses_nat(self, tier: str) -> bool:
         if tier == "app":
             return self.nat_gateways != "None"

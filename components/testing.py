@@ -241,6 +241,10 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
         "publicIp": "203.0.113.10",
     },
     "aws:kms/key:Key": lambda a, i, m: {"keyId": i},
+    "aws:secretsmanager/secret:Secret": lambda a, i, m: {
+        "arn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
+        f"{a.inputs.get('name') or a.name}-AbCdEf"
+    },
     "aws:cloudwatch/logGroup:LogGroup": lambda a, i, m: {
         "arn": f"arn:aws:logs:{m.region}:{m.account_id}:log-group:{a.inputs.get('name', i)}"
     },

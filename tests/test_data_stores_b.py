@@ -362,7 +362,7 @@ def test_stores_give_back_the_secret_arn_and_an_endpoint(prod: Run) -> None:
     assert _resolved(prod, "opensearch")["secret_arn"] is None  # IAM auth: no credential
     assert _resolved(prod, "redis")["endpoint"].startswith("master.")
     assert _resolved(prod, "rabbitmq")["endpoint"].startswith("amqps://")
-    assert _resolved(prod, "opensearch")["endpoint"].startswith("vpc-prod-data-search")
+    assert _resolved(prod, "opensearch")["endpoint"].startswith("vpc-data-search")
 
 
 def test_redis_requires_auth_through_rbac_users_with_default_user_off(prod: Run) -> None:
@@ -389,7 +389,7 @@ def test_opensearch_policy_admits_only_this_account_never_anonymous(prod: Run) -
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
         assert statement["Principal"] == {"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root"}
-        assert statement["Resource"].endswith(":domain/prod-data-search/*")
+        assert statement["Resource"].endswith(":domain/data-search/*")
 
 
 def test_opensearch_fine_grained_access_control_with_iam_only(prod: Run) -> None:
@@ -684,13 +684,13 @@ def test_a_default_domain_name_too_long_for_opensearch_asks_for_domain_name() ->
             "nonprod",
             results,
             opensearch=OpenSearchSettings(master_user_arn=MASTER_ROLE),
-            name="cardholder-data",
+            name="cardholder-data-environment",
             full_network=False,
         ),
         monitor=monitor,
     )
     assert "opensearch.domainName" in str(results["error"])
-    assert not [r for r in plan if r.name.startswith("cardholder-data-opensearch")]
+    assert not [r for r in plan if r.name.startswith("cardholder-data-environment-opensearch")]
 
 
 def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarms() -> None:

@@ -505,7 +505,7 @@ def test_keys_from_secret_config_stay_secret() -> None:
         config={"payments-platform:vpnPresharedKeys": value},
         secret_keys=["payments-platform:vpnPresharedKeys"],
     )
-    probes = plan.of_type("aws:ec2/tag:Tag")
+    probes = sorted(plan.of_type("aws:ec2/tag:Tag"), key=lambda p: p.name)  # async order
     assert [p.inputs["value"] for p in probes] == list(PSK_FW1)
     assert all("value" in p.secret_paths for p in probes)
 

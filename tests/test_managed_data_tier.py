@@ -13,14 +13,20 @@ import pytest
 from pydantic import ValidationError
 
 from components.base import STANDARD_TAG_KEYS, Environment, StackContext
+from components.environments import NONPROD_DEFAULTS, apply_defaults
 from components.managed_data_tier import (
     ManagedDataTier,
     ManagedDataTierSettings,
-    with_nonprod_defaults,
 )
 from components.onprem import OnPremNetwork
 from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+
+
+def with_nonprod_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The data tier section as a nonprod stack sees it (components/environments.py)."""
+    return apply_defaults(data, NONPROD_DEFAULTS["dataTier"])
+
 
 TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
 APPS = {"loyalty": "sg-0loyalty", "mmf": "sg-0mmf", "backoffice": "sg-0backoffice"}
@@ -677,7 +683,7 @@ def test_nonprod_defaults_never_override_what_the_stack_file_sets() -> None:
     assert raw["rds"]["loyalty"]["multiAz"] is True
     assert raw["rds"]["loyalty"]["instanceClass"] == "db.t4g.medium"
     assert raw["dms"]["multiAz"] is False
-    assert with_nonprod_defaults({}) == {}
+    assert "redis" not in with_nonprod_defaults({})  # an absent store is never created
 
 
 def test_the_docs_reference_every_setting() -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from components.plan import SECRET_PLACEHOLDER, main, plan_stack, read_stack_config
+from components.plan import (
+    CONFIG_SECRET_STANDIN,
+    SECRET_PLACEHOLDER,
+    main,
+    read_stack_config,
+    render_json,
+)
+from components.testing import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,23 +23,33 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_tree_shows_components_resources_and_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nonprod", "--project-dir", str(ROOT)]) == 0
     out = capsys.readouterr().out
-    assert "+ nonprod (payments:index:SecureVpc," in out
+    for component in ("SecureVpc", "LandingZone", "HybridConnectivity", "ManagedDataTier"):
+        assert f"+ nonprod (payments:index:{component}," in out
+    assert "+ loyalty (payments:index:HaAppTier," in out
     assert "- nonprod-data-a (Subnet) cidrBlock=10.20.64.0/22" in out
     assert "natGatewayId=<nonprod-nat-a>" in out  # references shown by name
     assert "resources to create:" in out
 
 
-def test_json_lists_every_resource_with_parent_inputs_and_options(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert main(["prod", "--json", "--project-dir", str(ROOT)]) == 0
-    doc = json.loads(capsys.readouterr().out)
+def test_json_lists_every_resource_with_parent_inputs_and_options(prod_plan: Plan) -> None:
+    doc = json.loads(render_json(prod_plan))
     by_name = {(r["type"], r["name"]): r for r in doc["resources"]}
     key = by_name[("aws:kms/key:Key", "prod-flow-logs")]
     assert key["options"]["protect"] is True
     assert key["parent"].endswith("payments:index:SecureVpc::prod")
+    assert "pulumi:providers:aws::prod-aws::" in key["provider"]
     assert by_name[("aws:ec2/vpc:Vpc", "prod")]["inputs"]["cidrBlock"] == "10.10.0.0/16"
     assert doc["outputs"]["vpcCidr"] == "10.10.0.0/16"
+    assert len(doc["resources"]) == len(prod_plan)
+
+
+def test_json_hides_secret_inputs(prod_plan: Plan) -> None:
+    doc = json.loads(render_json(prod_plan))
+    secret = [r for r in doc["resources"] if r["secretInputs"]]
+    assert secret, "the prod stack has secret inputs (generated passwords)"
+    for r in secret:
+        for key in r["secretInputs"]:
+            assert r["inputs"][key] == SECRET_PLACEHOLDER, (r["name"], key)
 
 
 def test_invalid_config_exits_2_with_the_key_and_no_traceback(
@@ -62,16 +79,6 @@ def test_secure_values_are_placeholders_and_marked_secret(tmp_path: Path) -> Non
     project, config, secret_keys = read_stack_config(tmp_path, "dev")
     assert project == "demo"
     assert config["demo:region"] == "x"  # no namespace: the project's
-    assert config["demo:token"] == SECRET_PLACEHOLDER
-    assert json.loads(config["demo:nested"]) == {"a": 1, "b": SECRET_PLACEHOLDER}
+    assert config["demo:token"] == CONFIG_SECRET_STANDIN
+    assert json.loads(config["demo:nested"]) == {"a": 1, "b": CONFIG_SECRET_STANDIN}
     assert sorted(secret_keys) == ["demo:nested", "demo:token"]
-
-
-def test_plan_is_deterministic() -> None:
-    def canonical(stack: str) -> list[tuple[str, str, str]]:
-        return sorted(
-            (r.type, r.name, json.dumps(r.inputs, sort_keys=True, default=str))
-            for r in plan_stack(stack, ROOT)
-        )
-
-    assert canonical("nonprod") == canonical("nonprod")

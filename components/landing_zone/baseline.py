@@ -225,6 +225,7 @@ class _Baseline:
                         "Service": [
                             "budgets.amazonaws.com",
                             "cloudwatch.amazonaws.com",
+                            "dms.amazonaws.com",
                             "events.amazonaws.com",
                         ]
                     },
@@ -832,6 +833,12 @@ class _Baseline:
                 {
                     "Sid": "BudgetsPublishesAlerts",
                     "Principal": {"Service": "budgets.amazonaws.com"},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": self.env.account_id}},
+                },
+                {
+                    # DMS event subscriptions (replication task failure) publish here
+                    "Sid": "DmsPublishesEvents",
+                    "Principal": {"Service": "dms.amazonaws.com"},
                     "Condition": {"StringEquals": {"aws:SourceAccount": self.env.account_id}},
                 },
             ],

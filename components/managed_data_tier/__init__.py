@@ -59,48 +59,10 @@ __all__ = [
     "RdsDatabaseSettings",
     "RedisSettings",
     "StoreBackupSettings",
-    "with_nonprod_defaults",
 ]
 
-#: Cheaper nonprod defaults, applied to each store the stack file declares, for keys it does
-#: not set. Prod gets the secure defaults written on the settings models.
-NONPROD_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
-    "rds": {
-        "instanceClass": "db.t4g.medium",
-        "multiAz": False,
-        "deletionProtection": False,
-        "backupRetentionDays": 7,
-        "allocatedStorageGib": 20,
-        "maxAllocatedStorageGib": 100,
-        "logRetentionDays": 90,
-    },
-    "documentdb": {
-        "instanceClass": "db.t4g.medium",
-        "instanceCount": 1,
-        "deletionProtection": False,
-        "backupRetentionDays": 7,
-        "logRetentionDays": 90,
-    },
-    "dms": {"instanceClass": "dms.t3.medium", "multiAz": False, "allocatedStorageGib": 50},
-}
-
-
-def with_nonprod_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` (the raw `dataTier` mapping) with NONPROD_DEFAULTS under every named store
-    (rds.*, documentdb.*) and under dms; keys the stack file sets win."""
-    merged = dict(data)
-    for kind in ("rds", "documentdb"):
-        stores = merged.get(kind)
-        if isinstance(stores, Mapping):
-            merged[kind] = {
-                name: {**NONPROD_DEFAULTS[kind], **store} if isinstance(store, Mapping) else store
-                for name, store in stores.items()
-            }
-    dms = merged.get("dms")
-    if isinstance(dms, Mapping):
-        merged["dms"] = {**NONPROD_DEFAULTS["dms"], **dms}
-    return merged
-
+#: The settings of any one store (each has `clients`).
+AnyStoreSettings = StoreBackupSettings | RedisSettings | RabbitMqSettings | OpenSearchSettings
 
 #: Services whose use of the data tier key this account allows (kms:ViaService).
 #: DocumentDB and Performance Insights go through `rds`; OpenSearch through `es`.
@@ -162,17 +124,33 @@ class ManagedDataTierSettings(SettingsModel):
 
     def data_services(self) -> list[str]:
         """Ports the data tier serves (SecureVpc `data_services`, for its NACLs)."""
-        services: set[str] = {db.engine for db in self.rds.values()}
-        if self.documentdb:
-            services.add("documentdb")
+        return sorted({service for service, _ in self.stores().values()})
+
+    def stores(self) -> dict[str, tuple[str, AnyStoreSettings]]:
+        """Every declared store by key (`rds.loyalty`, `redis`): (service it serves, settings)."""
+        found: dict[str, tuple[str, AnyStoreSettings]] = {}
+        for name, db in self.rds.items():
+            found[f"rds.{name}"] = (db.engine, db)
+        for name, cluster in self.documentdb.items():
+            found[f"documentdb.{name}"] = ("documentdb", cluster)
         for service, settings in (
             ("redis", self.redis),
             ("rabbitmq", self.rabbitmq),
             ("opensearch", self.opensearch),
         ):
             if settings is not None:
-                services.add(service)
-        return sorted(services)
+                found[service] = (service, settings)
+        return found
+
+    def clients_by_store(self) -> dict[str, list[str]]:
+        """Store key -> the apps it admits."""
+        return {key: list(settings.clients) for key, (_, settings) in self.stores().items()}
+
+    def services_of_client(self, app: str) -> list[str]:
+        """The services (ports) of every store that admits ``app``."""
+        return sorted(
+            {service for service, settings in self.stores().values() if app in settings.clients}
+        )
 
     def dms_source_engines(self) -> list[str]:
         """Engines DMS reads on-prem (SecureVpc `dms_source_engines`, for its NACLs)."""
@@ -182,7 +160,7 @@ class ManagedDataTierSettings(SettingsModel):
         return {t.target for t in self.dms.tasks.values()} if self.dms else set()
 
 
-def _check_against_stack(
+def check_wiring(
     name: str,
     settings: ManagedDataTierSettings,
     *,
@@ -264,7 +242,7 @@ class ManagedDataTier(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         on_prem = dict(network.on_prem_cidrs if on_prem_cidrs is None else on_prem_cidrs)
-        _check_against_stack(
+        check_wiring(
             name,
             settings,
             environment=context.environment,

@@ -53,7 +53,7 @@ class OpenSearchSettings(SettingsModel):
     )
     domain_name: str | None = Field(
         default=None,
-        description="Domain name (3-28 chars); default `<environment>-<tier name>-search`. "
+        description="Domain name (3-28 chars); default `<tier name>-search`, e.g. `prod-search`. "
         "Changing it replaces the domain.",
     )
     engine_version: str = Field(
@@ -174,7 +174,8 @@ class OpenSearchSettings(SettingsModel):
         return self
 
     def resolved_domain_name(self, name: str, environment: str) -> str:
-        return self.domain_name or f"{environment}-{name}-search"
+        # the data tier is named after its environment (prod, nonprod): prod-search
+        return self.domain_name or f"{name}-search"
 
 
 def validate_opensearch(

@@ -1,0 +1,46 @@
+"""Shared fixtures: offline plans of the real stacks, computed once per test session.
+
+A full stack plan takes a few seconds (the Pulumi SDK waits on every output of ~400
+resources), so tests share them instead of re-planning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.plan import plan_stack
+from components.testing import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CACHE: dict[str, Plan] = {}
+
+StackPlanner = Callable[..., Plan]
+
+
+def planned(stack: str, overrides: dict[str, Any] | None = None) -> Plan:
+    """The offline plan of ``Pulumi.<stack>.yaml`` (with config overrides), memoized."""
+    key = json.dumps([stack, overrides], sort_keys=True)
+    if key not in _CACHE:
+        _CACHE[key] = plan_stack(stack, ROOT, config_overrides=overrides)
+    return _CACHE[key]
+
+
+@pytest.fixture(scope="session")
+def stack_plan() -> StackPlanner:
+    return planned
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> Plan:
+    return planned("prod")
+
+
+@pytest.fixture(scope="session")
+def nonprod_plan() -> Plan:
+    return planned("nonprod")
