@@ -48,86 +48,105 @@ in_account = pulumi.ResourceOptions(providers=[provider])
 
 landing_zone = LandingZone(env, settings.landing_zone, context=context, opts=in_account)
 alarms = landing_zone.alarm_topic_arn
-
-network = SecureVpc(
-    env,
-    settings.network,
-    context=context,
-    on_prem=settings.hybrid.on_prem_networks,
-    data_services=settings.data_tier.data_services(),
-    dms_source_engines=settings.data_tier.dms_source_engines(),
-    opts=in_account,
-)
-
-hybrid = HybridConnectivity(
-    env,
-    settings.hybrid,
-    context=context,
-    network=network.ref,
-    alarm_topic_arn=alarms,
-    pre_shared_keys=stack.pre_shared_keys,
-    opts=in_account,
-)
-
-apps = {
-    name: HaAppTier(
-        name,
-        app,
-        context=context,
-        network=network.ref,
-        alarm_topic_arn=alarms,
-        data_services=settings.app_data_services(name),
-        on_prem_cidrs=stack.app_on_prem_cidrs(),
-        app_port_range=parse_port_range(settings.network.app_ports),
-        opts=in_account,
-    )
-    for name, app in settings.apps.items()
-}
-
-data = ManagedDataTier(
-    env,
-    settings.data_tier,
-    context=context,
-    network=network.ref,
-    alarm_topic_arn=alarms,
-    app_security_groups={name: app.instance_security_group_id for name, app in apps.items()},
-    opts=in_account,
-)
-
-StackDashboard(
-    env,
-    context=context,
-    widgets=[
-        *landing_zone.dashboard_widgets,
-        *hybrid.dashboard_widgets,
-        *(w for app in apps.values() for w in app.dashboard_widgets),
-        *data.dashboard_widgets,
-    ],
-    opts=in_account,
-)
-
-# Outputs for other stacks and teams (StackReference-friendly; never a secret value).
 pulumi.export("environment", env)
 pulumi.export("alarmTopicArn", alarms)
 pulumi.export("securityTopicArn", landing_zone.security_topic_arn)
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("vpcCidr", network.vpc_cidr)
-pulumi.export("subnetIds", network.subnet_ids)
-pulumi.export("routeTableIds", network.route_table_ids)
-pulumi.export("endpointSecurityGroupId", network.endpoint_security_group_id)
-pulumi.export("flowLogGroupName", network.flow_log_group_name)
-pulumi.export("vpnConnectionIds", hybrid.vpn_connection_ids)
-pulumi.export("vpnTunnels", hybrid.tunnels)
-pulumi.export("dxGatewayId", hybrid.dx_gateway_id)
-pulumi.export(
-    "apps",
-    {
-        name: {
-            "albDnsName": app.alb_dns_name,
-            "instanceSecurityGroupId": app.instance_security_group_id,
-            "asgName": app.asg_name,
-        }
-        for name, app in apps.items()
-    },
-)
-pulumi.export("dataStores", data.stores)
+
+
+def build_management() -> None:
+    """The management account hosts the organization, never the platform itself."""
+    StackDashboard(
+        "management", context=context, widgets=landing_zone.dashboard_widgets, opts=in_account
+    )
+    pulumi.export("accountIds", landing_zone.account_ids)
+    pulumi.export("organizationalUnitIds", landing_zone.organizational_unit_ids)
+    pulumi.export("permissionSetArns", landing_zone.permission_set_arns)
+
+
+def build_workload() -> None:
+    """prod or nonprod: the network, the link to on-prem, the apps and their data."""
+    network = SecureVpc(
+        env,
+        settings.network,
+        context=context,
+        on_prem=settings.hybrid.on_prem_networks,
+        data_services=settings.data_tier.data_services(),
+        dms_source_engines=settings.data_tier.dms_source_engines(),
+        opts=in_account,
+    )
+
+    hybrid = HybridConnectivity(
+        env,
+        settings.hybrid,
+        context=context,
+        network=network.ref,
+        alarm_topic_arn=alarms,
+        pre_shared_keys=stack.pre_shared_keys,
+        opts=in_account,
+    )
+
+    apps = {
+        name: HaAppTier(
+            name,
+            app,
+            context=context,
+            network=network.ref,
+            alarm_topic_arn=alarms,
+            data_services=settings.app_data_services(name),
+            on_prem_cidrs=stack.app_on_prem_cidrs(),
+            app_port_range=parse_port_range(settings.network.app_ports),
+            opts=in_account,
+        )
+        for name, app in settings.apps.items()
+    }
+
+    data = ManagedDataTier(
+        env,
+        settings.data_tier,
+        context=context,
+        network=network.ref,
+        alarm_topic_arn=alarms,
+        app_security_groups={name: app.instance_security_group_id for name, app in apps.items()},
+        opts=in_account,
+    )
+
+    StackDashboard(
+        env,
+        context=context,
+        widgets=[
+            *landing_zone.dashboard_widgets,
+            *hybrid.dashboard_widgets,
+            *(w for app in apps.values() for w in app.dashboard_widgets),
+            *data.dashboard_widgets,
+        ],
+        opts=in_account,
+    )
+
+    # Outputs for other stacks and teams (StackReference-friendly; never a secret value).
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("vpcCidr", network.vpc_cidr)
+    pulumi.export("subnetIds", network.subnet_ids)
+    pulumi.export("routeTableIds", network.route_table_ids)
+    pulumi.export("endpointSecurityGroupId", network.endpoint_security_group_id)
+    pulumi.export("flowLogGroupName", network.flow_log_group_name)
+    pulumi.export("vpnConnectionIds", hybrid.vpn_connection_ids)
+    pulumi.export("vpnTunnels", hybrid.tunnels)
+    pulumi.export("dxGatewayId", hybrid.dx_gateway_id)
+    pulumi.export(
+        "apps",
+        {
+            name: {
+                "albDnsName": app.alb_dns_name,
+                "instanceSecurityGroupId": app.instance_security_group_id,
+                "asgName": app.asg_name,
+            }
+            for name, app in apps.items()
+        },
+    )
+    pulumi.export("dataStores", data.stores)
+
+
+if settings.stack_role == "management":
+    build_management()
+else:
+    build_workload()

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
+import inspect
 import json
+import re
 import statistics
 import sys
 import time
@@ -43,6 +46,63 @@ def bare_program(plan: Plan) -> Callable[[], None]:
     return program
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _resource_class(type_: str) -> Any:
+    """The pulumi-aws / pulumi-random class of a type token, or None."""
+    package, _, rest = type_.partition(":")
+    module, _, cls = rest.partition(":")
+    module = module.split("/")[0]
+    if type_ == "pulumi:providers:aws":
+        return importlib.import_module("pulumi_aws").Provider
+    root = {"aws": "pulumi_aws", "random": "pulumi_random"}.get(package)
+    if root is None:
+        return None
+    mod = importlib.import_module(root if module == "index" else f"{root}.{module}")
+    return getattr(mod, cls, None)
+
+
+def typed_program(plan: Plan, *, with_dependencies: bool) -> Callable[[], None]:
+    """The same resources with the same pulumi-aws classes and inputs, registered flat by a
+    bare program. ``with_dependencies``: an input that was another resource's id or ARN is
+    that resource's Output again, so the bare program waits on the same dependency chains
+    as the platform (the honest baseline); without, every resource registers at once."""
+    registrations = []
+    for n, r in enumerate(plan):
+        if not r.custom:
+            continue
+        cls = _resource_class(r.type)
+        params = set(inspect.signature(cls._internal_init).parameters) if cls else set()
+        kwargs = {_snake(k): v for k, v in r.inputs.items() if _snake(k) in params}
+        registrations.append((r, cls, f"{r.name}-{n}", kwargs))
+
+    def program() -> None:
+        made: dict[str, Any] = {}  # recorded id / arn -> the bare resource's Output
+
+        def link(value: Any) -> Any:
+            if isinstance(value, str) and value in made:
+                return made[value]
+            if isinstance(value, list):
+                return [link(v) for v in value]
+            return value
+
+        for r, cls, name, kwargs in registrations:
+            if with_dependencies:
+                kwargs = {k: link(v) for k, v in kwargs.items()}
+            if cls is None:
+                resource = pulumi.CustomResource(r.type, name, dict(r.inputs))
+            else:
+                resource = cls(name, **kwargs)
+            made[str(r.outputs.get("id"))] = resource.id
+            arn = getattr(resource, "arn", None) if "arn" in r.outputs else None
+            if r.outputs.get("arn") and arn is not None:
+                made[str(r.outputs["arn"])] = arn
+
+    return program
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -53,14 +113,28 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def apps_override(count: int) -> dict[str, Any]:
-    """The prod stack's apps section grown to ``count`` copies of its first app."""
+    """The prod stack with ``count`` applications: its own (loyalty, mmf) first, then copies
+    of loyalty; stores admit only apps that exist."""
     _, config, _ = read_stack_config(ROOT, "prod")
     apps = json.loads(config.get("payments-platform:apps", "{}"))
     if not apps:
         return {}
-    template = next(iter(apps.values()))
-    grown = {f"app{i:02d}": copy.deepcopy(template) for i in range(count)}
-    return {"apps": grown}
+    names = list(apps)
+    grown = {name: apps[name] for name in names[:count]}
+    for i in range(len(grown), count):
+        grown[f"app{i:02d}"] = copy.deepcopy(apps[names[0]])
+    data = json.loads(config["payments-platform:dataTier"])
+
+    def keep(store: dict[str, Any]) -> None:
+        store["clients"] = [c for c in store.get("clients", []) if c in grown] or [names[0]]
+
+    for kind in ("rds", "documentdb"):
+        for store in data.get(kind, {}).values():
+            keep(store)
+    for kind in ("redis", "rabbitmq", "opensearch"):
+        if data.get(kind):
+            keep(data[kind])
+    return {"apps": grown, "dataTier": data}
 
 
 def main() -> int:
@@ -69,12 +143,23 @@ def main() -> int:
     args = parser.parse_args()
 
     plan_stack("nonprod", ROOT)  # warm imports so both sides start equal
-    print("stack      resources  plan (s)  bare SDK (s)  ratio")
+    print("Baselines register the same resources (same type tokens and inputs) under the same")
+    print("mocks: A = bare SDK CustomResource, no dependencies; B = same pulumi-aws classes, no")
+    print("dependencies; C = same pulumi-aws classes and the same id/ARN dependencies.\n")
+    print("stack    resources  plan (s)   A (s) ratio   B (s) ratio   C (s) ratio")
     for stack in ("prod", "nonprod"):
         seconds, plan = timed(lambda s=stack: plan_stack(s, ROOT), args.repeat)
-        count = len(plan)
-        bare, _ = timed(lambda p=plan: run_offline(bare_program(p)), args.repeat)
-        print(f"{stack:9s}  {count:9d}  {seconds:8.2f}  {bare:12.2f}  {seconds / bare:5.2f}")
+        a, _ = timed(lambda p=plan: run_offline(bare_program(p)), args.repeat)
+        b, _ = timed(
+            lambda p=plan: run_offline(typed_program(p, with_dependencies=False)), args.repeat
+        )
+        c, _ = timed(
+            lambda p=plan: run_offline(typed_program(p, with_dependencies=True)), args.repeat
+        )
+        print(
+            f"{stack:8s} {len(plan):9d}  {seconds:8.2f}"
+            + "".join(f"  {x:6.2f} {seconds / x:5.2f}" for x in (a, b, c))
+        )
 
     if not apps_override(1):
         print("\n(no apps in Pulumi.prod.yaml: app scaling not measured)")

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -72,6 +72,14 @@ class StackSettings(SettingsModel):
 
     environment: Environment = Field(
         description="`prod` or `nonprod`: picks the defaults and the rules the stack must keep."
+    )
+    stack_role: Literal["workload", "management"] = Field(
+        default="workload",
+        description=(
+            "`workload` (prod, nonprod: the platform) or `management`: run once in the "
+            "organization's management account, it builds only the LandingZone with its "
+            "organization part (OUs, accounts, SCPs, Identity Center, Control Tower)."
+        ),
     )
     region: str = Field(
         default=DEFAULT_REGION,
@@ -170,6 +178,7 @@ class StackSettings(SettingsModel):
                     f"network.availabilityZones: {self.region} has AZs "
                     f"{', '.join(letters)}; {', '.join(missing)} does not exist there"
                 )
+        problems += self._role_problems()
         problems += self._wiring_problems()
         if self.environment == "prod":
             problems += prod_violations(self)
@@ -184,6 +193,31 @@ class StackSettings(SettingsModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _role_problems(self) -> list[str]:
+        organization = self.landing_zone.organization.enabled
+        if self.stack_role == "management":
+            ignored = sorted(
+                StackSettings.model_fields[f].alias or f
+                for f in {"network", "hybrid", "apps", "data_tier"} & self.model_fields_set
+            )
+            if ignored:
+                return [
+                    f"{ignored[0]}: a management stack builds only the LandingZone; move "
+                    f"{', '.join(ignored)} to the workload stacks (prod, nonprod)"
+                ]
+        if self.stack_role == "management" and not organization:
+            return [
+                "landingZone.organization.enabled: a management stack exists to build the "
+                "organization; set it to true (or stackRole: workload)"
+            ]
+        if self.stack_role == "workload" and organization:
+            return [
+                "landingZone.organization.enabled: a workload stack never manages the "
+                "organization; run that part in a stack with stackRole: management in the "
+                "management account"
+            ]
+        return []
 
     def _wiring_problems(self) -> list[str]:
         """What ties one section to another: stores name real apps, apps fit the network."""

@@ -354,11 +354,6 @@ PROD_RULES: tuple[ProdRule, ...] = (
         "prod routes security findings to at least one subscriber (PCI DSS 10.7, 12.10)",
         lambda s: len(s.landing_zone.notifications.security_subscriptions) >= 1,
     ),
-    _one(
-        "landingZone.organization.enabled",
-        "a workload stack never manages the organization (run that part in the management account)",
-        lambda s: not s.landing_zone.organization.enabled,
-    ),
 )
 
 

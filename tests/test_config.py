@@ -228,6 +228,12 @@ def test_an_explicit_nonprod_value_wins_over_the_nonprod_default() -> None:
             {"enabled": True},
             "payments-platform:landingZone.organization.enabled: a workload stack never manages the organization",
         ),
+        (
+            "stackRole",
+            "management",
+            "payments-platform:apps: a management stack builds only the LandingZone; move apps, dataTier, hybrid, network",
+        ),
+        ("stackRole", "sandbox", "payments-platform:stackRole"),
     ],
 )
 def test_bad_config_names_the_key(path: str, value: Any, expected: str) -> None:

@@ -13,11 +13,12 @@ import json
 from typing import Any
 
 import pytest
-from conftest import ROOT, StackPlanner
 
 from components import SecureVpc, SecureVpcSettings, StackContext
 from components.plan import read_stack_config
 from components.testing import Plan, run_offline
+
+from conftest import ROOT, StackPlanner
 
 #: (type, input) pairs that may change when a stack grows, because AWS updates them in place.
 IN_PLACE_ON_GROWTH: dict[str, set[str]] = {

@@ -67,7 +67,7 @@ def test_invalid_config_exits_2_with_the_key_and_no_traceback(
 
 def test_unknown_stack_exits_2_listing_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["staging", "--project-dir", str(ROOT)]) == 2
-    assert "stacks here: nonprod, prod" in capsys.readouterr().err
+    assert "stacks here: management, nonprod, prod" in capsys.readouterr().err
 
 
 def test_secure_values_are_placeholders_and_marked_secret(tmp_path: Path) -> None:

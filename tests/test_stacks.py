@@ -11,6 +11,8 @@ import pytest
 
 from components.testing import Plan, Registered
 
+from conftest import StackPlanner
+
 STATEFUL = (
     "aws:rds/instance:Instance",
     "aws:docdb/cluster:Cluster",
@@ -256,3 +258,23 @@ def test_no_secret_value_reaches_a_plain_input_or_an_output(prod_plan: Plan) -> 
 def test_aws_names_are_unique_within_the_stack(prod_plan: Plan, type_: str, key: str) -> None:
     names = [r.inputs.get(key) for r in prod_plan.of_type(type_) if r.inputs.get(key)]
     assert len(names) == len(set(names)), sorted(names)
+
+
+def test_the_management_stack_builds_the_organization_and_nothing_else(
+    stack_plan: StackPlanner,
+) -> None:
+    plan = stack_plan("management")
+    components = {r.type for r in plan if not r.custom}
+    assert components == {"payments:index:LandingZone", "payments:index:StackDashboard"}
+    assert not plan.of_type("aws:ec2/vpc:Vpc")
+    ous = {
+        r.inputs["name"]
+        for r in plan.of_type("aws:organizations/organizationalUnit:OrganizationalUnit")
+    }
+    assert {"Security", "Workloads"} <= ous
+    accounts = plan.of_type("aws:organizations/account:Account")
+    assert len(accounts) == 4 and all(a.protect for a in accounts)
+    policies = plan.of_type("aws:organizations/policy:Policy")
+    assert policies and all(p.inputs["type"] == "SERVICE_CONTROL_POLICY" for p in policies)
+    assert plan.of_type("aws:organizations/policyAttachment:PolicyAttachment")
+    assert plan.of_type("aws:ssoadmin/permissionSet:PermissionSet")
