@@ -46,7 +46,12 @@ if settings.account is not None:
 provider = aws.Provider(f"{env}-aws", **provider_args)  # type: ignore[arg-type]
 in_account = pulumi.ResourceOptions(providers=[provider])
 
-landing_zone = LandingZone(env, settings.landing_zone, context=context, opts=in_account)
+landing_zone = LandingZone(
+    "management" if settings.stack_role == "management" else env,
+    settings.landing_zone,
+    context=context,
+    opts=in_account,
+)
 alarms = landing_zone.alarm_topic_arn
 pulumi.export("environment", env)
 pulumi.export("alarmTopicArn", alarms)

@@ -10,6 +10,7 @@ Invokes the platform does not know raise, so a test never passes on a silently e
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import SETTINGS
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from .network_plan import REGION_AZ_LETTERS
@@ -480,6 +481,27 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+async def _run_to_quiescence(program: Callable[[], None]) -> None:
+    """Run ``program`` and wait until every RPC and every Output it started has finished.
+
+    Same end state as the SDK's ``run_pulumi_func``, but outstanding Outputs are awaited
+    together rather than one completion at a time, which is quadratic in their number (a
+    stack of ~400 pulumi-aws resources tracks ~10,000 Outputs). An exception raised by the
+    program or by any Output propagates, as it would under the Pulumi CLI.
+    """
+    program()
+    while True:
+        await wait_for_rpcs(await_all_outstanding_tasks=False)
+        with SETTINGS.lock:
+            pending = list(SETTINGS.outputs)
+            SETTINGS.outputs.clear()
+        if not pending:
+            if not SETTINGS.rpc_manager.rpcs:
+                return
+            continue
+        await asyncio.gather(*pending)
+
+
 def run_offline(
     program: Callable[[], None],
     *,
@@ -522,7 +544,7 @@ def run_offline(
 
     pulumi.export = capture_export
     try:
-        _sync_await(run_pulumi_func(body))
+        _sync_await(_run_to_quiescence(body))
         for name, value in exported.items():
             output = pulumi.Output.from_input(value)
             stack_outputs[name] = _sync_await(output.future())

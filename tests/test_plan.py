@@ -14,15 +14,24 @@ from components.plan import (
     main,
     read_stack_config,
     render_json,
+    render_tree,
 )
 from components.testing import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tree_shows_components_resources_and_settings(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["nonprod", "--project-dir", str(ROOT)]) == 0
+def test_the_cli_prints_the_tree_of_a_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["management", "--project-dir", str(ROOT)]) == 0
     out = capsys.readouterr().out
+    assert "+ management (payments:index:LandingZone," in out
+    assert "+ management (payments:index:StackDashboard," in out
+    assert "- management-ou-workloads (OrganizationalUnit)  [protected]" in out
+    assert "resources to create:" in out
+
+
+def test_tree_shows_components_resources_and_settings(nonprod_plan: Plan) -> None:
+    out = render_tree(nonprod_plan)
     for component in ("SecureVpc", "LandingZone", "HybridConnectivity", "ManagedDataTier"):
         assert f"+ nonprod (payments:index:{component}," in out
     assert "+ loyalty (payments:index:HaAppTier," in out
