@@ -367,3 +367,20 @@ def test_vpn_keys_from_secure_config_reach_the_program_only_as_secrets() -> None
     (sink,) = run_offline(program, config=config, secret_keys=[key])
     assert sink.secret_paths == {"one", "two"}
     assert sink.inputs["one"] == "Abcdefgh12"
+
+
+def test_readme_reference_matches_the_models() -> None:
+    from components.reference import readme_section, render
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme_section(readme) == render(), (
+        "README's configuration reference drifted: run `python -m components.reference --write`"
+    )
+    for key in (
+        "network.vpcCidr",
+        "apps.<name>.minSize",
+        "dataTier.rds.<name>.multiAz",
+        "hybrid.customerGateways.<name>.tunnel1InsideCidr",
+        "landingZone.trail.logRetentionDays",
+    ):
+        assert f"`{key}`" in readme, key
