@@ -28,9 +28,10 @@ from pydantic import Field, field_validator, model_validator
 
 from . import network_plan as plan
 from .aws_env import AwsEnv, aws_env, policy_json
-from .base import SettingsModel, StackContext, child_opts, stateful_opts
-from .kms import customer_managed_key
+from .base import SettingsModel, StackContext, child_opts
+from .kms import account_administers_key, customer_managed_key
 from .observability import Widget, metric_alarm, metric_widget
+from .s3 import private_bucket
 from .secure_vpc import NetworkRef
 from .security_groups import FORBIDDEN_PORTS, OPEN_CIDRS, Rule, restricted_security_group
 
@@ -693,35 +694,13 @@ class HaAppTier(pulumi.ComponentResource):
 
     def _access_log_bucket(self) -> aws.s3.Bucket:
         n, ctx = self._name, self._context
-        bucket = aws.s3.Bucket(
+        bucket, pab = private_bucket(
             f"{n}-alb-logs",
+            context=ctx,
+            tags=self._tags(Name=f"{n}-alb-logs"),
+            parent=self,
             # Nonprod may be torn down with its logs; prod logs are evidence (PCI DSS 10.5.1).
             force_destroy=not ctx.is_prod,
-            tags=self._tags(Name=f"{n}-alb-logs"),
-            opts=stateful_opts(self, ctx),
-        )
-        pab = aws.s3.BucketPublicAccessBlock(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self._opts(),
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=self._opts(),
-        )
-        aws.s3.BucketVersioning(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-                status="Enabled"
-            ),
-            opts=self._opts(),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{n}-alb-logs",
@@ -974,13 +953,7 @@ class HaAppTier(pulumi.ComponentResource):
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {
-                        "Sid": "AccountAdministersKey",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": env.root_principal()},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
+                    account_administers_key(env),
                     {
                         # Without these, the ASG's launches fail with
                         # "Client.InternalError: Client error on launch" (EBS cannot

@@ -12,6 +12,18 @@ from .aws_env import AwsEnv, policy_json
 from .base import StackContext, stateful_opts
 
 
+def account_administers_key(env: AwsEnv) -> dict[str, Any]:
+    """The statement every key policy starts with: the account administers the key, so IAM
+    policies (not the key policy) decide who may; without it a key can become unmanageable."""
+    return {
+        "Sid": "AccountAdministersKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": env.root_principal()},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def key_policy(
     env: AwsEnv,
     *,
@@ -22,15 +34,7 @@ def key_policy(
     """Key policy: the account administers the key (IAM decides who); named AWS services
     may use it; ``via_services`` lets principals of this account use it only through those
     services (kms:ViaService), e.g. ``rds``."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersKey",
-            "Effect": "Allow",
-            "Principal": {"AWS": env.root_principal()},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements: list[dict[str, Any]] = [account_administers_key(env)]
     if service_principals:
         statement: dict[str, Any] = {
             "Sid": "ServicesUseKey",

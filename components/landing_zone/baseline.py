@@ -16,8 +16,9 @@ import pulumi_aws as aws
 
 from ..aws_env import AwsEnv, assume_role_policy, policy_json
 from ..base import StackContext, child_opts, stateful_opts
-from ..kms import customer_managed_key
+from ..kms import account_administers_key, customer_managed_key
 from ..observability import Widget, metric_widget
+from ..s3 import private_bucket
 from .settings import LandingZoneSettings, Subscription
 
 #: AWS managed Config rules of the PCI DSS conformance pack, with their parameters. A subset of
@@ -137,13 +138,7 @@ class _Baseline:
         policy = {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": env.root_principal()},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(env),
                 {
                     # CloudTrail encrypts only for this account's trail (confused deputy guard)
                     "Sid": "CloudTrailEncryptsLogs",
@@ -210,13 +205,7 @@ class _Baseline:
         policy = {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "AccountAdministersKey",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": env.root_principal()},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(env),
                 {
                     # publishers to an encrypted topic need the key (SNS SSE rule)
                     "Sid": "PublishersUseKey",
@@ -259,33 +248,12 @@ class _Baseline:
     # --- trail bucket -----------------------------------------------------------------------
 
     def _private_bucket(self, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
-        bucket = aws.s3.Bucket(
+        bucket, _ = private_bucket(
             f"{self.name}-{role}",
-            object_lock_enabled=object_lock or None,
-            force_destroy=False,
+            context=self.context,
             tags=self.tags(Name=f"{self.name}-{role}"),
-            opts=stateful_opts(self.parent, self.context),
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{self.name}-{role}",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.opts(),
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{self.name}-{role}",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=self.opts(),
-        )
-        aws.s3.BucketVersioning(
-            f"{self.name}-{role}",
-            bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
-            opts=self.opts(),
+            parent=self.parent,
+            object_lock=object_lock,
         )
         return bucket
 
