@@ -7,7 +7,7 @@ shared pieces once (CMK, scope) and calls the builders of the stores the config 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -17,6 +17,7 @@ from ..aws_env import AwsEnv
 from ..base import StackContext
 from ..observability import Widget
 from ..secure_vpc import NetworkRef
+from ..security_groups import Rule, restricted_security_group
 
 COMPONENT = "managed-data-tier"
 
@@ -64,3 +65,43 @@ class StoreResult:
     #: resources other stores may need (e.g. the RDS instance for a DMS target endpoint)
     resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     widgets: list[Widget] = field(default_factory=list)
+
+
+def store_security_group(
+    scope: DataTierScope,
+    store: str,
+    *,
+    port: int,
+    clients: Sequence[str],
+    description: str | None = None,
+) -> aws.ec2.SecurityGroup:
+    """The store's security group: its port, from exactly the declared apps (and DMS when a
+    migration task writes to it). No egress: a data store never opens connections."""
+    ingress: list[Rule] = []
+    if clients:
+        ingress.append(
+            Rule(
+                "clients",
+                port,
+                security_groups={app: scope.app_security_groups[app] for app in clients},
+                description=f"{store} clients",
+            )
+        )
+    if scope.dms_security_group_id is not None:
+        ingress.append(
+            Rule(
+                "migration",
+                port,
+                security_groups={"dms": scope.dms_security_group_id},
+                description=f"DMS replication into {store}",
+            )
+        )
+    return restricted_security_group(
+        f"{scope.name}-{store}-sg",
+        vpc_id=scope.network.vpc_id,
+        description=description or f"{store} of {scope.name}: its client apps only, port {port}",
+        context=scope.context,
+        component=COMPONENT,
+        ingress=ingress,
+        parent=scope.parent,
+    )

@@ -17,13 +17,12 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator
 
 from ..observability import Comparison, Widget, metric_widget
-from .common import DataTierScope, StoreResult
+from .common import DataTierScope, StoreResult, store_security_group
 from .rds import (
     StoreBackupSettings,
     az_name,
     encrypted_log_groups,
     store_alarm,
-    store_security_group,
 )
 
 DOCDB_PORT = 27017

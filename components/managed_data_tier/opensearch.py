@@ -21,13 +21,12 @@ from ..base import SettingsModel
 from ..network_plan import SERVICES
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult
+from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 from .redis import (
     check_clients,
     check_log_retention,
     encrypted_log_group,
     first_azs,
-    store_security_group,
 )
 
 HTTPS_PORT = SERVICES["opensearch"].from_port
@@ -215,7 +214,7 @@ def build_opensearch(scope: DataTierScope, settings: OpenSearchSettings) -> Stor
     domain_name = settings.resolved_domain_name(scope.name, ctx.environment)
     # Known before creation, so the access and log policies can name the domain exactly.
     domain_arn = scope.env.arn("es", f"domain/{domain_name}")
-    sg = store_security_group(scope, "opensearch", settings.clients, HTTPS_PORT)
+    sg = store_security_group(scope, "opensearch", port=HTTPS_PORT, clients=settings.clients)
     log_groups = {
         log_type: encrypted_log_group(
             scope,

@@ -24,14 +24,13 @@ from ..base import SettingsModel
 from ..network_plan import SERVICES
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult
+from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 from .redis import (
     as_secret,
     check_clients,
     credentials_secret,
     first_azs,
     generated_password,
-    store_security_group,
 )
 
 AMQPS_PORT = SERVICES["rabbitmq"].from_port
@@ -176,7 +175,7 @@ def broker_subnet_ids(settings: RabbitMqSettings, network: NetworkRef) -> list[p
 def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreResult:
     validate_rabbitmq(settings, network=scope.network, app_names=scope.app_security_groups.keys())
     prefix = f"{scope.name}-rabbitmq"
-    sg = store_security_group(scope, "rabbitmq", settings.clients, AMQPS_PORT)
+    sg = store_security_group(scope, "rabbitmq", port=AMQPS_PORT, clients=settings.clients)
     password = generated_password(
         scope, "rabbitmq", "admin", length=32, specials=MQ_PASSWORD_SPECIALS
     )

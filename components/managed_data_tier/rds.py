@@ -7,7 +7,7 @@ security group, encrypted log groups), so RDS and DocumentDB keep the same rules
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal, Self
 
 import pulumi
@@ -18,8 +18,7 @@ from ..aws_env import assume_role_policy
 from ..base import SettingsModel
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import LOG_RETENTION_DAYS
-from ..security_groups import Rule, restricted_security_group
-from .common import COMPONENT, DataTierScope, StoreResult
+from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 
 # --- shared by every store ---------------------------------------------------------------
 
@@ -185,46 +184,6 @@ class StoreBackupSettings(SettingsModel):
                 f"{self.backup_window}; move one of them"
             )
         return self
-
-
-def store_security_group(
-    scope: DataTierScope,
-    store: str,
-    *,
-    port: int,
-    clients: Sequence[str],
-    description: str,
-) -> aws.ec2.SecurityGroup:
-    """The store's security group: its port, from exactly the declared apps (and DMS when a
-    migration task writes to it). No egress: a data store never opens connections."""
-    ingress: list[Rule] = []
-    if clients:
-        ingress.append(
-            Rule(
-                "clients",
-                port,
-                security_groups={app: scope.app_security_groups[app] for app in clients},
-                description=f"{store} clients",
-            )
-        )
-    if scope.dms_security_group_id is not None:
-        ingress.append(
-            Rule(
-                "migration",
-                port,
-                security_groups={"dms": scope.dms_security_group_id},
-                description=f"DMS replication into {store}",
-            )
-        )
-    return restricted_security_group(
-        f"{scope.name}-{store}-sg",
-        vpc_id=scope.network.vpc_id,
-        description=description,
-        context=scope.context,
-        component=COMPONENT,
-        ingress=ingress,
-        parent=scope.parent,
-    )
 
 
 def encrypted_log_groups(

@@ -12,7 +12,7 @@ every connection authenticated), 10.2 (engine and slow logs kept in CloudWatch L
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
 import pulumi
@@ -24,8 +24,7 @@ from ..base import SettingsModel
 from ..network_plan import SERVICES
 from ..observability import Widget, metric_alarm, metric_widget
 from ..secure_vpc import LOG_RETENTION_DAYS, NetworkRef
-from ..security_groups import Rule, restricted_security_group
-from .common import COMPONENT, DataTierScope, StoreResult
+from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 
 REDIS_PORT = SERVICES["redis"].from_port
 
@@ -68,26 +67,6 @@ def check_log_retention(key: str, days: int) -> int:
             "(PCI DSS 10.5.1 asks for at least 365)"
         )
     return days
-
-
-def store_security_group(
-    scope: DataTierScope, store: str, clients: Sequence[str], port: int
-) -> aws.ec2.SecurityGroup:
-    """The store's SG: admits exactly the declared client apps on the store's port.
-
-    No egress rule: the managed stores answer on established connections only.
-    """
-    peers = {client: scope.app_security_groups[client] for client in sorted(clients)}
-    ingress = [Rule(f"{store}-clients", port, security_groups=peers)] if peers else []
-    return restricted_security_group(
-        f"{scope.name}-{store}-sg",
-        vpc_id=scope.network.vpc_id,
-        description=f"{store} of {scope.name}: only its declared client apps, port {port}",
-        context=scope.context,
-        component=COMPONENT,
-        ingress=ingress,
-        parent=scope.parent,
-    )
 
 
 def generated_password(
@@ -378,7 +357,7 @@ def build_redis(scope: DataTierScope, settings: RedisSettings) -> StoreResult:
         app_names=scope.app_security_groups.keys(),
     )
     prefix = f"{scope.name}-redis"
-    sg = store_security_group(scope, "redis", settings.clients, REDIS_PORT)
+    sg = store_security_group(scope, "redis", port=REDIS_PORT, clients=settings.clients)
     user_group, app_user, app_password = _rbac_users(scope, settings)
     params = aws.elasticache.ParameterGroup(
         f"{prefix}-params",
