@@ -184,7 +184,10 @@ class RedisSettings(SettingsModel):
         description="Multi-AZ: primary and replicas in different AZs, automatic failover.",
     )
     snapshot_retention_days: int = Field(
-        default=7, ge=0, le=35, description="Daily snapshots kept (0 turns backups off)."
+        default=14,
+        ge=0,
+        le=35,
+        description="Daily snapshots kept (prod keeps >= 7; 0 turns backups off).",
     )
     snapshot_window: str = Field(
         default="17:00-18:00", description="Daily snapshot window, UTC (hh:mm-hh:mm)."
