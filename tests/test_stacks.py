@@ -278,3 +278,32 @@ def test_the_management_stack_builds_the_organization_and_nothing_else(
     assert policies and all(p.inputs["type"] == "SERVICE_CONTROL_POLICY" for p in policies)
     assert plan.of_type("aws:organizations/policyAttachment:PolicyAttachment")
     assert plan.of_type("aws:ssoadmin/permissionSet:PermissionSet")
+
+
+def test_each_app_reaches_only_the_ports_of_the_stores_that_admit_it(prod_plan: Plan) -> None:
+    egress = prod_plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    data_block = "10.10.64.0/19"
+    expected = {
+        "loyalty": {5432, 6379, 5671, 443},  # rds.loyalty, redis, rabbitmq, opensearch
+        "mmf": {5432, 27017, 6379, 5671, 443},  # + documentdb.mmf
+    }
+    for app, ports in expected.items():
+        reached = {
+            rule.inputs["fromPort"]
+            for rule in egress
+            if rule.name.startswith(f"{app}-instances-out-")
+            and rule.inputs.get("cidrIpv4") == data_block
+        }
+        assert reached == ports, app
+
+
+def test_the_internal_alb_admits_exactly_the_vpc_and_the_declared_on_prem_ranges(
+    prod_plan: Plan,
+) -> None:
+    sg = prod_plan.named("mmf-alb", "aws:ec2/securityGroup:SecurityGroup").outputs["id"]
+    sources = {
+        rule.inputs.get("cidrIpv4")
+        for rule in prod_plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if rule.inputs["securityGroupId"] == sg
+    }
+    assert sources == {"10.10.0.0/16"} | ON_PREM
