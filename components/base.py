@@ -17,6 +17,23 @@ Environment = Literal["prod", "nonprod"]
 PROJECT_TAG = "payments-platform"
 
 
+#: CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+
+def check_log_retention(key: str, days: int) -> int:
+    """``days`` if CloudWatch Logs accepts it as a retention; otherwise an error naming ``key``."""
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"{key}: {days} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS} "
+            "(PCI DSS 10.5.1 asks for at least 365)"
+        )
+    return days
+
+
 class SettingsModel(BaseModel):
     """Base for every settings model: immutable, no unknown keys, camelCase keys as in YAML."""
 

@@ -23,11 +23,11 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from .aws_env import aws_env
-from .base import SettingsModel, StackContext, child_opts, stateful_opts
+from .base import SettingsModel, StackContext, check_log_retention, child_opts, stateful_opts
 from .kms import customer_managed_key, logs_key_policy
 from .observability import Widget, metric_alarm, metric_widget
 from .onprem import ON_PREM_NAME, OnPremNetwork, check_on_prem_networks
-from .secure_vpc import LOG_RETENTION_DAYS, NetworkRef
+from .secure_vpc import NetworkRef
 
 COMPONENT = "hybrid-connectivity"
 
@@ -368,12 +368,7 @@ class HybridConnectivitySettings(SettingsModel):
     @field_validator("tunnel_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"tunnelLogRetentionDays {value} is not a CloudWatch Logs retention; use one "
-                f"of {LOG_RETENTION_DAYS}"
-            )
-        return value
+        return check_log_retention("tunnelLogRetentionDays", value)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> HybridConnectivitySettings:

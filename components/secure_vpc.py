@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from . import network_plan as plan
 from .aws_env import assume_role_policy, aws_env, policy_json
-from .base import SettingsModel, StackContext, child_opts, stateful_opts
+from .base import SettingsModel, StackContext, check_log_retention, child_opts, stateful_opts
 from .kms import customer_managed_key, logs_key_policy
 from .onprem import OnPremNetwork
 from .security_groups import Rule, restricted_security_group
@@ -34,31 +34,6 @@ NatStrategy = Literal["OnePerAz", "Single", "None"]
 # Keep our literals in step with awsx's enum, so the same words mean the same thing.
 assert {s.value for s in awsx.ec2.NatGatewayStrategy} == {"OnePerAz", "Single", "None"}
 
-#: CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 GatewayEndpoint = Literal["s3", "dynamodb"]
 DEFAULT_GATEWAY_ENDPOINTS: tuple[GatewayEndpoint, ...] = ("s3", "dynamodb")
 DEFAULT_INTERFACE_ENDPOINTS = (
@@ -221,11 +196,7 @@ class SecureVpcSettings(SettingsModel):
     @field_validator("flow_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"{value} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS}"
-            )
-        return value
+        return check_log_retention("flowLogRetentionDays", value)
 
     @field_validator("interface_endpoints")
     @classmethod

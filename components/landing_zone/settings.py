@@ -11,13 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..base import SettingsModel
-
-#: CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
+from ..base import SettingsModel, check_log_retention
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -458,12 +452,7 @@ class TrailSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"logRetentionDays: {value} is not a CloudWatch Logs retention; use one of "
-                f"{', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        return value
+        return check_log_retention("logRetentionDays", value)
 
     @model_validator(mode="after")
     def _lifecycle(self) -> TrailSettings:

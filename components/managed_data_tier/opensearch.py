@@ -17,14 +17,13 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from ..aws_env import policy_json
-from ..base import SettingsModel
+from ..base import SettingsModel, check_log_retention
 from ..network_plan import SERVICES
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
 from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 from .redis import (
     check_clients,
-    check_log_retention,
     encrypted_log_group,
     first_azs,
 )

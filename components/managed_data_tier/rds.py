@@ -15,9 +15,8 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from ..aws_env import assume_role_policy
-from ..base import SettingsModel
+from ..base import SettingsModel, check_log_retention
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
-from ..secure_vpc import LOG_RETENTION_DAYS
 from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 
 # --- shared by every store ---------------------------------------------------------------
@@ -161,12 +160,7 @@ class StoreBackupSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _log_retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"logRetentionDays {value} is not a CloudWatch Logs retention; use one of "
-                f"{list(LOG_RETENTION_DAYS)}"
-            )
-        return value
+        return check_log_retention("logRetentionDays", value)
 
     @field_validator("clients")
     @classmethod

@@ -20,10 +20,10 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pydantic import Field, field_validator, model_validator
 
-from ..base import SettingsModel
+from ..base import SettingsModel, check_log_retention
 from ..network_plan import SERVICES
 from ..observability import Widget, metric_alarm, metric_widget
-from ..secure_vpc import LOG_RETENTION_DAYS, NetworkRef
+from ..secure_vpc import NetworkRef
 from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 
 REDIS_PORT = SERVICES["redis"].from_port
@@ -58,15 +58,6 @@ def check_clients(store: str, clients: Iterable[str], app_names: Iterable[str]) 
 def as_secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
     """Mark a value secret, so the engine encrypts it in state and masks it in diffs."""
     return pulumi.Output.secret(cast(Any, value))
-
-
-def check_log_retention(key: str, days: int) -> int:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(
-            f"{key}: {days} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS} "
-            "(PCI DSS 10.5.1 asks for at least 365)"
-        )
-    return days
 
 
 def generated_password(
