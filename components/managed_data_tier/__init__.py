@@ -24,7 +24,7 @@ from ..base import SettingsModel, StackContext
 from ..kms import customer_managed_key, key_policy
 from ..observability import Widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult
+from .common import COMPONENT, DataTierScope, StoreResult, check_clients
 from .dms import (
     DmsSettings,
     DmsSource,
@@ -173,17 +173,8 @@ def check_wiring(
     check_store_name("ManagedDataTier name", name)
     if not network.subnet_ids.get("data"):
         raise ValueError("network: ManagedDataTier needs the VPC's data tier subnets")
-    stores: list[tuple[str, StoreBackupSettings]] = [
-        *((f"rds.{n}", s) for n, s in sorted(settings.rds.items())),
-        *((f"documentdb.{n}", s) for n, s in sorted(settings.documentdb.items())),
-    ]
-    for key, store in stores:
-        unknown = sorted(set(store.clients) - set(app_names))
-        if unknown:
-            raise ValueError(
-                f"{key}.clients: unknown app(s) {unknown}; use the names of the stack's apps "
-                f"{sorted(app_names)} (each app's security group is what the store admits)"
-            )
+    for key, clients in sorted(settings.clients_by_store().items()):
+        check_clients(key, clients, app_names)
     azs = len(network.availability_zones)
     for db, rds in settings.rds.items():
         if rds.multi_az and azs < 2:

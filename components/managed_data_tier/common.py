@@ -7,11 +7,13 @@ shared pieces once (CMK, scope) and calls the builders of the stores the config 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from ..aws_env import AwsEnv
 from ..base import StackContext
@@ -105,3 +107,97 @@ def store_security_group(
         ingress=ingress,
         parent=scope.parent,
     )
+
+
+def check_clients(store: str, clients: Iterable[str], app_names: Iterable[str]) -> None:
+    """Every client a store admits must be an app of the stack (its SG is the peer)."""
+    known = sorted(app_names)
+    unknown = sorted(set(clients) - set(known))
+    if unknown:
+        raise ValueError(
+            f"{store}.clients names unknown app(s) {unknown}; use one of {known} "
+            "(the apps of the stack's app tier)"
+        )
+
+
+def as_secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Mark a value secret, so the engine encrypts it in state and masks it in diffs."""
+    return pulumi.Output.secret(cast(Any, value))
+
+
+def generated_password(
+    scope: DataTierScope, store: str, role: str, *, length: int, specials: str
+) -> random.RandomPassword:
+    """A random password kept in state (stable across runs), specials the service accepts."""
+    return random.RandomPassword(
+        f"{scope.name}-{store}-{role}-password",
+        length=length,
+        special=True,
+        override_special=specials,
+        min_lower=2,
+        min_upper=2,
+        min_numeric=2,
+        min_special=1,
+        opts=scope.opts(),
+    )
+
+
+def credentials_secret(
+    scope: DataTierScope,
+    store: str,
+    *,
+    username: pulumi.Input[str],
+    password: pulumi.Output[str],
+    host: pulumi.Input[str],
+    port: int,
+    engine: str,
+) -> aws.secretsmanager.Secret:
+    """Secrets Manager secret (CMK-encrypted) holding the credentials, in the JSON shape
+    AWS's rotation templates expect. Only its ARN ever leaves the component."""
+    secret = aws.secretsmanager.Secret(
+        f"{scope.name}-{store}-credentials",
+        description=f"Credentials of the {store} of {scope.name}",
+        kms_key_id=scope.kms_key.arn,
+        # the recovery window lets an operator undo a mistaken delete (30 days is AWS's max)
+        recovery_window_in_days=30 if scope.context.is_prod else 7,
+        tags=scope.tags(Name=f"{scope.name}-{store}-credentials"),
+        opts=scope.stateful_opts(),
+    )
+    aws.secretsmanager.SecretVersion(
+        f"{scope.name}-{store}-credentials",
+        secret_id=secret.id,
+        secret_string=as_secret(
+            pulumi.Output.json_dumps(
+                {
+                    "engine": engine,
+                    "host": host,
+                    "port": port,
+                    "username": username,
+                    "password": password,
+                }
+            )
+        ),
+        opts=scope.opts(),
+    )
+    return secret
+
+
+def encrypted_log_group(
+    scope: DataTierScope, store: str, log: str, *, retention_days: int
+) -> aws.cloudwatch.LogGroup:
+    """A CloudWatch log group encrypted with the data-tier CMK (PCI DSS 10.3/10.5)."""
+    ctx = scope.context
+    return aws.cloudwatch.LogGroup(
+        f"{scope.name}-{store}-{log}",
+        name=f"/{ctx.project}/{ctx.environment}/{scope.name}/{store}/{log}",
+        retention_in_days=retention_days,
+        kms_key_id=scope.kms_key.arn,
+        tags=scope.tags(),
+        opts=scope.stateful_opts(),
+    )
+
+
+def first_azs(network: NetworkRef, count: int) -> list[str]:
+    """The first ``count`` AZ letters in order: adding an AZ to the VPC later never changes
+    which subnets a store already sits in (subnet changes replace brokers and domains)."""
+    return sorted(network.availability_zones)[:count]

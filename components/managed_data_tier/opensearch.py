@@ -21,11 +21,14 @@ from ..base import SettingsModel, check_log_retention
 from ..network_plan import SERVICES
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
-from .redis import (
+from .common import (
+    COMPONENT,
+    DataTierScope,
+    StoreResult,
     check_clients,
     encrypted_log_group,
     first_azs,
+    store_security_group,
 )
 
 HTTPS_PORT = SERVICES["opensearch"].from_port

@@ -24,13 +24,16 @@ from ..base import SettingsModel
 from ..network_plan import SERVICES
 from ..observability import Comparison, Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
-from .redis import (
+from .common import (
+    COMPONENT,
+    DataTierScope,
+    StoreResult,
     as_secret,
     check_clients,
     credentials_secret,
     first_azs,
     generated_password,
+    store_security_group,
 )
 
 AMQPS_PORT = SERVICES["rabbitmq"].from_port

@@ -1,9 +1,5 @@
 """ElastiCache (Redis OSS or Valkey) replication group of ManagedDataTier.
 
-Also holds the small helpers every store of this module family shares (client security
-group, credentials secret, encrypted log group, client check); they are candidates for
-``common.py``.
-
 PCI DSS: 3.5 (card data encrypted at rest with a customer-managed key), 4.2 (strong
 cryptography in transit: TLS required, no plaintext port), 8.2/8.3 (no shared default user,
 every connection authenticated), 10.2 (engine and slow logs kept in CloudWatch Logs).
@@ -13,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -24,7 +20,17 @@ from ..base import SettingsModel, check_log_retention
 from ..network_plan import SERVICES
 from ..observability import Widget, metric_alarm, metric_widget
 from ..secure_vpc import NetworkRef
-from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
+from .common import (
+    COMPONENT,
+    DataTierScope,
+    StoreResult,
+    as_secret,
+    check_clients,
+    credentials_secret,
+    encrypted_log_group,
+    generated_password,
+    store_security_group,
+)
 
 REDIS_PORT = SERVICES["redis"].from_port
 
@@ -39,103 +45,6 @@ _ELASTICACHE_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 #: ElastiCache RBAC passwords: 16-128 printable characters; AWS documents only these
 #: specials as safe for AUTH tokens, so the generator is held to them.
 ELASTICACHE_PASSWORD_SPECIALS = "!&#$^<>-"
-
-
-# --- shared helpers (candidates for common.py) --------------------------------------------
-
-
-def check_clients(store: str, clients: Iterable[str], app_names: Iterable[str]) -> None:
-    """Every client a store admits must be an app of the stack (its SG is the peer)."""
-    known = sorted(app_names)
-    unknown = sorted(set(clients) - set(known))
-    if unknown:
-        raise ValueError(
-            f"{store}.clients names unknown app(s) {unknown}; use one of {known} "
-            "(the apps of the stack's app tier)"
-        )
-
-
-def as_secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
-    """Mark a value secret, so the engine encrypts it in state and masks it in diffs."""
-    return pulumi.Output.secret(cast(Any, value))
-
-
-def generated_password(
-    scope: DataTierScope, store: str, role: str, *, length: int, specials: str
-) -> random.RandomPassword:
-    """A random password kept in state (stable across runs), specials the service accepts."""
-    return random.RandomPassword(
-        f"{scope.name}-{store}-{role}-password",
-        length=length,
-        special=True,
-        override_special=specials,
-        min_lower=2,
-        min_upper=2,
-        min_numeric=2,
-        min_special=1,
-        opts=scope.opts(),
-    )
-
-
-def credentials_secret(
-    scope: DataTierScope,
-    store: str,
-    *,
-    username: pulumi.Input[str],
-    password: pulumi.Output[str],
-    host: pulumi.Input[str],
-    port: int,
-    engine: str,
-) -> aws.secretsmanager.Secret:
-    """Secrets Manager secret (CMK-encrypted) holding the credentials, in the JSON shape
-    AWS's rotation templates expect. Only its ARN ever leaves the component."""
-    secret = aws.secretsmanager.Secret(
-        f"{scope.name}-{store}-credentials",
-        description=f"Credentials of the {store} of {scope.name}",
-        kms_key_id=scope.kms_key.arn,
-        # the recovery window lets an operator undo a mistaken delete (30 days is AWS's max)
-        recovery_window_in_days=30 if scope.context.is_prod else 7,
-        tags=scope.tags(Name=f"{scope.name}-{store}-credentials"),
-        opts=scope.stateful_opts(),
-    )
-    aws.secretsmanager.SecretVersion(
-        f"{scope.name}-{store}-credentials",
-        secret_id=secret.id,
-        secret_string=as_secret(
-            pulumi.Output.json_dumps(
-                {
-                    "engine": engine,
-                    "host": host,
-                    "port": port,
-                    "username": username,
-                    "password": password,
-                }
-            )
-        ),
-        opts=scope.opts(),
-    )
-    return secret
-
-
-def encrypted_log_group(
-    scope: DataTierScope, store: str, log: str, *, retention_days: int
-) -> aws.cloudwatch.LogGroup:
-    """A CloudWatch log group encrypted with the data-tier CMK (PCI DSS 10.3/10.5)."""
-    ctx = scope.context
-    return aws.cloudwatch.LogGroup(
-        f"{scope.name}-{store}-{log}",
-        name=f"/{ctx.project}/{ctx.environment}/{scope.name}/{store}/{log}",
-        retention_in_days=retention_days,
-        kms_key_id=scope.kms_key.arn,
-        tags=scope.tags(),
-        opts=scope.stateful_opts(),
-    )
-
-
-def first_azs(network: NetworkRef, count: int) -> list[str]:
-    """The first ``count`` AZ letters in order: adding an AZ to the VPC later never changes
-    which subnets a store already sits in (subnet changes replace brokers and domains)."""
-    return sorted(network.availability_zones)[:count]
 
 
 # --- settings ----------------------------------------------------------------------------
