@@ -17,7 +17,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 # --- Subnet plan -------------------------------------------------------------------------
 
@@ -25,7 +24,6 @@ from typing import Literal
 TIER_BLOCK_NEWBITS = 3
 AZ_SUBNET_NEWBITS = 3
 MAX_TIER_SLOTS = 2**TIER_BLOCK_NEWBITS
-MAX_AZ_SLOTS = 2**AZ_SUBNET_NEWBITS
 #: AWS: the smallest subnet is a /28; the largest VPC is a /16.
 MIN_SUBNET_PREFIX = 28
 MAX_VPC_PREFIX_FOR_PLAN = MIN_SUBNET_PREFIX - TIER_BLOCK_NEWBITS - AZ_SUBNET_NEWBITS
@@ -66,10 +64,6 @@ def subnet_cidr(vpc_cidr: str, tier_slot: int, az_letter: str) -> str:
     return str(list(block.subnets(prefixlen_diff=AZ_SUBNET_NEWBITS))[az_slot(az_letter)])
 
 
-def overlapping(a: str, b: str) -> bool:
-    return ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b))
-
-
 # --- Ports -------------------------------------------------------------------------------
 
 
@@ -106,7 +100,6 @@ SERVICES: Mapping[str, Service] = {
 }
 
 #: Services a data store can declare (they open on the data tier from the app tier).
-DataService = Literal["postgres", "mysql", "documentdb", "redis", "rabbitmq", "opensearch"]
 DATA_SERVICES: tuple[str, ...] = (
     "postgres",
     "mysql",
@@ -115,8 +108,6 @@ DATA_SERVICES: tuple[str, ...] = (
     "rabbitmq",
     "opensearch",
 )
-#: Engines DMS can read from on-prem (the data tier may open outbound to these ports).
-DmsSourceEngine = Literal["postgres", "mysql", "oracle", "sqlserver", "mongodb"]
 
 # --- NACL rules --------------------------------------------------------------------------
 

@@ -105,10 +105,6 @@ class Plan:
                     frontier.append(r.urn)
         return found
 
-    def identity(self) -> dict[str, tuple[str, str]]:
-        """URN -> (type, parent URN): what must not change for a resource to survive."""
-        return {r.urn: (r.type, r.parent) for r in self.resources}
-
 
 def _short(type_: str) -> str:
     return type_.split(":")[-1].split("/")[-1].lower()
@@ -153,8 +149,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 f"arn:aws:{_arn_service(args.typ)}:{self.region}:{self.account_id}:"
                 f"{_short(args.typ)}/{resource_id}",
             )
-            if "name" not in state and "name" in _NAMED_TYPES:
-                state["name"] = args.name
         extra = COMPUTED_OUTPUTS.get(args.typ)
         if extra is not None:
             state.update(extra(args, resource_id, self))
@@ -387,9 +381,6 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
     },
 }
 
-
-#: Types whose provider fills ``name`` from the logical name when it is not given.
-_NAMED_TYPES: frozenset[str] = frozenset()
 
 InvokeAnswer = Callable[[pulumi_mocks.MockCallArgs, PlatformMocks], dict[str, Any]]
 #: Further invokes components need (token -> answer).
