@@ -105,6 +105,10 @@ class Plan:
                     frontier.append(r.urn)
         return found
 
+    def identity(self) -> dict[str, tuple[str, str]]:
+        """URN -> (type, parent URN): what must not change for a resource to survive."""
+        return {r.urn: (r.type, r.parent) for r in self.resources}
+
 
 def _short(type_: str) -> str:
     return type_.split(":")[-1].split("/")[-1].lower()
