@@ -1,32 +1,31 @@
 """The payments platform: one declarative program, composed per stack from its config.
 
-Each component takes its own settings section and, by keyword, the outputs of the components
-it depends on, so every dependency is visible here. Order of construction:
+Each component takes its own settings section and, by keyword, the references of the
+components it depends on (``vpc.ref``, ``app.ref``), so every dependency is visible here.
+Order of construction:
 
     LandingZone (alarm topic) -> SecureVpc -> HybridConnectivity -> HaAppTier per app
     -> ManagedDataTier (admits exactly the apps each store names) -> StackDashboard
+
+The stack layer (``stacks``) reads the stack file and runs every component's own checks
+first: a bad stack file exits with one line per problem and registers nothing (ConfigError
+is a pulumi.RunError, so the CLI shows no traceback).
 """
 
 import pulumi
 import pulumi_aws as aws
 
 from components import (
-    ConfigError,
     HaAppTier,
     HybridConnectivity,
     LandingZone,
     ManagedDataTier,
     SecureVpc,
     StackDashboard,
-    load_stack,
 )
-from components.secure_vpc import parse_port_range
+from stacks import load_stack
 
-try:
-    stack = load_stack()
-except ConfigError as err:
-    # A clear message, not a traceback, and nothing registered.
-    raise pulumi.RunError(str(err)) from None
+stack = load_stack()
 
 settings = stack.settings
 env = settings.environment
@@ -47,7 +46,7 @@ provider = aws.Provider(f"{env}-aws", **provider_args)  # type: ignore[arg-type]
 in_account = pulumi.ResourceOptions(providers=[provider])
 
 landing_zone = LandingZone(
-    "management" if settings.stack_role == "management" else env,
+    stack.landing_zone_name,
     settings.landing_zone,
     context=context,
     opts=in_account,
@@ -71,7 +70,7 @@ def build_management() -> None:
 def build_workload() -> None:
     """prod or nonprod: the network, the link to on-prem, the apps and their data."""
     network = SecureVpc(
-        env,
+        stack.name,
         settings.network,
         context=context,
         on_prem=settings.hybrid.on_prem_networks,
@@ -81,7 +80,7 @@ def build_workload() -> None:
     )
 
     hybrid = HybridConnectivity(
-        env,
+        stack.name,
         settings.hybrid,
         context=context,
         network=network.ref,
@@ -97,26 +96,24 @@ def build_workload() -> None:
             context=context,
             network=network.ref,
             alarm_topic_arn=alarms,
-            data_services=settings.app_data_services(name),
-            on_prem_cidrs=stack.app_on_prem_cidrs(),
-            app_port_range=parse_port_range(settings.network.app_ports),
+            data_services=stack.app_data_services(name),
             opts=in_account,
         )
         for name, app in settings.apps.items()
     }
 
     data = ManagedDataTier(
-        env,
+        stack.name,
         settings.data_tier,
         context=context,
         network=network.ref,
         alarm_topic_arn=alarms,
-        app_security_groups={name: app.instance_security_group_id for name, app in apps.items()},
+        apps={name: app.ref for name, app in apps.items()},
         opts=in_account,
     )
 
     StackDashboard(
-        env,
+        stack.name,
         context=context,
         widgets=[
             *landing_zone.dashboard_widgets,

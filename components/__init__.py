@@ -1,23 +1,59 @@
-"""Reusable Pulumi components of the payments platform.
+"""Reusable Pulumi components of a PCI DSS payment platform on AWS.
 
-Public API: the five components, their settings models, the stack loader and the helpers
-other teams reuse (security groups, mocks in `components.testing`).
+Each component is a sub-package with the same files: ``settings.py`` (pydantic models of
+plain data), ``checks.py`` (every rule, as pure functions returning problems),
+``component.py`` (the ComponentResource) and ``alarms.py`` (its alarms as data). A
+component used alone applies its environment's defaults and rules (``StackContext``), checks
+its wiring against the references it receives, and raises :class:`ComponentConfigError`
+naming each bad argument before it registers anything.
+
+Public API: what this module exports. ``components.testing`` runs a program offline under
+mocks; ``python -m components.plan`` prints what a program would create.
 """
 
-from .base import SettingsModel, StackContext
-from .config import ConfigError, StackSettings, load_stack_settings, settings_from_config
+import warnings
+
+# pulumi-aws and pulumi-awsx warn, when a module is first loaded, about deprecated classes
+# this package never uses (s3.BucketV2 and 11 more, ec2.EncryptionControl,
+# awsx.ec2.getDefaultVpc). Their modules load lazily, so the ones the components use are
+# loaded here once, quietly: programs and tests built on the package inherit no warnings.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import importlib
+
+    for _module in ["accessanalyzer", "autoscaling", "budgets", "cfg", "cloudtrail", "cloudwatch", "controltower", "directconnect", "dms", "docdb", "ebs", "ec2", "elasticache", "guardduty", "iam", "identitystore", "kms", "lb", "mq", "opensearch", "organizations", "rds", "s3", "secretsmanager", "securityhub", "sns", "ssm", "ssoadmin", "vpc", "wafv2"]:
+        # pulumi's lazy modules load on the first access to a name they define
+        getattr(importlib.import_module(f"pulumi_aws.{_module}"), "__all__", None)
+    getattr(importlib.import_module("pulumi_awsx.ec2"), "__all__", None)
+
+from .core.onprem import OnPremNetwork
+from .core.problems import ComponentConfigError, Problem
+from .core.security_groups import (
+    Rule,
+    SecurityGroupRuleError,
+    restricted_security_group,
+)
+from .core.settings import SettingsModel, StackContext
 from .dashboard import StackDashboard
-from .ha_app_tier import HaAppTier, HaAppTierSettings
+from .ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
 from .hybrid_connectivity import HybridConnectivity, HybridConnectivitySettings
 from .landing_zone import LandingZone, LandingZoneSettings
 from .managed_data_tier import ManagedDataTier, ManagedDataTierSettings
-from .onprem import OnPremNetwork
-from .secure_vpc import ExtraTier, NetworkRef, SecureVpc, SecureVpcSettings
-from .security_groups import Rule, SecurityGroupRuleError, restricted_security_group
-from .stack import Stack, load_stack
+from .secure_vpc import (
+    ExtraTier,
+    NetworkPlan,
+    NetworkRef,
+    SecureVpc,
+    SecureVpcSettings,
+    parse_port_range,
+    plan_network,
+)
+
+__version__ = "0.2.0"
 
 __all__ = [
-    "ConfigError",
+    "AppRef",
+    "ComponentConfigError",
     "ExtraTier",
     "HaAppTier",
     "HaAppTierSettings",
@@ -27,19 +63,19 @@ __all__ = [
     "LandingZoneSettings",
     "ManagedDataTier",
     "ManagedDataTierSettings",
+    "NetworkPlan",
     "NetworkRef",
     "OnPremNetwork",
+    "Problem",
     "Rule",
     "SecureVpc",
     "SecureVpcSettings",
     "SecurityGroupRuleError",
     "SettingsModel",
-    "Stack",
     "StackContext",
     "StackDashboard",
-    "StackSettings",
-    "load_stack",
-    "load_stack_settings",
+    "__version__",
+    "parse_port_range",
+    "plan_network",
     "restricted_security_group",
-    "settings_from_config",
 ]

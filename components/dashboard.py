@@ -14,9 +14,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .aws_env import policy_json
-from .base import StackContext, child_opts
-from .observability import Widget
+from .core.alarms import Widget
+from .core.aws_env import policy_json
+from .core.settings import StackContext, child_opts
 
 #: CloudWatch dashboards are 24 grid columns wide.
 GRID_COLUMNS = 24

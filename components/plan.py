@@ -1,11 +1,15 @@
-"""Offline plan: run a stack's real program under mocks and print what it would create.
+"""Offline plan: run a Pulumi program under mocks and print what it would create.
 
-    python -m components.plan prod            # readable tree
-    python -m components.plan prod --json     # every resource, its inputs and options
+    python -m components.plan prod                        # readable tree
+    python -m components.plan prod --json                 # every resource, inputs, options
+    python -m components.plan dev --project-dir ../orders # another team's program
 
-No Pulumi CLI, AWS account or network is needed. The stack file is read the way the CLI
-reads it: keys without a namespace belong to the project, `secure:` values are shown as
-``[secret]`` and passed to the program as secrets.
+Works for any Pulumi Python program (the project directory holds Pulumi.yaml and
+Pulumi.<stack>.yaml). No Pulumi CLI, AWS account or network is needed. The stack file is
+read the way the CLI reads it: keys without a namespace belong to the project, `secure:`
+values are shown as ``[secret]`` and passed to the program as secrets. A program stopped by
+invalid settings (a component's problems, a settings model's validation error) exits with 2
+and one line per problem, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from typing import Any
 
 import pulumi
 import yaml
+from pydantic import ValidationError
 
-from .config import ConfigError
+from .core.problems import validation_lines
 from .testing import (
     DEFAULT_ACCOUNT_ID,
     Plan,
@@ -207,8 +212,10 @@ def plan_stack(
                 mocks=mocks,
                 monitor=monitor,
             )
-        except (ConfigError, pulumi.RunError) as err:
+        except pulumi.RunError as err:  # ComponentConfigError and the stack's ConfigError too
             raise PlanError(str(err)) from None
+        except ValidationError as err:  # settings built in the program itself
+            raise PlanError("invalid settings\n" + "\n".join(validation_lines(err))) from None
 
 
 # --- rendering ---------------------------------------------------------------------------

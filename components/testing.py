@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -24,7 +25,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
-from .network_plan import REGION_AZ_LETTERS
+from .secure_vpc.plan import REGION_AZ_LETTERS
 
 DEFAULT_ACCOUNT_ID = "111122223333"
 DEFAULT_REGION = "ap-southeast-1"
@@ -402,7 +403,10 @@ _EXTRA_INVOKES: dict[str, InvokeAnswer] = {
     },
     "aws:identitystore/getGroup:getGroup": lambda a, m: {
         "groupId": "0a1b2c3d4e-"
-        + hashlib.sha256(str(a.args.get("alternateIdentifier")).encode()).hexdigest()[:8]
+        # canonical JSON: the key order of a decoded protobuf Struct differs between runs
+        + hashlib.sha256(
+            json.dumps(a.args.get("alternateIdentifier"), sort_keys=True).encode()
+        ).hexdigest()[:8]
         + "-1111-2222-3333-444455556666",
         "identityStoreId": a.args.get("identityStoreId"),
         "displayName": "offline",
@@ -500,7 +504,7 @@ async def _run_to_quiescence(program: Callable[[], None]) -> None:
 def run_offline(
     program: Callable[[], None],
     *,
-    project: str = "payments-platform",
+    project: str = "offline",
     stack: str = "test",
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,

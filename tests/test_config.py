@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import ConfigError, settings_from_config
 from components.plan import PlanError, plan_stack, read_stack_config
-from components.schema import stack_config_schema
 from components.testing import PlatformMocks, RecordingMonitor
+from stacks import ConfigError, settings_from_config
+from stacks.loader import preflight
+from stacks.schema import stack_config_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,10 +50,13 @@ def with_change(path: str, value: Any, base: dict[str, Any] | None = None) -> di
 
 
 def problems_for(config: dict[str, Any]) -> str:
+    """Every problem the stack layer finds: the stack-file model, then each component's own
+    checks against the stack it will be part of (what load_stack runs)."""
     with pytest.raises(ConfigError) as error:
-        settings_from_config(
+        settings = settings_from_config(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
         )
+        preflight(settings, {})
     return str(error.value)
 
 
@@ -111,21 +115,29 @@ def test_an_explicit_nonprod_value_wins_over_the_nonprod_default() -> None:
         (
             "network.vpcCidr",
             "172.16.0.0/16",
-            "network.vpcCidr 172.16.0.0/16 overlaps hybrid.onPremNetworks.hcm-dc-apps",
+            "payments-platform:network.vpcCidr: 172.16.0.0/16 overlaps the on-prem range hcm-dc-apps",
         ),
         ("network.vpcCidr", "10.20.0.0/16", "overlaps otherEnvironmentCidrs.nonprod"),
         (
             "network.availabilityZones",
             ["a"],
-            "network.availabilityZones: prod spans at least 2 AZs",
+            "payments-platform:network.availabilityZones: prod spans at least 2 AZs",
         ),
         (
             "network.availabilityZones",
             ["a", "b", "d"],
-            "ap-southeast-1 has AZs a, b, c; d does not exist",
+            "payments-platform:network.availabilityZones: ap-southeast-1 has AZs a, b, c; d does not exist",
         ),
-        ("network.natGateways", "Single", "network.natGateways: prod uses OnePerAz"),
-        ("network.flowLogRetentionDays", 90, "network.flowLogRetentionDays: prod keeps flow logs"),
+        (
+            "network.natGateways",
+            "Single",
+            "payments-platform:network.natGateways: prod uses OnePerAz",
+        ),
+        (
+            "network.flowLogRetentionDays",
+            90,
+            "payments-platform:network.flowLogRetentionDays: prod keeps flow logs",
+        ),
         ("network.flowLogRetentionDays", 100, "is not a CloudWatch Logs retention"),
         ("environment", None, "payments-platform:environment: required"),
         ("environment", "staging", "payments-platform:environment"),
@@ -145,27 +157,27 @@ def test_an_explicit_nonprod_value_wins_over_the_nonprod_default() -> None:
         (
             "dataTier.rds.loyalty.clients",
             ["rewards"],
-            "payments-platform:dataTier.rds.loyalty.clients: unknown app(s) ['rewards']",
+            "payments-platform:dataTier.rds.loyalty.clients: names unknown app(s) ['rewards']",
         ),
         (
             "dataTier.redis.clients",
             ["loyalty", "ghost"],
-            "payments-platform:dataTier.redis.clients: unknown app(s) ['ghost']",
+            "payments-platform:dataTier.redis.clients: names unknown app(s) ['ghost']",
         ),
         (
             "apps.loyalty.appPort",
             9090,
-            "payments-platform:apps.loyalty.appPort 9090 is outside network.appPorts",
+            "payments-platform:apps.loyalty.appPort: 9090 is outside the network's app ports 8080-8080",
         ),
         (
             "apps.mmf.certificateArn",
             "arn:aws:acm:us-east-1:210987654321:certificate/8e2c7f3a-1b4d-4e5f-8a9b-3c6d0e1f2a03",
-            "payments-platform:apps.mmf.certificateArn must be an ACM certificate in ap-southeast-1",
+            "payments-platform:apps.mmf.certificateArn: must be an ACM certificate in ap-southeast-1",
         ),
         (
             "dataTier.dms.sources.mmf-pg.onPremNetwork",
             "hanoi-dr",
-            "payments-platform:dataTier.dms.sources.mmf-pg.onPremNetwork: 'hanoi-dr' is not in hybrid.onPremNetworks",
+            "payments-platform:dataTier.dms.sources.mmf-pg.onPremNetwork: unknown on-prem range 'hanoi-dr'",
         ),
         # prod rules
         (
@@ -336,7 +348,7 @@ def test_wiring_and_secret_problems_fail_the_stack_before_anything_is_registered
 def test_committed_schema_matches_the_models() -> None:
     committed = json.loads((ROOT / "schema" / "stack-config.schema.json").read_text())
     assert committed == stack_config_schema(), (
-        "schema drifted: run `python -m components.schema > schema/stack-config.schema.json`"
+        "schema drifted: run `python -m stacks.schema > schema/stack-config.schema.json`"
     )
 
 
@@ -353,8 +365,8 @@ def test_schema_rejects_unknown_keys_and_covers_every_stack_file_key() -> None:
 def test_vpn_keys_from_secure_config_reach_the_program_only_as_secrets() -> None:
     import pulumi
 
-    from components import load_stack
     from components.testing import run_offline
+    from stacks import load_stack
 
     _, config, _ = read_stack_config(ROOT, "prod")
     key = "payments-platform:vpnPresharedKeys"
@@ -370,11 +382,11 @@ def test_vpn_keys_from_secure_config_reach_the_program_only_as_secrets() -> None
 
 
 def test_readme_reference_matches_the_models() -> None:
-    from components.reference import readme_section, render
+    from stacks.reference import readme_section, render
 
     readme = (ROOT / "README.md").read_text()
     assert readme_section(readme) == render(), (
-        "README's configuration reference drifted: run `python -m components.reference --write`"
+        "README's configuration reference drifted: run `python -m stacks.reference --write`"
     )
     for key in (
         "network.vpcCidr",

@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.base import StackContext
+from components.core.alarms import Widget, metric_widget
+from components.core.settings import StackContext
 from components.dashboard import GRID_COLUMNS, MAX_WIDGETS, StackDashboard
-from components.observability import Widget, metric_widget
 from components.testing import Plan, run_offline
 
 PROD = StackContext(environment="prod")

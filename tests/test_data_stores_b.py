@@ -16,14 +16,14 @@ import pulumi_aws as aws
 import pytest
 from pydantic import ValidationError
 
-from components.aws_env import aws_env
-from components.base import STANDARD_TAG_KEYS, StackContext
+from components.core.aws_env import aws_env
+from components.core.security_groups import restricted_security_group
+from components.core.settings import STANDARD_TAG_KEYS, StackContext
 from components.managed_data_tier.common import DataTierScope, StoreResult
 from components.managed_data_tier.opensearch import OpenSearchSettings, build_opensearch
 from components.managed_data_tier.rabbitmq import RabbitMqSettings, build_rabbitmq
 from components.managed_data_tier.redis import RedisSettings, build_redis
 from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
-from components.security_groups import restricted_security_group
 from components.testing import (
     DEFAULT_ACCOUNT_ID,
     Plan,

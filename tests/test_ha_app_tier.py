@@ -16,16 +16,15 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components import network_plan
-from components.base import STANDARD_TAG_KEYS, StackContext
-from components.ha_app_tier import (
+from components.core.settings import STANDARD_TAG_KEYS, StackContext
+from components.ha_app_tier import HaAppTier, HaAppTierSettings
+from components.ha_app_tier.component import (
     AL2023_AMI_PARAMETERS,
     ELB_LOG_DELIVERY_SERVICE,
     WAF_MANAGED_RULE_GROUPS,
-    HaAppTier,
-    HaAppTierSettings,
 )
 from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
+from components.secure_vpc import plan as network_plan
 from components.testing import Plan, PlatformMocks, Registered, run_offline
 
 CERT = "arn:aws:acm:ap-southeast-1:111122223333:certificate/12345678-1234-1234-1234-123456789012"

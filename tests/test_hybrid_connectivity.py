@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pytest
 from pydantic import ValidationError
 
-from components.base import StackContext
+from components.core.settings import StackContext
 from components.hybrid_connectivity import (
     HybridConnectivity,
     HybridConnectivitySettings,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from components.base import StackContext
+from components.core.settings import StackContext
 from components.landing_zone import LandingZone, LandingZoneSettings
 from components.landing_zone.baseline import CONFORMANCE_TEMPLATE_MAX_BYTES
 from components.landing_zone.organization import (

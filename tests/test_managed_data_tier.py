@@ -12,13 +12,13 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components.base import STANDARD_TAG_KEYS, Environment, StackContext
-from components.environments import NONPROD_DEFAULTS, apply_defaults
+from components.core.environment import apply_defaults
+from components.core.onprem import OnPremNetwork
+from components.core.settings import STANDARD_TAG_KEYS, Environment, StackContext
 from components.managed_data_tier import (
     ManagedDataTier,
     ManagedDataTierSettings,
 )
-from components.onprem import OnPremNetwork
 from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 

@@ -8,8 +8,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components import OnPremNetwork, SecureVpc, SecureVpcSettings, StackContext
-from components.base import STANDARD_TAG_KEYS
+from components import (
+    ComponentConfigError,
+    NetworkRef,
+    OnPremNetwork,
+    SecureVpc,
+    SecureVpcSettings,
+    StackContext,
+)
+from components.core.settings import STANDARD_TAG_KEYS
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -29,7 +36,8 @@ ON_PREM = {
 def plan_vpc(
     environment: str = "prod",
     *,
-    on_prem: dict[str, OnPremNetwork] | None = None,
+    name: str = "net",
+    on_prem: Any = None,
     data_services: Iterable[str] = (),
     dms_source_engines: Iterable[str] = (),
     monitor: RecordingMonitor | None = None,
@@ -37,7 +45,7 @@ def plan_vpc(
 ) -> Plan:
     def program() -> None:
         SecureVpc(
-            "net",
+            name,
             SecureVpcSettings(**settings),
             context=StackContext(environment=environment),  # type: ignore[arg-type]
             on_prem=on_prem,
@@ -324,43 +332,151 @@ def test_extra_tier_gets_its_own_subnets_nacl_and_route_tables() -> None:
     assert plan.named("net-integration-b-default", ROUTE).inputs["natGatewayId"]
 
 
+def problems_of(environment: str = "prod", **kwargs: Any) -> str:
+    """The ComponentConfigError message of a SecureVpc; asserts nothing was registered."""
+    monitor = RecordingMonitor(PlatformMocks())
+    with pytest.raises(ComponentConfigError) as error:
+        plan_vpc(environment, monitor=monitor, **kwargs)
+    assert monitor.registered == []
+    return str(error.value)
+
+
 def test_rule_quota_exceeded_fails_before_anything_is_registered() -> None:
     many = {f"dc-{i}": OnPremNetwork(cidr=f"172.20.{i}.0/24", nacl_slot=i) for i in range(1, 9)}
-    monitor = RecordingMonitor(PlatformMocks())
-    with pytest.raises(ValueError, match=r"network\.naclRuleQuota"):
-        plan_vpc(
-            on_prem=many,
-            on_prem_access=["data"],
-            data_services=["postgres", "redis", "documentdb"],
-            monitor=monitor,
-        )
-    assert monitor.registered == []
+    message = problems_of(
+        on_prem=many,
+        on_prem_access=["data"],
+        data_services=["postgres", "redis", "documentdb"],
+    )
+    assert "settings.nacl_rule_quota: the data tier needs" in message
 
 
 @pytest.mark.parametrize(
     ("settings", "key"),
     [
-        ({"vpcCidr": "10.0.0.300/16"}, "vpcCidr"),
-        ({"vpcCidr": "10.0.0.0/24"}, "vpcCidr"),
-        ({"vpcCidr": "10.0.0.0/8"}, "vpcCidr"),
-        ({"availabilityZones": ["a", "a"]}, "availabilityZones"),
-        ({"availabilityZones": ["z"]}, "availabilityZones"),
-        ({"natGateways": "Two"}, "natGateways"),
-        ({"appPorts": "20-25"}, "appPorts"),
-        ({"flowLogRetentionDays": 100}, "flowLogRetentionDays"),
-        ({"extraTiers": {"data": {"slot": 3}}}, "extraTiers"),
-        ({"extraTiers": {"one": {"slot": 3}, "two": {"slot": 3}}}, "extraTiers"),
-        (
-            {"extraTiers": {"one": {"slot": 3, "natEgress": True}}, "natGateways": "None"},
-            "natEgress",
-        ),
-        ({"vpcCidrBlock": "10.0.0.0/16"}, "vpcCidrBlock"),
+        ({"vpc_cidr": "10.0.0.300/16"}, "vpc_cidr"),
+        ({"vpc_cidr": "10.0.0.0/24"}, "vpc_cidr"),
+        ({"vpc_cidr": "10.0.0.0/8"}, "vpc_cidr"),
+        ({"vpc_cidr": "100.64.0.0/16"}, "vpc_cidr"),
+        ({"availability_zones": ["a", "a"]}, "availability_zones"),
+        ({"availability_zones": ["z"]}, "availability_zones"),
+        ({"availability_zones": []}, "availability_zones"),
+        ({"nat_gateways": "Two"}, "nat_gateways"),
+        ({"app_ports": "20-25"}, "app_ports"),
+        ({"app_ports": "8080-80"}, "app_ports"),
+        ({"flow_log_retention_days": 100}, "flow_log_retention_days"),
+        ({"interface_endpoints": ["ssm", "ssm"]}, "interface_endpoints"),
+        ({"extra_tiers": {"data": {"slot": 3}}}, "extra_tiers"),
+        ({"extra_tiers": {"one": {"slot": 2}}}, "extra_tiers.one.slot"),
+        ({"nacl_rule_quota": 41}, "nacl_rule_quota"),
+        ({"vpc_cidr_block": "10.0.0.0/16"}, "vpc_cidr_block"),
     ],
 )
-def test_bad_settings_are_rejected_naming_the_key(settings: dict[str, Any], key: str) -> None:
+def test_a_bad_value_is_rejected_naming_the_python_argument(
+    settings: dict[str, Any], key: str
+) -> None:
     with pytest.raises(ValidationError) as error:
-        SecureVpcSettings.model_validate(settings)
-    assert key in str(error.value)
+        SecureVpcSettings(**settings)
+    lines = str(error.value).splitlines()
+    assert lines[1] == key, lines
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        (
+            {"extra_tiers": {"one": {"slot": 3}, "two": {"slot": 3}}},
+            "settings.extra_tiers['two'].slot: slot 3 is already used by one",
+        ),
+        (
+            {"extra_tiers": {"one": {"slot": 3, "nat_egress": True}}, "nat_gateways": "None"},
+            "settings.extra_tiers['one'].nat_egress: needs a NAT gateway; set `nat_gateways`",
+        ),
+        (
+            {"on_prem": {"dc": OnPremNetwork(cidr="10.10.8.0/24", nacl_slot=1)}},
+            "settings.vpc_cidr: 10.10.0.0/16 overlaps the on-prem range dc (10.10.8.0/24)",
+        ),
+        (
+            {
+                "on_prem": {
+                    "a": OnPremNetwork(cidr="172.16.0.0/20", nacl_slot=1),
+                    "b": OnPremNetwork(cidr="172.16.8.0/24", nacl_slot=1),
+                }
+            },
+            "on_prem['b']: naclSlot 1 is already used by a",
+        ),
+        ({"data_services": ["memcached"]}, "data_services: unknown data service(s) ['memcached']"),
+        ({"dms_source_engines": ["db2"]}, "dms_source_engines: unknown engine(s) ['db2']"),
+        ({"on_prem": ["172.16.0.0/20"]}, "on_prem: expected a mapping of range name"),
+        ({"availability_zones": ["a"]}, "settings.availability_zones: prod spans at least 2 AZs"),
+        ({"nat_gateways": "Single"}, "settings.nat_gateways: prod uses OnePerAz"),
+        ({"flow_log_retention_days": 90}, "settings.flow_log_retention_days: prod keeps flow"),
+    ],
+)
+def test_a_broken_rule_fails_naming_the_python_argument_and_registers_nothing(
+    kwargs: dict[str, Any], expected: str
+) -> None:
+    message = problems_of(**kwargs)
+    assert expected in message
+    assert message.startswith("SecureVpc('net'): invalid configuration")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    message = problems_of(availability_zones=["a"], flow_log_retention_days=90, name="Net")
+    assert "availability_zones" in message and "flow_log_retention_days" in message
+    assert "name: 'Net' must be" in message
+
+
+def test_a_bad_name_is_refused() -> None:
+    assert "name: 'Net_1' must be 1-32 lowercase" in problems_of(name="Net_1")
+
+
+def test_nonprod_context_applies_the_nonprod_defaults_where_the_caller_is_silent() -> None:
+    plan = plan_vpc("nonprod")
+    assert {s.name[-1] for s in plan.of_type(SUBNET)} == {"a", "b"}
+    assert [n.name for n in plan.of_type(NAT)] == ["net-nat-a"]
+    group = plan.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["retentionInDays"] == 90
+    # what the caller sets wins over the nonprod default
+    explicit = plan_vpc("nonprod", availability_zones=["a", "b", "c"], nat_gateways="OnePerAz")
+    assert len(explicit.of_type(NAT)) == 3
+
+
+def test_a_nonprod_vpc_may_break_the_prod_rules() -> None:
+    plan = plan_vpc("nonprod", availability_zones=["a"], flow_log_retention_days=7)
+    assert len(plan.of_type(SUBNET)) == 3
+
+
+def test_the_reference_carries_the_network_facts_consumers_need(prod: Plan) -> None:
+    refs: list[NetworkRef] = []
+
+    def program() -> None:
+        vpc = SecureVpc(
+            "net",
+            SecureVpcSettings(app_ports="8080-8089", on_prem_access=["app"]),
+            context=StackContext(),
+            on_prem=ON_PREM,
+            data_services=["redis", "postgres"],
+            dms_source_engines=["postgres"],
+        )
+        refs.append(vpc.ref)
+
+    run_offline(program)
+    (ref,) = refs
+    assert ref.plan.app_ports == (8080, 8089)
+    assert ref.plan.data_services == ("postgres", "redis")
+    assert ref.plan.dms_source_engines == ("postgres",)
+    assert ref.plan.on_prem_admitted("app") == {
+        "hcm-dc-apps": "172.16.0.0/20",
+        "hcm-dc-db": "172.16.32.0/22",
+    }
+    assert ref.plan.on_prem_admitted("data") == {}
+    assert ref.tier_cidrs == {
+        "public": "10.10.0.0/19",
+        "app": "10.10.32.0/19",
+        "data": "10.10.64.0/19",
+    }
+    assert ref.availability_zones == ("a", "b", "c")
 
 
 def test_subnet_cidrs_follow_the_documented_plan_and_never_overlap(prod: Plan) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..aws_env import AwsEnv, assume_role_policy, policy_json
-from ..base import StackContext, child_opts, stateful_opts
-from ..kms import account_administers_key, customer_managed_key
-from ..observability import Widget, metric_widget
-from ..s3 import private_bucket
+from ..core.alarms import Widget, metric_widget
+from ..core.aws_env import AwsEnv, assume_role_policy, policy_json
+from ..core.kms import account_administers_key, customer_managed_key
+from ..core.s3 import private_bucket
+from ..core.settings import StackContext, child_opts, stateful_opts
 from .settings import LandingZoneSettings, Subscription
 
 #: AWS managed Config rules of the PCI DSS conformance pack, with their parameters. A subset of

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..aws_env import AwsEnv, policy_json
-from ..base import StackContext, child_opts
+from ..core.aws_env import AwsEnv, policy_json
+from ..core.settings import StackContext, child_opts
 from .settings import OrganizationSettings, PermissionSetName, ServiceControlPolicySettings
 
 #: AWS Organizations rejects an SCP document longer than this (characters).
@@ -183,18 +183,6 @@ def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dic
 
 def render_scp(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
-
-
-def check_scp_sizes(scp: ServiceControlPolicySettings) -> None:
-    """Fail before registration if a guardrail would exceed the SCP size limit."""
-    for policy, document in service_control_policies(scp).items():
-        size = len(render_scp(document))
-        if size > SCP_MAX_CHARS:
-            raise ValueError(
-                f"organization.serviceControlPolicies: the {policy} SCP is {size} characters, "
-                f"over the {SCP_MAX_CHARS} AWS allows; shorten allowedRegions or "
-                "exemptRolePatterns"
-            )
 
 
 #: Managed policies of each permission set (suffix after arn:<partition>:iam::aws:policy/).

@@ -7,11 +7,12 @@ nonprod (log retention, budget size) are not here: the stack's PROD_RULES hold t
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..base import SettingsModel, check_log_retention
+from ..core.settings import SettingsModel, check_log_retention
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _KEY = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -452,7 +453,7 @@ class TrailSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return check_log_retention("logRetentionDays", value)
+        return check_log_retention(value)
 
     @model_validator(mode="after")
     def _lifecycle(self) -> TrailSettings:
@@ -667,6 +668,15 @@ class NotificationSettings(SettingsModel):
 
 class LandingZoneSettings(SettingsModel):
     """Settings of the LandingZone (stack key `payments-platform:landingZone`)."""
+
+    #: nonprod: 90 days of trail logs (30 at hand), GuardDuty S3 protection only, no PCI DSS
+    #: standard (nonprod holds no card data), a smaller budget
+    NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "trail": {"log_retention_days": 90, "transition_days": 30, "expiration_days": 365},
+        "guard_duty": {"features": ["S3_DATA_EVENTS"]},
+        "security_hub": {"pci_dss_version": None},
+        "budget": {"monthly_limit_usd": 1500},
+    }
 
     organization: OrganizationSettings = Field(
         default_factory=OrganizationSettings, description="Organization part (management account)."

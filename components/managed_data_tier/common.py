@@ -7,7 +7,7 @@ shared pieces once (CMK, scope) and calls the builders of the stores the config 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -15,11 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..aws_env import AwsEnv
-from ..base import StackContext
-from ..observability import Widget
+from ..core.alarms import Widget
+from ..core.aws_env import AwsEnv
+from ..core.security_groups import Rule, restricted_security_group
+from ..core.settings import StackContext
 from ..secure_vpc import NetworkRef
-from ..security_groups import Rule, restricted_security_group
 
 COMPONENT = "managed-data-tier"
 
@@ -107,17 +107,6 @@ def store_security_group(
         ingress=ingress,
         parent=scope.parent,
     )
-
-
-def check_clients(store: str, clients: Iterable[str], app_names: Iterable[str]) -> None:
-    """Every client a store admits must be an app of the stack (its SG is the peer)."""
-    known = sorted(app_names)
-    unknown = sorted(set(clients) - set(known))
-    if unknown:
-        raise ValueError(
-            f"{store}.clients names unknown app(s) {unknown}; use one of {known} "
-            "(the apps of the stack's app tier)"
-        )
 
 
 def as_secret(value: pulumi.Input[str]) -> pulumi.Output[str]:

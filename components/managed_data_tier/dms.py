@@ -8,7 +8,6 @@ Secrets Manager secret (RDS-managed master secrets carry no host/port, which DMS
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -20,10 +19,10 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pydantic import Field, field_validator, model_validator
 
-from ..aws_env import assume_role_policy, policy_json
-from ..base import SettingsModel
-from ..observability import Widget, metric_widget
-from ..security_groups import Rule, restricted_security_group
+from ..core.alarms import Widget, metric_widget
+from ..core.aws_env import assume_role_policy, policy_json
+from ..core.security_groups import Rule, restricted_security_group
+from ..core.settings import SettingsModel
 from .common import COMPONENT, DataTierScope
 from .rds import check_store_name, store_alarm
 
@@ -310,27 +309,6 @@ def dms_security_group(
         egress=egress,
         parent=scope.parent,
     )
-
-
-def check_sources_on_prem(settings: DmsSettings, on_prem_cidrs: Mapping[str, str]) -> None:
-    """Every source names a known on-prem range, and an IP host sits inside it."""
-    for name, source in settings.sources.items():
-        key = f"dms.sources.{name}"
-        if source.on_prem_network not in on_prem_cidrs:
-            raise ValueError(
-                f"{key}.onPremNetwork: unknown on-prem range {source.on_prem_network!r}; "
-                f"known: {sorted(on_prem_cidrs)}"
-            )
-        try:
-            address = ipaddress.ip_address(source.host)
-        except ValueError:
-            continue  # a DNS name: resolved through the VPC's resolver rules
-        if address not in ipaddress.ip_network(on_prem_cidrs[source.on_prem_network]):
-            raise ValueError(
-                f"{key}.host: {source.host} is outside {source.on_prem_network} "
-                f"({on_prem_cidrs[source.on_prem_network]}); the security group would not "
-                "let DMS reach it"
-            )
 
 
 def _service_trust(principal: pulumi.Input[str], account_id: pulumi.Output[str]) -> Any:

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from ..observability import Comparison, Widget, metric_widget
+from ..core.alarms import Comparison, Widget, metric_widget
 from .common import DataTierScope, StoreResult, store_security_group
 from .rds import (
     StoreBackupSettings,

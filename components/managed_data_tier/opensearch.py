@@ -9,23 +9,20 @@ admits principals of this account only), 10.2 (audit, slow and error logs in Clo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from ..aws_env import policy_json
-from ..base import SettingsModel, check_log_retention
-from ..network_plan import SERVICES
-from ..observability import Comparison, Widget, metric_alarm, metric_widget
-from ..secure_vpc import NetworkRef
+from ..core.alarms import Comparison, Widget, metric_alarm, metric_widget
+from ..core.aws_env import policy_json
+from ..core.settings import SettingsModel, check_log_retention
+from ..secure_vpc.plan import SERVICES
 from .common import (
     COMPONENT,
     DataTierScope,
     StoreResult,
-    check_clients,
     encrypted_log_group,
     first_azs,
     store_security_group,
@@ -36,7 +33,7 @@ HTTPS_PORT = SERVICES["opensearch"].from_port
 _ENGINE = re.compile(r"^OpenSearch_(\d+)\.(\d+)$")
 _INSTANCE = re.compile(r"^[a-z0-9]+\.[a-z0-9]+\.search$")
 #: OpenSearch domain names: 3-28 characters, lowercase letter first, letters/digits/hyphens.
-_DOMAIN = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
+DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{2,27}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 #: Log types the domain publishes, each to its own log group (AUDIT_LOGS needs FGAC).
@@ -128,7 +125,7 @@ class OpenSearchSettings(SettingsModel):
     @field_validator("domain_name")
     @classmethod
     def _domain(cls, value: str | None) -> str | None:
-        if value is not None and not _DOMAIN.match(value):
+        if value is not None and not DOMAIN_NAME.match(value):
             raise ValueError(
                 f"opensearch.domainName {value!r}: 3-28 characters, a lowercase letter first, "
                 "then lowercase letters, digits or '-'"
@@ -145,7 +142,7 @@ class OpenSearchSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return check_log_retention("opensearch.logRetentionDays", value)
+        return check_log_retention(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> OpenSearchSettings:
@@ -179,39 +176,8 @@ class OpenSearchSettings(SettingsModel):
         return self.domain_name or f"{name}-search"
 
 
-def validate_opensearch(
-    settings: OpenSearchSettings,
-    *,
-    name: str,
-    environment: str,
-    network: NetworkRef,
-    app_names: Iterable[str],
-) -> None:
-    """Checks that need the stack (apps, AZs, name); raise before anything is registered."""
-    check_clients("opensearch", settings.clients, app_names)
-    azs = len(network.availability_zones)
-    if settings.zone_awareness > azs:
-        raise ValueError(
-            f"opensearch.zoneAwareness is {settings.zone_awareness} but the network has "
-            f"{azs} AZ(s); lower zoneAwareness or add AZs to the network"
-        )
-    domain = settings.resolved_domain_name(name, environment)
-    if not _DOMAIN.match(domain):
-        raise ValueError(
-            f"opensearch.domainName: the default {domain!r} is not a valid domain name "
-            "(3-28 characters, lowercase letter first); set opensearch.domainName"
-        )
-
-
 def build_opensearch(scope: DataTierScope, settings: OpenSearchSettings) -> StoreResult:
     ctx = scope.context
-    validate_opensearch(
-        settings,
-        name=scope.name,
-        environment=ctx.environment,
-        network=scope.network,
-        app_names=scope.app_security_groups.keys(),
-    )
     prefix = f"{scope.name}-opensearch"
     domain_name = settings.resolved_domain_name(scope.name, ctx.environment)
     # Known before creation, so the access and log policies can name the domain exactly.

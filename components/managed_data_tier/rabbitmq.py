@@ -13,23 +13,22 @@ no ``encryption_options``; this is recorded as a known gap in the docs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from ..base import SettingsModel
-from ..network_plan import SERVICES
-from ..observability import Comparison, Widget, metric_alarm, metric_widget
+from ..core.alarms import Comparison, Widget, metric_alarm, metric_widget
+from ..core.settings import SettingsModel
 from ..secure_vpc import NetworkRef
+from ..secure_vpc.plan import SERVICES
 from .common import (
     COMPONENT,
     DataTierScope,
     StoreResult,
     as_secret,
-    check_clients,
     credentials_secret,
     first_azs,
     generated_password,
@@ -158,15 +157,6 @@ class RabbitMqSettings(SettingsModel):
         return int(self.engine_version.split(".")[0])
 
 
-def validate_rabbitmq(
-    settings: RabbitMqSettings, *, network: NetworkRef, app_names: Iterable[str]
-) -> None:
-    """Checks that need the stack (apps, data subnets); raise before anything is registered."""
-    check_clients("rabbitmq", settings.clients, app_names)
-    if not network.subnet_ids.get("data"):
-        raise ValueError("rabbitmq: the network has no data-tier subnets to place the broker in")
-
-
 def broker_subnet_ids(settings: RabbitMqSettings, network: NetworkRef) -> list[pulumi.Output[str]]:
     """One data subnet for a single instance; for a private cluster, a data subnet in each of
     (up to) three AZs, one per AZ (AWS: a private broker needs at least one subnet, and several
@@ -176,7 +166,6 @@ def broker_subnet_ids(settings: RabbitMqSettings, network: NetworkRef) -> list[p
 
 
 def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreResult:
-    validate_rabbitmq(settings, network=scope.network, app_names=scope.app_security_groups.keys())
     prefix = f"{scope.name}-rabbitmq"
     sg = store_security_group(scope, "rabbitmq", port=AMQPS_PORT, clients=settings.clients)
     password = generated_password(

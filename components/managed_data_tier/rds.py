@@ -14,9 +14,9 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from ..aws_env import assume_role_policy
-from ..base import SettingsModel, check_log_retention
-from ..observability import Comparison, Widget, metric_alarm, metric_widget
+from ..core.alarms import Comparison, Widget, metric_alarm, metric_widget
+from ..core.aws_env import assume_role_policy
+from ..core.settings import SettingsModel, check_log_retention
 from .common import COMPONENT, DataTierScope, StoreResult, store_security_group
 
 # --- shared by every store ---------------------------------------------------------------
@@ -160,7 +160,7 @@ class StoreBackupSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _log_retention(cls, value: int) -> int:
-        return check_log_retention("logRetentionDays", value)
+        return check_log_retention(value)
 
     @field_validator("clients")
     @classmethod

@@ -8,7 +8,7 @@ every connection authenticated), 10.2 (engine and slow logs kept in CloudWatch L
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pulumi
@@ -16,16 +16,14 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pydantic import Field, field_validator, model_validator
 
-from ..base import SettingsModel, check_log_retention
-from ..network_plan import SERVICES
-from ..observability import Widget, metric_alarm, metric_widget
-from ..secure_vpc import NetworkRef
+from ..core.alarms import Widget, metric_alarm, metric_widget
+from ..core.settings import SettingsModel, check_log_retention
+from ..secure_vpc.plan import SERVICES
 from .common import (
     COMPONENT,
     DataTierScope,
     StoreResult,
     as_secret,
-    check_clients,
     credentials_secret,
     encrypted_log_group,
     generated_password,
@@ -41,7 +39,7 @@ _WEEKLY_WINDOW = re.compile(
 _NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 #: ElastiCache IDs (user ids, replication group ids): letter first, lowercase, <= 40 chars.
-_ELASTICACHE_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+ELASTICACHE_ID = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 #: ElastiCache RBAC passwords: 16-128 printable characters; AWS documents only these
 #: specials as safe for AUTH tokens, so the generator is held to them.
 ELASTICACHE_PASSWORD_SPECIALS = "!&#$^<>-"
@@ -157,7 +155,7 @@ class RedisSettings(SettingsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        return check_log_retention("redis.logRetentionDays", value)
+        return check_log_retention(value)
 
     @field_validator("parameters")
     @classmethod
@@ -216,7 +214,7 @@ class RedisSettings(SettingsModel):
         ]
 
 
-# --- validation that needs the network -------------------------------------------------
+# --- identifiers -------------------------------------------------------------------------
 
 
 def redis_user_ids(name: str, environment: str) -> dict[str, str]:
@@ -224,41 +222,10 @@ def redis_user_ids(name: str, environment: str) -> dict[str, str]:
     return {role: f"{environment}-{name}-redis-{role}" for role in ("default", "app")}
 
 
-def validate_redis(
-    settings: RedisSettings,
-    *,
-    name: str,
-    environment: str,
-    network: NetworkRef,
-    app_names: Iterable[str],
-) -> None:
-    """Checks that need the stack (apps, AZs); raise before anything is registered."""
-    check_clients("redis", settings.clients, app_names)
-    azs = len(network.availability_zones)
-    if settings.multi_az and azs < 2:
-        raise ValueError(
-            f"redis.multiAz needs at least 2 AZs in the network (it has {azs}); "
-            "add an AZ or set multiAz: false"
-        )
-    for user_id in redis_user_ids(name, environment).values():
-        if not _ELASTICACHE_ID.match(user_id):
-            raise ValueError(
-                f"redis: user id {user_id!r} (from the data tier's name) is not a valid "
-                "ElastiCache id (letter first, lowercase, <= 40 characters); shorten the name"
-            )
-
-
 # --- builder -----------------------------------------------------------------------------
 
 
 def build_redis(scope: DataTierScope, settings: RedisSettings) -> StoreResult:
-    validate_redis(
-        settings,
-        name=scope.name,
-        environment=scope.context.environment,
-        network=scope.network,
-        app_names=scope.app_security_groups.keys(),
-    )
     prefix = f"{scope.name}-redis"
     sg = store_security_group(scope, "redis", port=REDIS_PORT, clients=settings.clients)
     user_group, app_user, app_password = _rbac_users(scope, settings)

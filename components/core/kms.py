@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .aws_env import AwsEnv, policy_json
-from .base import StackContext, stateful_opts
+from .settings import StackContext, stateful_opts
 
 
 def account_administers_key(env: AwsEnv) -> dict[str, Any]:

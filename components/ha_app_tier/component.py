@@ -15,25 +15,24 @@ Fixes the top complaints against the anchors (terraform-aws-modules autoscaling/
 
 from __future__ import annotations
 
-import base64
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, field_validator, model_validator
 
-from . import network_plan as plan
-from .aws_env import AwsEnv, aws_env, policy_json
-from .base import SettingsModel, StackContext, child_opts
-from .kms import account_administers_key, customer_managed_key
-from .observability import Widget, metric_alarm, metric_widget
-from .s3 import private_bucket
-from .secure_vpc import NetworkRef
-from .security_groups import FORBIDDEN_PORTS, OPEN_CIDRS, Rule, restricted_security_group
+from ..core.alarms import Widget, metric_alarm, metric_widget
+from ..core.aws_env import AwsEnv, aws_env, policy_json
+from ..core.kms import account_administers_key, customer_managed_key
+from ..core.problems import raise_problems
+from ..core.s3 import private_bucket
+from ..core.security_groups import Rule, restricted_security_group
+from ..core.settings import StackContext, child_opts
+from ..secure_vpc import NetworkRef, check_network_ref, plan
+from .checks import alb_clients, check, read_user_data
+from .settings import HaAppTierSettings
 
 COMPONENT = "ha-app-tier"
 
@@ -42,16 +41,6 @@ AL2023_AMI_PARAMETERS: Mapping[str, str] = {
     "x86_64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
     "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
 }
-
-#: TLS 1.2+ listener policies (PCI DSS 4.2.1: strong cryptography in transit).
-TlsPolicy = Literal[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-]
-DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 #: Regions launched before August 2022 deliver ALB access logs as a regional ELB account;
 #: newer regions use the logdelivery.elasticloadbalancing.amazonaws.com service principal.
@@ -106,433 +95,15 @@ GROUP_METRICS: tuple[aws.autoscaling.Metric, ...] = tuple(
     )
 )
 
-_INSTANCE_TYPE = re.compile(
-    r"^[a-z]+-?[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$"
-)
-#: Graviton families: a1, and <letters><generation>g<attributes> (m7g, c7gn, t4g, g5g).
-_GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
-_AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
-_ACM_ARN = re.compile(
-    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f-]{36}$"
-)
-_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_CIDR_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
-#: AWS: user data is limited to 16 KB before base64 encoding.
-MAX_USER_DATA_BYTES = 16 * 1024
 
+@dataclass(frozen=True)
+class AppRef:
+    """What a data tier needs of an HaAppTier (``app.ref``): its instances' security group
+    (the peer a store admits) and the data services that group may reach."""
 
-def is_graviton(instance_type: str) -> bool:
-    return bool(_GRAVITON.match(instance_type))
-
-
-class HealthCheckSettings(SettingsModel):
-    """The target group's health check: what makes an instance healthy to the ALB (and so to
-    the ASG, which replaces instances the ALB marks unhealthy)."""
-
-    path: str = Field(default="/health", description="HTTP path the ALB requests on each target.")
-    matcher: str = Field(
-        default="200",
-        description="HTTP codes that count as healthy, e.g. `200` or `200-299`.",
-    )
-    interval_seconds: int = Field(
-        default=15, ge=5, le=300, description="Seconds between checks (5-300)."
-    )
-    timeout_seconds: int = Field(
-        default=5, ge=2, le=120, description="Seconds without a reply that fail a check (2-120)."
-    )
-    healthy_threshold: int = Field(
-        default=3, ge=2, le=10, description="Consecutive passes before a target is healthy."
-    )
-    unhealthy_threshold: int = Field(
-        default=3, ge=2, le=10, description="Consecutive failures before a target is unhealthy."
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/") or len(value) > 1024:
-            raise ValueError(f"healthCheck.path {value!r} must start with '/' (max 1024 chars)")
-        return value
-
-    @field_validator("matcher")
-    @classmethod
-    def _matcher(cls, value: str) -> str:
-        if not re.match(
-            r"^[1-5][0-9]{2}(-[1-5][0-9]{2})?(,[1-5][0-9]{2}(-[1-5][0-9]{2})?)*$", value
-        ):
-            raise ValueError(
-                f"healthCheck.matcher {value!r} is not an HTTP code list like 200 or 200-299"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> HealthCheckSettings:
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(
-                "healthCheck.timeoutSeconds must be less than healthCheck.intervalSeconds "
-                f"(got {self.timeout_seconds} >= {self.interval_seconds})"
-            )
-        return self
-
-
-class ScalingSettings(SettingsModel):
-    """Target-tracking scaling: the ASG adds or removes instances to hold these targets."""
-
-    cpu_target_percent: float = Field(
-        default=50.0, gt=0, le=100, description="Average CPU utilisation of the group to hold."
-    )
-    requests_per_target: int = Field(
-        default=1000,
-        ge=1,
-        description="ALB requests per instance per minute to hold (ALBRequestCountPerTarget).",
-    )
-
-
-class WafSettings(SettingsModel):
-    """AWS WAF on an internet-facing ALB (PCI DSS 6.4.2: an automated technical solution that
-    detects and prevents web-based attacks in front of public-facing web applications)."""
-
-    enabled: bool = Field(
-        default=True,
-        description=(
-            "Attach a REGIONAL web ACL (AWS managed rule groups: IP reputation, common, known "
-            "bad inputs, SQLi; plus a per-IP rate limit). Only internet-facing ALBs get one."
-        ),
-    )
-    rate_limit: int = Field(
-        default=2000,
-        ge=10,
-        le=2_000_000_000,
-        description="Requests per client IP per evaluation window before WAF blocks it (>= 10).",
-    )
-    rate_window_seconds: Literal[60, 120, 300, 600] = Field(
-        default=300, description="Evaluation window of the rate limit: 60, 120, 300 or 600."
-    )
-
-
-class AlarmSettings(SettingsModel):
-    """Thresholds of the app's alarms (all notify the stack's alarm topic)."""
-
-    p99_latency_seconds: float = Field(
-        default=1.0, gt=0, description="Alarm when the targets' p99 response time exceeds this."
-    )
-    elb_5xx_per_5_minutes: int = Field(
-        default=10,
-        ge=1,
-        alias="elb5xxPer5Minutes",
-        description="Alarm when the ALB itself returns more 5xx than this in 5 minutes.",
-    )
-    target_5xx_per_5_minutes: int = Field(
-        default=10,
-        ge=1,
-        alias="target5xxPer5Minutes",
-        description="Alarm when the instances return more 5xx than this in 5 minutes.",
-    )
-
-
-class HaAppTierSettings(SettingsModel):
-    """One application (stack key `payments-platform:apps.<app>`)."""
-
-    instance_type: str = Field(
-        default="m6i.large",
-        description="EC2 instance type, e.g. `m6i.large` (Graviton types get the arm64 AMI).",
-    )
-    ami_id: str | None = Field(
-        default=None,
-        description=(
-            "AMI to launch. Default: the latest Amazon Linux 2023 from the public SSM "
-            "parameter, so each `pulumi up` after an AL2023 release rolls patched instances. "
-            "Pin an id for change-controlled releases."
-        ),
-    )
-    root_device_name: str = Field(
-        default="/dev/xvda",
-        description="Root device of the AMI (`/dev/xvda` on Amazon Linux) to encrypt and size.",
-    )
-    root_volume_size_gib: int = Field(
-        default=20, ge=8, le=16384, description="Size of the encrypted gp3 root volume (GiB)."
-    )
-    user_data_file: str | None = Field(
-        default=None,
-        description="File with the instances' user data, relative to the project directory.",
-    )
-    min_size: int = Field(default=3, ge=0, description="Fewest instances the ASG runs.")
-    desired_capacity: int = Field(
-        default=3,
-        ge=0,
-        description="Instances at creation; later owned by scaling (never reset by pulumi up).",
-    )
-    max_size: int = Field(default=9, ge=1, description="Most instances scaling may launch.")
-    app_port: int = Field(
-        default=8080,
-        ge=1,
-        le=65535,
-        description="Port the application listens on; must be inside the network's appPorts.",
-    )
-    internet_facing: bool = Field(
-        default=False,
-        description="true: ALB in the public tier, reachable from allowedCidrs. false: internal.",
-    )
-    certificate_arn: str | None = Field(
-        default=None,
-        description="ACM certificate ARN of the HTTPS listener (required: the ALB is HTTPS-only).",
-    )
-    tls_policy: TlsPolicy = Field(
-        default=DEFAULT_TLS_POLICY,
-        description="ALB security policy (TLS 1.2+ only).",
-    )
-    allowed_cidrs: dict[str, str] | None = Field(
-        default=None,
-        description=(
-            "Client ranges by name allowed to reach the ALB on 443 (and 80, redirected). Default: "
-            "internet-facing `{internet: 0.0.0.0/0}`; internal: none beyond the VPC and on-prem."
-        ),
-    )
-    health_check: HealthCheckSettings = Field(
-        default_factory=HealthCheckSettings, description="Target group health check."
-    )
-    health_check_grace_period_seconds: int = Field(
-        default=300,
-        ge=0,
-        le=7200,
-        description="Seconds after launch before failed ELB health checks replace an instance.",
-    )
-    deregistration_delay_seconds: int = Field(
-        default=60, ge=0, le=3600, description="Seconds in-flight requests may drain (0-3600)."
-    )
-    instance_warmup_seconds: int = Field(
-        default=300,
-        ge=0,
-        description="Seconds a new instance needs before its metrics count for scaling/refresh.",
-    )
-    instance_refresh_min_healthy_percentage: int = Field(
-        default=100,
-        ge=10,
-        le=100,
-        description=(
-            "Share of desired capacity kept in service during an instance refresh (10-100). "
-            "100 with a 110% ceiling replaces instances launch-before-terminate."
-        ),
-    )
-    max_instance_lifetime_days: int | None = Field(
-        default=None,
-        ge=1,
-        le=365,
-        description="Replace instances older than this many days (1-365); default never.",
-    )
-    access_log_retention_days: int = Field(
-        default=365,
-        ge=1,
-        description="Days to keep ALB access logs (PCI DSS 10.5.1: at least 365 in prod).",
-    )
-    scaling: ScalingSettings = Field(
-        default_factory=ScalingSettings, description="Target-tracking scaling."
-    )
-    waf: WafSettings = Field(default_factory=WafSettings, description="AWS WAF web ACL.")
-    alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
-
-    @field_validator("instance_type")
-    @classmethod
-    def _instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.match(value):
-            raise ValueError(
-                f"instanceType {value!r} is not an EC2 instance type like m6i.large or c7g.xlarge"
-            )
-        return value
-
-    @field_validator("ami_id")
-    @classmethod
-    def _ami(cls, value: str | None) -> str | None:
-        if value is not None and not _AMI_ID.match(value):
-            raise ValueError(f"amiId {value!r} is not an AMI id like ami-0123456789abcdef0")
-        return value
-
-    @field_validator("root_device_name")
-    @classmethod
-    def _root_device(cls, value: str) -> str:
-        if not re.match(r"^/dev/(xvd[a-z]|sd[a-z][0-9]*|nvme0n1)$", value):
-            raise ValueError(
-                f"rootDeviceName {value!r} is not a device name like /dev/xvda or /dev/sda1"
-            )
-        return value
-
-    @field_validator("app_port")
-    @classmethod
-    def _app_port(cls, value: int) -> int:
-        if value in FORBIDDEN_PORTS:
-            raise ValueError(
-                f"appPort {value} is an administration port that is never opened; "
-                "pick the application's own port (e.g. 8080); shell access is via SSM"
-            )
-        return value
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _certificate(cls, value: str | None) -> str | None:
-        if value is not None and not _ACM_ARN.match(value):
-            raise ValueError(
-                f"certificateArn {value!r} is not an ACM certificate ARN like "
-                "arn:aws:acm:ap-southeast-1:123456789012:certificate/<uuid>"
-            )
-        return value
-
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _allowed_cidrs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for name, cidr in (value or {}).items():
-            if not _CIDR_NAME.match(name):
-                raise ValueError(
-                    f"allowedCidrs key {name!r} must be lowercase letters, digits and '-'"
-                )
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(
-                    f"allowedCidrs.{name}: {cidr!r} is not a CIDR with host bits zero"
-                ) from exc
-        return value
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> HaAppTierSettings:
-        if self.min_size > self.max_size:
-            raise ValueError(
-                f"minSize {self.min_size} is greater than maxSize {self.max_size}; "
-                "raise maxSize or lower minSize"
-            )
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
-                f"desiredCapacity {self.desired_capacity} must be between minSize "
-                f"{self.min_size} and maxSize {self.max_size}"
-            )
-        if self.certificate_arn is None:
-            where = "an internet-facing" if self.internet_facing else "an internal"
-            raise ValueError(
-                f"certificateArn is required: {where} ALB serves HTTPS only (PCI DSS 4.2.1); "
-                "request an ACM certificate for the app's DNS name in the stack's region"
-            )
-        if not self.internet_facing:
-            open_ = [n for n, c in (self.allowed_cidrs or {}).items() if c in OPEN_CIDRS]
-            if open_:
-                raise ValueError(
-                    f"allowedCidrs.{open_[0]}: an internal ALB is never open to 0.0.0.0/0; "
-                    "name the client ranges, or set internetFacing: true"
-                )
-        if self.ami_id is None and self.root_device_name != "/dev/xvda":
-            raise ValueError(
-                "rootDeviceName: Amazon Linux 2023 (the default AMI) boots from /dev/xvda; "
-                "set amiId too if your AMI uses another root device"
-            )
-        return self
-
-    @property
-    def client_cidrs(self) -> dict[str, str]:
-        """Named client ranges the ALB admits (besides the VPC and on-prem when internal)."""
-        if self.allowed_cidrs is not None:
-            return dict(self.allowed_cidrs)
-        return {"internet": plan.ANYWHERE} if self.internet_facing else {}
-
-    @property
-    def architecture(self) -> str:
-        return "arm64" if is_graviton(self.instance_type) else "x86_64"
-
-
-def read_user_data(path: str | None, base_dir: Path | None = None) -> str | None:
-    """The user data file's content, base64-encoded as launch templates require."""
-    if path is None:
-        return None
-    file = Path(path)
-    if not file.is_absolute():
-        # Pulumi runs the program with the project directory (Pulumi.yaml) as working dir.
-        file = (base_dir or Path.cwd()) / file
-    if not file.is_file():
-        raise ValueError(
-            f"userDataFile: {path!r} not found (looked at {file}); paths are relative to the "
-            "project directory"
-        )
-    raw = file.read_bytes()
-    if len(raw) > MAX_USER_DATA_BYTES:
-        raise ValueError(
-            f"userDataFile: {path!r} is {len(raw)} bytes; EC2 accepts at most 16 KB of user "
-            "data, so fetch larger scripts from S3 or SSM at boot"
-        )
-    return base64.b64encode(raw).decode("ascii")
-
-
-def check_wiring(
-    name: str,
-    settings: HaAppTierSettings,
-    network: NetworkRef,
-    data_services: tuple[str, ...],
-    on_prem_cidrs: Mapping[str, str],
-    app_port_range: tuple[int, int] | None,
-) -> None:
-    """Everything about the wiring that can be wrong, checked before anything registers."""
-    if not _APP_NAME.match(name):
-        raise ValueError(
-            f"HaAppTier name {name!r} must be 1-20 lowercase letters, digits or '-' starting "
-            "with a letter (ALB and target group names are limited to 32 characters)"
-        )
-    unknown = [s for s in data_services if s not in plan.DATA_SERVICES]
-    if unknown:
-        raise ValueError(
-            f"apps.{name}: data service(s) {unknown} unknown; use {list(plan.DATA_SERVICES)}"
-        )
-    if app_port_range is not None:
-        low, high = app_port_range
-        if not low <= settings.app_port <= high:
-            raise ValueError(
-                f"apps.{name}.appPort {settings.app_port} is outside network.appPorts "
-                f"{low}-{high}: the app tier's NACLs would drop it; change appPort or "
-                "network.appPorts"
-            )
-    tiers = ("public", "app") if settings.internet_facing else ("app",)
-    for tier in tiers:
-        azs = network.subnet_ids.get(tier, {})
-        if len(azs) < 2:
-            raise ValueError(
-                f"apps.{name}: the network's {tier} tier spans {len(azs)} AZ(s); an ALB needs "
-                "subnets in at least 2 AZs (network.availabilityZones)"
-            )
-    if "data" not in network.tier_cidrs and data_services:
-        raise ValueError(f"apps.{name}: the network has no data tier for {list(data_services)}")
-    for peer, cidr in on_prem_cidrs.items():
-        try:
-            net = ipaddress.ip_network(cidr, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"on-prem range {peer}: {cidr!r} is not a CIDR") from exc
-        if str(net) in OPEN_CIDRS:
-            raise ValueError(f"on-prem range {peer} may not be 0.0.0.0/0")
-    alb_clients(settings, network.vpc_cidr, on_prem_cidrs, app=name)
-
-
-def alb_clients(
-    settings: HaAppTierSettings, vpc_cidr: str, on_prem: Mapping[str, str], *, app: str
-) -> dict[str, str]:
-    """Peer name -> CIDR of every client range the ALB admits on 443.
-
-    Internal ALBs always admit the VPC and the on-prem ranges the stack passes (over VPN or
-    Direct Connect). AWS rejects two identical rules in one group, so a range may appear once.
-    """
-    clients = dict(settings.client_cidrs)
-    if not settings.internet_facing:
-        reserved = [k for k in clients if k == "vpc" or k.startswith("onprem-")]
-        if reserved:
-            raise ValueError(
-                f"apps.{app}.allowedCidrs.{reserved[0]}: the names vpc and onprem-* are "
-                "reserved for the ranges an internal ALB always admits; rename it"
-            )
-        clients = {"vpc": vpc_cidr, **clients}
-        clients.update({f"onprem-{peer}": cidr for peer, cidr in on_prem.items()})
-    seen: dict[str, str] = {}
-    for peer, cidr in clients.items():
-        normal = str(ipaddress.ip_network(cidr))
-        if normal in seen:
-            raise ValueError(
-                f"apps.{app}.allowedCidrs: {cidr} ({peer}) is already admitted as "
-                f"{seen[normal]}; list each range once"
-            )
-        seen[normal] = peer
-    return clients
+    name: str
+    instance_security_group_id: pulumi.Output[str]
+    data_services: frozenset[str]
 
 
 class HaAppTier(pulumi.ComponentResource):
@@ -549,6 +120,7 @@ class HaAppTier(pulumi.ComponentResource):
     access_log_bucket: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str] | None
     dashboard_widgets: list[Widget]
+    ref: AppRef
 
     def __init__(
         self,
@@ -559,14 +131,15 @@ class HaAppTier(pulumi.ComponentResource):
         network: NetworkRef,
         alarm_topic_arn: pulumi.Input[str],
         data_services: Iterable[str] = (),
-        on_prem_cidrs: Mapping[str, str] | None = None,
-        app_port_range: tuple[int, int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        settings = settings.for_environment(context.environment)
         services = tuple(sorted(set(data_services)))
-        on_prem = dict(on_prem_cidrs or {})
-        check_wiring(name, settings, network, services, on_prem, app_port_range)
-        user_data = read_user_data(settings.user_data_file)
+        problems = check_network_ref(network) or check(
+            name, settings, context=context, network=network.plan, data_services=services
+        )
+        raise_problems("HaAppTier", name, problems, HaAppTierSettings)
+        user_data = read_user_data(settings)
 
         super().__init__("payments:index:HaAppTier", name, None, opts)
         self._name = name
@@ -575,7 +148,7 @@ class HaAppTier(pulumi.ComponentResource):
         self._network = network
         self._env: AwsEnv = aws_env(self)
 
-        self._alb_sg = self._alb_security_group(on_prem)
+        self._alb_sg = self._alb_security_group()
         self._instance_sg = self._instance_security_group(services)
         bucket = self._access_log_bucket()
         self._alb = self._load_balancer(bucket)
@@ -596,6 +169,7 @@ class HaAppTier(pulumi.ComponentResource):
         self.asg_name = self._asg.name
         self.instance_security_group_id = self._instance_sg.id
         self.alb_security_group_id = self._alb_sg.id
+        self.ref = AppRef(name, self._instance_sg.id, frozenset(services))
         self.access_log_bucket = bucket.bucket
         self.register_outputs(
             {
@@ -620,9 +194,9 @@ class HaAppTier(pulumi.ComponentResource):
 
     # --- security groups -----------------------------------------------------------------
 
-    def _alb_security_group(self, on_prem: Mapping[str, str]) -> aws.ec2.SecurityGroup:
+    def _alb_security_group(self) -> aws.ec2.SecurityGroup:
         s, n = self._settings, self._name
-        clients = alb_clients(s, self._network.vpc_cidr, on_prem, app=n)
+        clients, _ = alb_clients(s, self._network.plan)
         ingress = [Rule("https", 443, cidrs=clients, description="HTTPS from clients")]
         if s.internet_facing:
             # Port 80 only ever answers with a 301 to HTTPS (see _listeners).

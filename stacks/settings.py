@@ -1,7 +1,10 @@
 """The stack's settings: one pydantic model of every `payments-platform:*` config key.
 
-Bad config fails here, before any resource is registered, with one line per problem that
-names the key (`payments-platform:network.vpcCidr`) and says what to change.
+The platform's stack layer, beside `__main__.py` (not part of the reusable package): each
+section is a component's own settings model, given the environment's defaults by the
+component's own table. Bad config fails here, before any resource is registered, with one
+line per problem that names the key (`payments-platform:network.vpcCidr`) and says what to
+change; the loader (`stacks.loader`) then runs every component's own checks.
 """
 
 from __future__ import annotations
@@ -14,25 +17,28 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .base import Environment, SettingsModel, StackContext
-from .environments import NONPROD_DEFAULTS, apply_defaults, prod_violations
-from .ha_app_tier import HaAppTierSettings
-from .hybrid_connectivity import HybridConnectivitySettings
-from .landing_zone import LandingZoneSettings
-from .managed_data_tier import ManagedDataTierSettings
-from .network_plan import REGION_AZ_LETTERS
-from .secure_vpc import SecureVpcSettings, parse_port_range
+from components import (
+    ComponentConfigError,
+    HaAppTierSettings,
+    HybridConnectivitySettings,
+    LandingZoneSettings,
+    ManagedDataTierSettings,
+    SecureVpcSettings,
+    SettingsModel,
+    StackContext,
+)
+from components.core.problems import settings_path
+from components.core.settings import Environment
 
 NAMESPACE = "payments-platform"
 DEFAULT_REGION = "ap-southeast-1"
 
 
-class ConfigError(Exception):
+class ConfigError(ComponentConfigError):
     """Invalid stack configuration; ``problems`` has one line per bad key."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid stack configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__("stack configuration", problems)
 
 
 class AccountSettings(SettingsModel):
@@ -122,13 +128,6 @@ class StackSettings(SettingsModel):
         description="LandingZone settings: account baseline, notifications, organization.",
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _environment_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("environment") != "nonprod":
-            return data
-        return apply_defaults(data, NONPROD_DEFAULTS)
-
     @field_validator("other_environment_cidrs")
     @classmethod
     def _other_cidrs(cls, value: dict[str, str]) -> dict[str, str]:
@@ -149,14 +148,9 @@ class StackSettings(SettingsModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StackSettings:
+        """What spans the stack: other environments' ranges, the stack's role, its account."""
         problems: list[str] = []
         vpc = ipaddress.ip_network(self.network.vpc_cidr)
-        for name, net in self.hybrid.on_prem_networks.items():
-            if vpc.overlaps(ipaddress.ip_network(net.cidr)):
-                problems.append(
-                    f"network.vpcCidr {vpc} overlaps hybrid.onPremNetworks.{name} ({net.cidr}); "
-                    "pick a VPC range that no on-prem network uses"
-                )
         for name, cidr in self.other_environment_cidrs.items():
             if vpc.overlaps(ipaddress.ip_network(cidr)):
                 problems.append(
@@ -170,29 +164,14 @@ class StackSettings(SettingsModel):
                         f"otherEnvironmentCidrs.{name} ({cidr}); on-prem ranges must not "
                         "overlap any VPC"
                     )
-        letters = REGION_AZ_LETTERS.get(self.region)
-        if letters is not None:
-            missing = [az for az in self.network.availability_zones if az not in letters]
-            if missing:
-                problems.append(
-                    f"network.availabilityZones: {self.region} has AZs "
-                    f"{', '.join(letters)}; {', '.join(missing)} does not exist there"
-                )
         problems += self._role_problems()
-        problems += self._wiring_problems()
-        if self.environment == "prod":
-            problems += prod_violations(self)
-        try:
-            self.network.nacl_rules(
-                on_prem=self.hybrid.on_prem_networks,
-                data_services=self.data_tier.data_services(),
-                dms_source_engines=self.data_tier.dms_source_engines(),
+        if self.environment == "prod" and self.account is None:
+            problems.append(
+                "account: prod names its AWS account, so the provider refuses any other account"
             )
-        except ValueError as exc:
-            problems.append(str(exc))
         if problems:
             raise ValueError("\n".join(problems))
-        return self
+        return self.for_environment(self.environment)
 
     def _role_problems(self) -> list[str]:
         organization = self.landing_zone.organization.enabled
@@ -219,41 +198,20 @@ class StackSettings(SettingsModel):
             ]
         return []
 
-    def _wiring_problems(self) -> list[str]:
-        """What ties one section to another: stores name real apps, apps fit the network."""
-        problems: list[str] = []
-        for key, clients in self.data_tier.clients_by_store().items():
-            unknown = sorted(set(clients) - set(self.apps))
-            if unknown:
-                problems.append(
-                    f"dataTier.{key}.clients: unknown app(s) {unknown}; use the names under "
-                    f"apps ({sorted(self.apps) or 'none declared'})"
-                )
-        low, high = parse_port_range(self.network.app_ports)
-        for name, app in self.apps.items():
-            if not low <= app.app_port <= high:
-                problems.append(
-                    f"apps.{name}.appPort {app.app_port} is outside network.appPorts "
-                    f"{self.network.app_ports}; the app tier's NACLs would drop it"
-                )
-            if app.certificate_arn and f":acm:{self.region}:" not in app.certificate_arn:
-                problems.append(
-                    f"apps.{name}.certificateArn must be an ACM certificate in {self.region} "
-                    "(an ALB can only use a certificate of its own region)"
-                )
-        if self.data_tier.dms is not None:
-            for source_name, source in self.data_tier.dms.sources.items():
-                if source.on_prem_network not in self.hybrid.on_prem_networks:
-                    problems.append(
-                        f"dataTier.dms.sources.{source_name}.onPremNetwork: "
-                        f"{source.on_prem_network!r} is not in hybrid.onPremNetworks "
-                        f"({sorted(self.hybrid.on_prem_networks)})"
-                    )
-        return problems
-
-    def app_data_services(self, app: str) -> list[str]:
-        """The data services (ports) app ``app`` is a client of: its instance SG egress."""
-        return self.data_tier.services_of_client(app)
+    def for_environment(self, environment: str) -> StackSettings:
+        """Every section with the environment's defaults, from each component's own table
+        (the stack file's values win)."""
+        if environment != "nonprod":
+            return self
+        return self.model_copy(
+            update={
+                "network": self.network.for_environment(environment),
+                "hybrid": self.hybrid.for_environment(environment),
+                "apps": {n: a.for_environment(environment) for n, a in self.apps.items()},
+                "data_tier": self.data_tier.for_environment(environment),
+                "landing_zone": self.landing_zone.for_environment(environment),
+            }
+        )
 
     @property
     def context(self) -> StackContext:
@@ -284,7 +242,7 @@ def _format(exc: ValidationError) -> list[str]:
     problems: list[str] = []
     for error in exc.errors():
         message = str(error["msg"]).removeprefix("Value error, ")
-        loc = ".".join(str(part) for part in error["loc"])
+        loc = settings_path(StackSettings, error["loc"], "config")
         if error["type"] == "extra_forbidden":
             message = "unknown key; check the spelling against the config reference in README.md"
         for line in message.split("\n"):

@@ -6,11 +6,23 @@ component in its own program without adopting the whole platform.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from .environment import apply_defaults
 
 Environment = Literal["prod", "nonprod"]
 
@@ -24,18 +36,22 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 
-def check_log_retention(key: str, days: int) -> int:
-    """``days`` if CloudWatch Logs accepts it as a retention; otherwise an error naming ``key``."""
+def check_log_retention(days: int) -> int:
+    """``days`` if CloudWatch Logs accepts it as a retention; otherwise a ValueError."""
     if days not in LOG_RETENTION_DAYS:
         raise ValueError(
-            f"{key}: {days} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS} "
+            f"{days} is not a CloudWatch Logs retention; use one of {LOG_RETENTION_DAYS} "
             "(PCI DSS 10.5.1 asks for at least 365)"
         )
     return days
 
 
 class SettingsModel(BaseModel):
-    """Base for every settings model: immutable, no unknown keys, camelCase keys as in YAML."""
+    """Base for every settings model: immutable, no unknown keys, camelCase keys as in YAML.
+
+    Built from Python, fields take their Python names (``engine_version=...``) and errors
+    name them so; read from a stack file, the camelCase aliases (``engineVersion``) apply.
+    """
 
     model_config = ConfigDict(
         frozen=True,
@@ -43,7 +59,22 @@ class SettingsModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_attribute_docstrings=False,
+        # error locations in Python names; the stack loader shows them as stack-file keys
+        loc_by_alias=False,
+        arbitrary_types_allowed=True,
     )
+
+    #: Cheaper values for nonprod wherever the caller is silent (Python field names; see
+    #: components.core.environment). Empty: the same defaults in every environment.
+    NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+
+    def for_environment(self, environment: str) -> Self:
+        """These settings with the environment's defaults filled in where the caller was
+        silent; unchanged in prod (the model defaults are the prod values)."""
+        if environment != "nonprod" or not self.NONPROD_DEFAULTS:
+            return self
+        explicit = self.model_dump(exclude_unset=True)
+        return self.model_validate(apply_defaults(explicit, self.NONPROD_DEFAULTS))
 
 
 class StackContext(SettingsModel):
@@ -103,6 +134,44 @@ class StackContext(SettingsModel):
         }
         tags.update(extra)
         return tags
+
+
+def input_of(check: Callable[[str], str], example: str) -> Any:
+    """A settings type that takes a string or a Pulumi Output (a value another resource or
+    stack produces, e.g. a certificate created in the same program). A string is checked
+    now with ``check``; an Output is checked by the component when it resolves
+    (:func:`checked_input`). Stack files can only hold strings."""
+
+    def known(value: str | pulumi.Output[Any]) -> str | pulumi.Output[Any]:
+        return check(value) if isinstance(value, str) else value
+
+    return Annotated[
+        str | InstanceOf[pulumi.Output[Any]],
+        AfterValidator(known),
+        WithJsonSchema({"type": "string", "examples": [example]}),
+    ]
+
+
+def pattern_check(pattern: str, what: str, example: str) -> Callable[[str], str]:
+    """A check for :func:`input_of`: ``value`` must match ``pattern``."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"{value!r} is not {what} like {example}")
+        return value
+
+    return check
+
+
+def checked_input(
+    value: str | pulumi.Output[Any] | None, check: Callable[[str], str]
+) -> pulumi.Input[str] | None:
+    """``value`` as a resource input; an Output is checked with ``check`` when it resolves,
+    so a wrong ARN from another stack fails the deploy with the same message."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(lambda v: check(str(v)))
+    return value
 
 
 STANDARD_TAG_KEYS = (

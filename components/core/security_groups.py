@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .base import StackContext
+from .settings import StackContext
 
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 INTERNET_WEB_PORTS = frozenset({80, 443})

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 
 from pydantic import Field, field_validator
 
-from .base import SettingsModel
-from .network_plan import MAX_ON_PREM_SLOT
+from .settings import SettingsModel
 
 ON_PREM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+
+#: NACL rule numbers of an on-prem range: (ON_PREM_PEER_BASE + naclSlot) * 100 + port slot.
+ON_PREM_PEER_BASE = 20
+#: The largest slot that keeps rule numbers below 10000.
+MAX_ON_PREM_SLOT = 99 - ON_PREM_PEER_BASE
 
 
 class OnPremNetwork(SettingsModel):
@@ -43,27 +48,39 @@ class OnPremNetwork(SettingsModel):
         return str(net)
 
 
-def check_on_prem_networks(networks: dict[str, OnPremNetwork]) -> None:
-    """Names are DNS-like, slots are unique, ranges do not overlap each other."""
+def on_prem_problems(networks: Mapping[str, OnPremNetwork]) -> list[tuple[str, str]]:
+    """(range name, problem) for names that are not DNS-like, slots used twice and ranges
+    that overlap each other."""
+    problems: list[tuple[str, str]] = []
     for name in networks:
         if not ON_PREM_NAME.match(name):
-            raise ValueError(
-                f"on-prem range name {name!r} must be lowercase letters, digits and '-' "
-                "(it becomes part of resource names)"
+            problems.append(
+                (
+                    name,
+                    f"on-prem range name {name!r} must be lowercase letters, digits and '-' "
+                    "(it becomes part of resource names)",
+                )
             )
     slots: dict[int, str] = {}
     for name, net in networks.items():
         if net.nacl_slot in slots:
-            raise ValueError(
-                f"{name}.naclSlot {net.nacl_slot} is already used by {slots[net.nacl_slot]}; "
-                "give each range its own slot"
+            problems.append(
+                (
+                    name,
+                    f"naclSlot {net.nacl_slot} is already used by {slots[net.nacl_slot]}; "
+                    "give each range its own slot",
+                )
             )
-        slots[net.nacl_slot] = name
+        slots.setdefault(net.nacl_slot, name)
     items = list(networks.items())
     for i, (a_name, a) in enumerate(items):
         for b_name, b in items[i + 1 :]:
             if ipaddress.ip_network(a.cidr).overlaps(ipaddress.ip_network(b.cidr)):
-                raise ValueError(
-                    f"{a_name} ({a.cidr}) overlaps {b_name} ({b.cidr}); on-prem ranges must be "
-                    "specific and non-overlapping"
+                problems.append(
+                    (
+                        a_name,
+                        f"{a.cidr} overlaps {b_name} ({b.cidr}); on-prem ranges must be "
+                        "specific and non-overlapping",
+                    )
                 )
+    return problems

@@ -1,6 +1,6 @@
 """JSON Schema of a stack file (`Pulumi.<stack>.yaml`), generated from the settings models.
 
-    python -m components.schema > schema/stack-config.schema.json
+    python -m stacks.schema > schema/stack-config.schema.json
 
 Editors with YAML language support validate stack files against it; a test fails when the
 committed file drifts from the models.
@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from .config import NAMESPACE, SECRET_KEYS, StackSettings
+from .settings import NAMESPACE, SECRET_KEYS, StackSettings
 
 
 def stack_config_schema() -> dict[str, Any]:

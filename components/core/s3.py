@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from .base import StackContext, child_opts, stateful_opts
+from .settings import StackContext, child_opts, stateful_opts
 
 
 def private_bucket(

@@ -1,0 +1,30 @@
+"""HaAppTier: one application on EC2 behind its own ALB (+ WAF), auto-scaling and
+auto-healing across every AZ of the network.
+
+    app = HaAppTier("orders", HaAppTierSettings(certificate_arn=cert.arn, ...),
+                    context=context, network=vpc.ref, alarm_topic_arn=topic.arn,
+                    data_services=["postgres"])
+    ManagedDataTier(..., apps={"orders": app.ref})
+"""
+
+from .checks import PROD_RULES, check
+from .component import AppRef, HaAppTier
+from .settings import (
+    AlarmSettings,
+    HaAppTierSettings,
+    HealthCheckSettings,
+    ScalingSettings,
+    WafSettings,
+)
+
+__all__ = [
+    "PROD_RULES",
+    "AlarmSettings",
+    "AppRef",
+    "HaAppTier",
+    "HaAppTierSettings",
+    "HealthCheckSettings",
+    "ScalingSettings",
+    "WafSettings",
+    "check",
+]

@@ -1,0 +1,405 @@
+"""Settings of HybridConnectivity (stack key `payments-platform:hybrid`): plain data, each
+field with its secure default and its own format check. Rules that relate fields, the
+references or the environment are in ``checks.py``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from ..core.onprem import ON_PREM_NAME, OnPremNetwork, on_prem_problems
+from ..core.settings import SettingsModel, check_log_retention
+
+# --- AWS rules and the crypto policy ------------------------------------------------------
+
+#: RFC 6996 private ASNs: the only values AWS accepts for a VGW's or DX gateway's Amazon side.
+PRIVATE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+#: CustomerGateway.bgp_asn takes 1..2147483647; larger ASNs go in bgp_asn_extended.
+MAX_CGW_BGP_ASN = 2147483647
+#: PrivateVirtualInterface.bgp_asn takes 1..2147483646; larger ASNs go in bgp_asn_long.
+MAX_VIF_BGP_ASN = 2147483646
+
+LINK_LOCAL = ipaddress.IPv4Network("169.254.0.0/16")
+#: Inside CIDRs AWS reserves and refuses for VPN tunnels (Site-to-Site VPN tunnel options).
+RESERVED_INSIDE_CIDRS = tuple(
+    ipaddress.IPv4Network(c)
+    for c in (
+        "169.254.0.0/30",
+        "169.254.1.0/30",
+        "169.254.2.0/30",
+        "169.254.3.0/30",
+        "169.254.4.0/30",
+        "169.254.5.0/30",
+        "169.254.169.252/30",
+    )
+)
+
+# PCI DSS 4.2.1 / 2.2.7: strong cryptography only. IKEv1 (aggressive mode, weaker
+# negotiation), AES128, SHA1 and DH groups 2/5 (1024-bit MODP) are never offered; DH groups
+# 22-24 (RFC 5114 MODP with small subgroups) are left out as well. Both tunnels get the same
+# pinned policy: a tunnel left on AWS defaults would accept all of the above.
+IKE_VERSIONS = ("ikev2",)
+ENCRYPTION_ALGORITHMS = ("AES256", "AES256-GCM-16")
+INTEGRITY_ALGORITHMS = ("SHA2-256", "SHA2-384", "SHA2-512")
+DH_GROUPS = (14, 15, 16, 17, 18, 19, 20, 21)
+PHASE1_LIFETIME_SECONDS = 28800
+PHASE2_LIFETIME_SECONDS = 3600
+DPD_TIMEOUT_SECONDS = 30
+#: Tunnel options a user may not override: listed so tests and docs read the same values.
+TUNNEL_CRYPTO: Mapping[str, Any] = {
+    "ike_versions": list(IKE_VERSIONS),
+    "phase1_encryption_algorithms": list(ENCRYPTION_ALGORITHMS),
+    "phase2_encryption_algorithms": list(ENCRYPTION_ALGORITHMS),
+    "phase1_integrity_algorithms": list(INTEGRITY_ALGORITHMS),
+    "phase2_integrity_algorithms": list(INTEGRITY_ALGORITHMS),
+    "phase1_dh_group_numbers": list(DH_GROUPS),
+    "phase2_dh_group_numbers": list(DH_GROUPS),
+    "phase1_lifetime_seconds": PHASE1_LIFETIME_SECONDS,
+    "phase2_lifetime_seconds": PHASE2_LIFETIME_SECONDS,
+    "dpd_timeout_seconds": DPD_TIMEOUT_SECONDS,
+    # a peer that stops answering is renegotiated, not left down until on-prem retries
+    "dpd_timeout_action": "restart",
+}
+
+#: AWS: 8-64 characters of letters, digits, '.' and '_', not starting with 0.
+_PSK = re.compile(r"^[A-Za-z0-9._]{8,64}$")
+_DX_CONNECTION_ID = re.compile(r"^dxcon-[a-z0-9]{8,}$")
+TUNNELS = ("tunnel1", "tunnel2")
+
+
+def _asn_is_private(asn: int) -> bool:
+    return any(low <= asn <= high for low, high in PRIVATE_ASN_RANGES)
+
+
+def _private_asn(key: str, asn: int) -> int:
+    if not _asn_is_private(asn):
+        raise ValueError(
+            f"{key} {asn} is not a private ASN; use 64512-65534 or 4200000000-4294967294"
+        )
+    return asn
+
+
+def check_preshared_key(where: str, value: str) -> None:
+    """AWS's PSK rule. The message names the key's place, never its value."""
+    if not _PSK.match(value) or value.startswith("0"):
+        raise ValueError(
+            f"{where}: a VPN pre-shared key must be 8-64 letters, digits, '.' or '_' and must "
+            "not start with 0 (value not shown)"
+        )
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+
+class CustomerGatewaySettings(SettingsModel):
+    """One on-prem VPN device and its Site-to-Site VPN connection (a pair of tunnels)."""
+
+    public_ip: str = Field(
+        description="Public IPv4 address of the device's outside interface (static, routable)."
+    )
+    bgp_asn: int = Field(
+        default=65000,
+        description=(
+            "The device's BGP ASN (private: 64512-65534 or 4200000000-4294967294). AWS needs "
+            "one even for static routing; it must differ from `amazonSideAsn`."
+        ),
+    )
+    routing: Literal["bgp", "static"] = Field(
+        default="bgp",
+        description=(
+            "`bgp` (dynamic: BGP liveness moves traffic to the other tunnel) or `static` (for "
+            "devices without BGP: one VPN route per onPremNetworks range)."
+        ),
+    )
+    tunnel1_inside_cidr: str = Field(
+        description=(
+            "Inside /30 of tunnel 1, from 169.254.0.0/16 (not an AWS-reserved block). Pinned "
+            "so the on-prem device configuration survives a replacement."
+        ),
+    )
+    tunnel2_inside_cidr: str = Field(description="Inside /30 of tunnel 2 (same rules).")
+    startup_action: Literal["start", "add"] = Field(
+        default="start",
+        description=(
+            "`start`: AWS initiates IKE, so the tunnels come up without waiting for on-prem "
+            "traffic; `add`: the device must initiate."
+        ),
+    )
+    device_name: str | None = Field(
+        default=None, description="Device make/model or host name, for the on-prem team."
+    )
+
+    @field_validator("public_ip")
+    @classmethod
+    def _public_ip(cls, value: str) -> str:
+        try:
+            address = ipaddress.IPv4Address(value)
+        except ValueError as exc:
+            raise ValueError(f"publicIp {value!r} is not an IPv4 address") from exc
+        if not address.is_global:
+            raise ValueError(
+                f"publicIp {value} is not a public address (private, shared, documentation or "
+                "reserved range); give the device's internet-routable outside IP"
+            )
+        return str(address)
+
+    @field_validator("bgp_asn")
+    @classmethod
+    def _bgp_asn(cls, value: int) -> int:
+        return _private_asn("bgpAsn", value)
+
+    @field_validator("tunnel1_inside_cidr", "tunnel2_inside_cidr")
+    @classmethod
+    def _inside_cidr(cls, value: str, info: ValidationInfo) -> str:
+        return str(_inside_cidr(to_camel(info.field_name or "insideCidr"), value))
+
+
+def _inside_cidr(key: str, value: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{key} {value!r} is not an IPv4 CIDR with host bits zero (e.g. 169.254.10.0/30)"
+        ) from exc
+    if net.prefixlen != 30:
+        raise ValueError(f"{key} {value} must be a /30 (AWS tunnel inside CIDRs are /30)")
+    if not net.subnet_of(LINK_LOCAL):
+        raise ValueError(f"{key} {value} must be inside 169.254.0.0/16")
+    for reserved in RESERVED_INSIDE_CIDRS:
+        if net == reserved:
+            raise ValueError(
+                f"{key} {value} is reserved by AWS; avoid "
+                f"{', '.join(str(r) for r in RESERVED_INSIDE_CIDRS)}"
+            )
+    return net
+
+
+class DirectConnectSettings(SettingsModel):
+    """AWS Direct Connect: DX gateway associated with the VGW, plus a private VIF."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Build the DX gateway and its association with the VGW (prod default; nonprod "
+            "default false: VPN only)."
+        ),
+    )
+    amazon_side_asn: int = Field(
+        default=64513,
+        description="Amazon-side ASN of the DX gateway (private range).",
+    )
+    connection_id: str | None = Field(
+        default=None,
+        description=(
+            "Existing DX connection (`dxcon-...`) to put the private VIF on. The circuit is "
+            "ordered outside IaC; without it only the gateway and association are built."
+        ),
+    )
+    vlan: int | None = Field(
+        default=None,
+        ge=1,
+        le=4094,
+        description="802.1Q VLAN of the private VIF (required with connectionId).",
+    )
+    customer_bgp_asn: int = Field(
+        default=65000,
+        description="On-prem router's ASN on the VIF's BGP session (private range).",
+    )
+    amazon_address: str | None = Field(
+        default=None,
+        description="Amazon peer IP with prefix (e.g. 169.254.255.1/30); omit both: AWS picks.",
+    )
+    customer_address: str | None = Field(
+        default=None,
+        description="On-prem peer IP with prefix (e.g. 169.254.255.2/30); set with amazonAddress.",
+    )
+    mtu: Literal[1500, 9001] = Field(
+        default=1500, description="MTU of the private VIF: 1500, or 9001 (jumbo frames)."
+    )
+
+    @field_validator("amazon_side_asn")
+    @classmethod
+    def _amazon_asn(cls, value: int) -> int:
+        return _private_asn("directConnect.amazonSideAsn", value)
+
+    @field_validator("customer_bgp_asn")
+    @classmethod
+    def _customer_asn(cls, value: int) -> int:
+        return _private_asn("directConnect.customerBgpAsn", value)
+
+    @field_validator("connection_id")
+    @classmethod
+    def _connection(cls, value: str | None) -> str | None:
+        if value is not None and not _DX_CONNECTION_ID.match(value):
+            raise ValueError(
+                f"directConnect.connectionId {value!r} is not a DX connection id like "
+                "dxcon-fgabc123"
+            )
+        return value
+
+    @field_validator("amazon_address", "customer_address")
+    @classmethod
+    def _peer_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.IPv4Interface(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"directConnect peer address {value!r} must be an IPv4 address with prefix "
+                    "like 169.254.255.1/30"
+                ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DirectConnectSettings:
+        if self.amazon_side_asn == self.customer_bgp_asn:
+            raise ValueError(
+                f"directConnect.customerBgpAsn {self.customer_bgp_asn} equals "
+                "directConnect.amazonSideAsn; the two BGP peers need different ASNs"
+            )
+        if self.connection_id is not None and not self.enabled:
+            raise ValueError(
+                "directConnect.connectionId is set but directConnect.enabled is false; enable "
+                "Direct Connect or remove the connection id"
+            )
+        if self.connection_id is not None and self.vlan is None:
+            raise ValueError("directConnect.vlan is required with directConnect.connectionId")
+        if (self.amazon_address is None) != (self.customer_address is None):
+            raise ValueError(
+                "directConnect.amazonAddress and directConnect.customerAddress go together: "
+                "set both or neither (AWS then assigns a 169.254.0.0/16 pair)"
+            )
+        if self.amazon_address is not None and self.customer_address is not None:
+            amazon = ipaddress.IPv4Interface(self.amazon_address)
+            customer = ipaddress.IPv4Interface(self.customer_address)
+            if amazon.network != customer.network or amazon.ip == customer.ip:
+                raise ValueError(
+                    "directConnect.amazonAddress and directConnect.customerAddress must be two "
+                    "different addresses of the same subnet"
+                )
+        return self
+
+
+class HybridConnectivitySettings(SettingsModel):
+    """Settings of the link to the data centres (stack key `payments-platform:hybrid`)."""
+
+    #: nonprod: VPN only (no Direct Connect), 90 days of tunnel logs
+    NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "direct_connect": {"enabled": False},
+        "tunnel_log_retention_days": 90,
+    }
+
+    on_prem_networks: dict[str, OnPremNetwork] = Field(
+        default_factory=dict,
+        description=(
+            "Specific on-prem ranges by name, e.g. `hcm-dc-apps: {cidr: 172.16.0.0/20, "
+            "naclSlot: 1}`. The only place on-prem CIDRs are declared: NACLs, security groups "
+            "and VPN routes all read them from here."
+        ),
+    )
+    amazon_side_asn: int = Field(
+        default=64512,
+        description=(
+            "Amazon-side ASN of the virtual private gateway (private range); the VPN's BGP "
+            "sessions use it. Changing it replaces the VGW."
+        ),
+    )
+    customer_gateways: dict[str, CustomerGatewaySettings] = Field(
+        default_factory=dict,
+        description=(
+            "On-prem VPN devices by name (lowercase, e.g. `hcm-dc-fw1`); each gets a customer "
+            "gateway and a Site-to-Site VPN connection with two tunnels. Default none."
+        ),
+    )
+    direct_connect: DirectConnectSettings = Field(
+        default_factory=DirectConnectSettings,
+        description="Direct Connect (prod: on; nonprod default: off).",
+    )
+    route_propagation_tiers: list[str] = Field(
+        default_factory=lambda: ["app", "data"],
+        description=(
+            "Tiers whose route tables learn the on-prem routes from the VGW. `public` is "
+            "refused: nothing internet-facing gets a path to the data centres."
+        ),
+    )
+    tunnel_log_retention_days: int = Field(
+        default=365,
+        description="Days to keep VPN tunnel activity logs (PCI DSS 10.5.1: 365 in prod).",
+    )
+
+    @field_validator("on_prem_networks")
+    @classmethod
+    def _networks(cls, value: dict[str, OnPremNetwork]) -> dict[str, OnPremNetwork]:
+        problems = on_prem_problems(value)
+        if problems:
+            raise ValueError("; ".join(f"{name}: {text}" for name, text in problems))
+        return value
+
+    @field_validator("amazon_side_asn")
+    @classmethod
+    def _vgw_asn(cls, value: int) -> int:
+        return _private_asn("amazonSideAsn", value)
+
+    @field_validator("route_propagation_tiers")
+    @classmethod
+    def _tiers(cls, value: list[str]) -> list[str]:
+        if "public" in value:
+            raise ValueError(
+                "routePropagationTiers may not include public: the public tier must never "
+                "have a route to the data centres; list app, data or private extra tiers"
+            )
+        if len(set(value)) != len(value):
+            raise ValueError("routePropagationTiers lists a tier twice")
+        return value
+
+    @field_validator("tunnel_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return check_log_retention(value)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> HybridConnectivitySettings:
+        inside: dict[ipaddress.IPv4Network, str] = {}
+        public_ips: dict[str, str] = {}
+        for gw_name, gw in self.customer_gateways.items():
+            key = f"customerGateways.{gw_name}"
+            if not ON_PREM_NAME.match(gw_name):
+                raise ValueError(
+                    f"{key}: the name must be lowercase letters, digits and '-' (max 31); it "
+                    "becomes part of resource names"
+                )
+            if gw.bgp_asn == self.amazon_side_asn:
+                raise ValueError(
+                    f"{key}.bgpAsn {gw.bgp_asn} equals amazonSideAsn; the customer gateway "
+                    "and the virtual private gateway need different ASNs"
+                )
+            if gw.public_ip in public_ips:
+                raise ValueError(
+                    f"{key}.publicIp {gw.public_ip} is already used by "
+                    f"customerGateways.{public_ips[gw.public_ip]}; each device has its own IP"
+                )
+            public_ips[gw.public_ip] = gw_name
+            if gw.routing == "static" and not self.on_prem_networks:
+                raise ValueError(
+                    f"{key}.routing is static but onPremNetworks is empty; static VPN routes "
+                    "come from onPremNetworks"
+                )
+            for tunnel in TUNNELS:
+                cidr = ipaddress.IPv4Network(getattr(gw, f"{tunnel}_inside_cidr"))
+                where = f"{key}.{tunnel}InsideCidr"
+                if cidr in inside:
+                    raise ValueError(
+                        f"{where} {cidr} is already used by {inside[cidr]}; every tunnel on "
+                        "the virtual private gateway needs its own inside /30"
+                    )
+                inside[cidr] = where
+        return self
+
+    @property
+    def builds_direct_connect(self) -> bool:
+        return self.direct_connect.enabled

@@ -1,0 +1,229 @@
+"""ManagedDataTier: the platform's managed, Multi-AZ data stores, and DMS to fill them.
+
+The seeds' self-run databases move to managed services: PostgreSQL/MySQL to RDS (through
+AWS DMS), MongoDB to DocumentDB, Redis to ElastiCache, RabbitMQ to Amazon MQ and Elasticsearch
+to OpenSearch. Every store is optional and named: adding one adds resources and changes none
+of the others' (each child's logical name is ``{name}-<kind>-<store>-<role>``).
+
+Shared by every store: one customer-managed KMS key (rotation on; usable by this account only
+through the data services), the data-tier subnets, no public access, credentials only in
+Secrets Manager, and alarms on the stack topic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, cast
+
+import pulumi
+
+from ..core.alarms import Widget
+from ..core.aws_env import aws_env
+from ..core.kms import customer_managed_key, key_policy
+from ..core.problems import Problem, raise_problems
+from ..core.settings import StackContext
+from ..ha_app_tier import AppRef
+from ..secure_vpc import NetworkRef, check_network_ref
+from .checks import check
+from .common import COMPONENT, DataTierScope, StoreResult
+from .dms import (
+    DmsTarget,
+    build_dms,
+    dms_security_group,
+)
+from .docdb import DOCDB_PORT, build_documentdb
+from .opensearch import build_opensearch
+from .rabbitmq import build_rabbitmq
+from .rds import (
+    build_rds,
+    enhanced_monitoring_role,
+)
+from .redis import build_redis
+from .settings import ManagedDataTierSettings
+
+#: Services whose use of the data tier key this account allows (kms:ViaService).
+#: DocumentDB and Performance Insights go through `rds`; OpenSearch through `es`.
+KEY_VIA_SERVICES = ("rds", "elasticache", "secretsmanager", "dms", "es", "logs")
+
+
+def check_app_refs(apps: object) -> list[Problem]:
+    """``apps`` maps app names to HaAppTier references (``app.ref``)."""
+    if isinstance(apps, Mapping) and all(isinstance(ref, AppRef) for ref in apps.values()):
+        return []
+    return [
+        Problem(
+            ("apps",),
+            "expected a mapping of app name to the HaAppTier's reference: "
+            "apps={name: app.ref for name, app in apps.items()}",
+        )
+    ]
+
+
+class ManagedDataTier(pulumi.ComponentResource):
+    """The data stores a stack's config enables, with DMS when migrating."""
+
+    kms_key_arn: pulumi.Output[str]
+    #: store key (`rds.loyalty`, `documentdb.mmf`, `redis`, ...) -> endpoint, port,
+    #: secretArn (ARN only, never the value) and securityGroupId
+    stores: pulumi.Output[dict[str, dict[str, Any]]]
+    #: the same, as Python objects for other components of the same program
+    store_results: Mapping[str, StoreResult]
+    #: ARN of the DMS replication instance (None without dms)
+    dms_replication_instance_arn: pulumi.Output[str] | None
+    dashboard_widgets: list[Widget]
+
+    def __init__(
+        self,
+        name: str,
+        settings: ManagedDataTierSettings,
+        *,
+        context: StackContext,
+        network: NetworkRef,
+        alarm_topic_arn: pulumi.Input[str],
+        apps: Mapping[str, AppRef],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        settings = settings.for_environment(context.environment)
+        problems = check_network_ref(network) + check_app_refs(apps)
+        if not problems:
+            problems = check(
+                name,
+                settings,
+                context=context,
+                network=network.plan,
+                apps={app: ref.data_services for app, ref in apps.items()},
+            )
+        raise_problems("ManagedDataTier", name, problems, ManagedDataTierSettings)
+        on_prem = network.on_prem_cidrs
+        super().__init__("payments:index:ManagedDataTier", name, None, opts)
+        env = aws_env(self)
+        key = customer_managed_key(
+            f"{name}-key",
+            description=f"Data tier of {name}: databases, caches, search, secrets, DMS",
+            policy=key_policy(
+                env,
+                # exported database logs land in CMK-encrypted log groups (PCI DSS 10.5)
+                service_principals=[env.service_endpoint("logs")],
+                service_conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")
+                    }
+                },
+                via_services=KEY_VIA_SERVICES,
+            ),
+            context=context,
+            component=COMPONENT,
+            parent=self,
+        )
+        scope = DataTierScope(
+            parent=self,
+            name=name,
+            context=context,
+            env=env,
+            network=network,
+            kms_key=key,
+            alarm_topic_arn=alarm_topic_arn,
+            app_security_groups={app: ref.instance_security_group_id for app, ref in apps.items()},
+        )
+        dms_sg = None
+        if settings.dms is not None:
+            dms_sg = dms_security_group(scope, settings.dms, on_prem, self._target_ports(settings))
+        targeted = settings.dms_targets()
+
+        def store_scope(store_key: str) -> DataTierScope:
+            """Only a store a DMS task writes to admits the replication instance."""
+            if dms_sg is not None and store_key in targeted:
+                return dataclasses.replace(scope, dms_security_group_id=dms_sg.id)
+            return scope
+
+        results: dict[str, StoreResult] = {}
+        if settings.rds:
+            monitoring_role = enhanced_monitoring_role(scope)
+            for db, rds in sorted(settings.rds.items()):
+                results[f"rds.{db}"] = build_rds(
+                    store_scope(f"rds.{db}"), db, rds, monitoring_role=monitoring_role
+                )
+        for cluster, docdb in sorted(settings.documentdb.items()):
+            results[f"documentdb.{cluster}"] = build_documentdb(
+                store_scope(f"documentdb.{cluster}"), cluster, docdb
+            )
+        if settings.redis is not None:
+            results["redis"] = build_redis(scope, settings.redis)
+        if settings.rabbitmq is not None:
+            results["rabbitmq"] = build_rabbitmq(scope, settings.rabbitmq)
+        if settings.opensearch is not None:
+            results["opensearch"] = build_opensearch(scope, settings.opensearch)
+
+        widgets = [w for result in results.values() for w in result.widgets]
+        self.dms_replication_instance_arn = None
+        if settings.dms is not None and dms_sg is not None:
+            dms = build_dms(
+                scope,
+                settings.dms,
+                security_group=dms_sg,
+                targets=self._dms_targets(settings, results),
+            )
+            self.dms_replication_instance_arn = dms.replication_instance.replication_instance_arn
+            widgets += dms.widgets
+
+        self.kms_key_arn = key.arn
+        self.store_results = results
+        self.dashboard_widgets = widgets
+        self.stores = pulumi.Output.from_input(
+            cast(
+                Any,
+                {
+                    store: {
+                        "endpoint": result.endpoint,
+                        "port": result.port,
+                        "secretArn": result.secret_arn,
+                        "securityGroupId": result.security_group_id,
+                    }
+                    for store, result in results.items()
+                },
+            )
+        )
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key_arn,
+                "stores": self.stores,
+                "dms_replication_instance_arn": self.dms_replication_instance_arn,
+            }
+        )
+
+    @staticmethod
+    def _target_ports(settings: ManagedDataTierSettings) -> dict[str, int]:
+        ports: dict[str, int] = {}
+        for target in sorted(settings.dms_targets()):
+            kind, store = target.split(".", 1)
+            port = settings.rds[store].port if kind == "rds" else DOCDB_PORT
+            ports[f"{kind}-{store}"] = port
+        return ports
+
+    @staticmethod
+    def _dms_targets(
+        settings: ManagedDataTierSettings, results: Mapping[str, StoreResult]
+    ) -> dict[str, DmsTarget]:
+        targets: dict[str, DmsTarget] = {}
+        for target in sorted(settings.dms_targets()):
+            kind, store = target.split(".", 1)
+            result = results[target]
+            if kind == "rds":
+                rds = settings.rds[store]
+                targets[target] = DmsTarget(
+                    key=f"rds-{store}",
+                    engine=rds.engine,
+                    host=result.endpoint,
+                    port=result.port,
+                    database_name=rds.db_name(store),
+                )
+            else:
+                targets[target] = DmsTarget(
+                    key=f"docdb-{store}",
+                    engine="docdb",
+                    host=result.endpoint,
+                    port=result.port,
+                    database_name="",
+                )
+        return targets

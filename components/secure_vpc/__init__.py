@@ -1,0 +1,24 @@
+"""SecureVpc: tiered subnets with NACLs, flow logs, endpoints and locked-down defaults.
+
+vpc = SecureVpc("orders", SecureVpcSettings(vpc_cidr="10.30.0.0/16"), context=context)
+HaAppTier("orders", app_settings, context=context, network=vpc.ref, ...)
+"""
+
+from .checks import PROD_RULES, plan_and_check
+from .component import NetworkRef, SecureVpc, check_network_ref
+from .plan import DATA_SERVICES, NetworkPlan, parse_port_range, plan_network
+from .settings import ExtraTier, SecureVpcSettings
+
+__all__ = [
+    "DATA_SERVICES",
+    "PROD_RULES",
+    "ExtraTier",
+    "NetworkPlan",
+    "NetworkRef",
+    "SecureVpc",
+    "SecureVpcSettings",
+    "check_network_ref",
+    "parse_port_range",
+    "plan_and_check",
+    "plan_network",
+]
