@@ -21,7 +21,38 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import importlib
 
-    for _module in ["accessanalyzer", "autoscaling", "budgets", "cfg", "cloudtrail", "cloudwatch", "controltower", "directconnect", "dms", "docdb", "ebs", "ec2", "elasticache", "guardduty", "iam", "identitystore", "kms", "lb", "mq", "opensearch", "organizations", "rds", "s3", "secretsmanager", "securityhub", "sns", "ssm", "ssoadmin", "vpc", "wafv2"]:
+    for _module in [
+        "accessanalyzer",
+        "autoscaling",
+        "budgets",
+        "cfg",
+        "cloudtrail",
+        "cloudwatch",
+        "controltower",
+        "directconnect",
+        "dms",
+        "docdb",
+        "ebs",
+        "ec2",
+        "elasticache",
+        "guardduty",
+        "iam",
+        "identitystore",
+        "kms",
+        "lb",
+        "mq",
+        "opensearch",
+        "organizations",
+        "rds",
+        "s3",
+        "secretsmanager",
+        "securityhub",
+        "sns",
+        "ssm",
+        "ssoadmin",
+        "vpc",
+        "wafv2",
+    ]:
         # pulumi's lazy modules load on the first access to a name they define
         getattr(importlib.import_module(f"pulumi_aws.{_module}"), "__all__", None)
     getattr(importlib.import_module("pulumi_awsx.ec2"), "__all__", None)

@@ -120,6 +120,12 @@ def _fake_id(type_: str, name: str) -> str:
     return f"{_short(type_)[:8]}-{digest}"
 
 
+def _uuid(name: str) -> str:
+    """A stable UUID-shaped id (ACM certificates, ...) derived from a logical name."""
+    h = hashlib.sha256(name.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
 def _arn_service(type_: str) -> str:
     module = type_.split(":")[1].split("/")[0]
     return {
@@ -241,6 +247,11 @@ COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
         "publicIp": "203.0.113.10",
     },
     "aws:kms/key:Key": lambda a, i, m: {"keyId": i},
+    # ACM: certificate ids are UUIDs
+    "aws:acm/certificate:Certificate": lambda a, i, m: {
+        "arn": f"arn:aws:acm:{m.region}:{m.account_id}:certificate/{_uuid(a.name)}",
+        "status": "PENDING_VALIDATION",
+    },
     "aws:secretsmanager/secret:Secret": lambda a, i, m: {
         "arn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
         f"{a.inputs.get('name') or a.name}-AbCdEf"
