@@ -497,19 +497,32 @@ async def _run_to_quiescence(program: Callable[[], None]) -> None:
     Same end state as the SDK's ``run_pulumi_func``, but outstanding Outputs are awaited
     together rather than one completion at a time, which is quadratic in their number (a
     stack of ~400 pulumi-aws resources tracks ~10,000 Outputs). An exception raised by the
-    program or by any Output propagates, as it would under the Pulumi CLI.
+    program or by any Output propagates, as it would under the Pulumi CLI, but only after
+    every registration already started has reached the monitor: a test asserting "nothing
+    was registered" sees what really was, and nothing leaks into the next run.
     """
-    program()
+    error: BaseException | None = None
+    try:
+        program()
+    except Exception as exc:  # noqa: BLE001 - re-raised below, once the run is settled
+        error = exc
     while True:
-        await wait_for_rpcs(await_all_outstanding_tasks=False)
+        try:
+            await wait_for_rpcs(await_all_outstanding_tasks=False)
+        except Exception as exc:  # noqa: BLE001
+            error = error or exc
         with SETTINGS.lock:
             pending = list(SETTINGS.outputs)
             SETTINGS.outputs.clear()
         if not pending:
             if not SETTINGS.rpc_manager.rpcs:
-                return
+                break
             continue
-        await asyncio.gather(*pending)
+        for result in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(result, BaseException) and error is None:
+                error = result
+    if error is not None:
+        raise error
 
 
 def run_offline(
