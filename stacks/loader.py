@@ -29,7 +29,7 @@ from components import (
     managed_data_tier,
     secure_vpc,
 )
-from components.core.problems import Problem, config_line
+from components.core.problems import Problem, at, config_line
 
 from .settings import NAMESPACE, ConfigError, StackSettings, load_stack_settings
 
@@ -87,7 +87,14 @@ def preflight(settings: StackSettings, pre_shared_keys: PreSharedKeys) -> Stack:
             dms_source_engines=data.dms_source_engines(),
             region=settings.region,
         )
-        report.add(SecureVpcSettings, "network", problems)
+        # the network's on-prem ranges are hybrid.onPremNetworks: shown under that key
+        on_prem = [
+            Problem(at("on_prem_networks", *p.key[1:]), p.message)
+            for p in problems
+            if p.argument == "on_prem"
+        ]
+        report.add(SecureVpcSettings, "network", [p for p in problems if p.argument != "on_prem"])
+        report.add(HybridConnectivitySettings, "hybrid", on_prem)
         if network is None:
             raise ConfigError(report.lines)
         stack = Stack(settings, pre_shared_keys, network)

@@ -5,6 +5,9 @@ logs and alarms.
     hybrid = HybridConnectivitySettings(on_prem_networks={...}, customer_gateways={...})
     vpc = SecureVpc(..., on_prem=hybrid.on_prem_networks)
     HybridConnectivity("dc", hybrid, context=context, network=vpc.ref, alarm_topic_arn=...)
+
+Rules between fields, with the network and in prod are in ``checks`` (``check``, also run by
+the stack loader); the alarms are data in ``alarms``.
 """
 
 from .checks import PROD_RULES, check

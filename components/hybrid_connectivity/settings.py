@@ -9,10 +9,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator
 
-from ..core.onprem import ON_PREM_NAME, OnPremNetwork, on_prem_problems
+from ..core.onprem import OnPremNetwork
 from ..core.settings import SettingsModel, check_log_retention
 
 # --- AWS rules and the crypto policy ------------------------------------------------------
@@ -76,21 +75,50 @@ def _asn_is_private(asn: int) -> bool:
     return any(low <= asn <= high for low, high in PRIVATE_ASN_RANGES)
 
 
-def _private_asn(key: str, asn: int) -> int:
+def _private_asn(asn: int) -> int:
     if not _asn_is_private(asn):
-        raise ValueError(
-            f"{key} {asn} is not a private ASN; use 64512-65534 or 4200000000-4294967294"
-        )
+        raise ValueError(f"{asn} is not a private ASN; use 64512-65534 or 4200000000-4294967294")
     return asn
 
 
-def check_preshared_key(where: str, value: str) -> None:
-    """AWS's PSK rule. The message names the key's place, never its value."""
+def check_preshared_key(value: str) -> str:
+    """AWS's rule for a VPN pre-shared key. The message never shows the value: the caller
+    names the key's place (a config path, ``pre_shared_keys['<gateway>']``)."""
     if not _PSK.match(value) or value.startswith("0"):
         raise ValueError(
-            f"{where}: a VPN pre-shared key must be 8-64 letters, digits, '.' or '_' and must "
-            "not start with 0 (value not shown)"
+            "a VPN pre-shared key must be 8-64 letters, digits, '.' or '_' and must not start "
+            "with 0 (value not shown)"
         )
+    return value
+
+
+def _inside_cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not an IPv4 CIDR with host bits zero (e.g. 169.254.10.0/30)"
+        ) from exc
+    if net.prefixlen != 30:
+        raise ValueError(f"{value} must be a /30 (AWS tunnel inside CIDRs are /30)")
+    if not net.subnet_of(LINK_LOCAL):
+        raise ValueError(f"{value} must be inside 169.254.0.0/16")
+    if net in RESERVED_INSIDE_CIDRS:
+        raise ValueError(
+            f"{value} is reserved by AWS; avoid {', '.join(str(r) for r in RESERVED_INSIDE_CIDRS)}"
+        )
+    return str(net)
+
+
+def _peer_address(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            ipaddress.IPv4Interface(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} must be an IPv4 address with prefix like 169.254.255.1/30"
+            ) from exc
+    return value
 
 
 # --- Settings ------------------------------------------------------------------------------
@@ -140,43 +168,23 @@ class CustomerGatewaySettings(SettingsModel):
         try:
             address = ipaddress.IPv4Address(value)
         except ValueError as exc:
-            raise ValueError(f"publicIp {value!r} is not an IPv4 address") from exc
+            raise ValueError(f"{value!r} is not an IPv4 address") from exc
         if not address.is_global:
             raise ValueError(
-                f"publicIp {value} is not a public address (private, shared, documentation or "
-                "reserved range); give the device's internet-routable outside IP"
+                f"{value} is not a public address (private, shared, documentation or reserved "
+                "range); give the device's internet-routable outside IP"
             )
         return str(address)
 
     @field_validator("bgp_asn")
     @classmethod
     def _bgp_asn(cls, value: int) -> int:
-        return _private_asn("bgpAsn", value)
+        return _private_asn(value)
 
     @field_validator("tunnel1_inside_cidr", "tunnel2_inside_cidr")
     @classmethod
-    def _inside_cidr(cls, value: str, info: ValidationInfo) -> str:
-        return str(_inside_cidr(to_camel(info.field_name or "insideCidr"), value))
-
-
-def _inside_cidr(key: str, value: str) -> ipaddress.IPv4Network:
-    try:
-        net = ipaddress.IPv4Network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(
-            f"{key} {value!r} is not an IPv4 CIDR with host bits zero (e.g. 169.254.10.0/30)"
-        ) from exc
-    if net.prefixlen != 30:
-        raise ValueError(f"{key} {value} must be a /30 (AWS tunnel inside CIDRs are /30)")
-    if not net.subnet_of(LINK_LOCAL):
-        raise ValueError(f"{key} {value} must be inside 169.254.0.0/16")
-    for reserved in RESERVED_INSIDE_CIDRS:
-        if net == reserved:
-            raise ValueError(
-                f"{key} {value} is reserved by AWS; avoid "
-                f"{', '.join(str(r) for r in RESERVED_INSIDE_CIDRS)}"
-            )
-    return net
+    def _inside_cidrs(cls, value: str) -> str:
+        return _inside_cidr(value)
 
 
 class DirectConnectSettings(SettingsModel):
@@ -222,67 +230,22 @@ class DirectConnectSettings(SettingsModel):
         default=1500, description="MTU of the private VIF: 1500, or 9001 (jumbo frames)."
     )
 
-    @field_validator("amazon_side_asn")
+    @field_validator("amazon_side_asn", "customer_bgp_asn")
     @classmethod
-    def _amazon_asn(cls, value: int) -> int:
-        return _private_asn("directConnect.amazonSideAsn", value)
-
-    @field_validator("customer_bgp_asn")
-    @classmethod
-    def _customer_asn(cls, value: int) -> int:
-        return _private_asn("directConnect.customerBgpAsn", value)
+    def _asns(cls, value: int) -> int:
+        return _private_asn(value)
 
     @field_validator("connection_id")
     @classmethod
     def _connection(cls, value: str | None) -> str | None:
         if value is not None and not _DX_CONNECTION_ID.match(value):
-            raise ValueError(
-                f"directConnect.connectionId {value!r} is not a DX connection id like "
-                "dxcon-fgabc123"
-            )
+            raise ValueError(f"{value!r} is not a DX connection id like dxcon-fgabc123")
         return value
 
     @field_validator("amazon_address", "customer_address")
     @classmethod
-    def _peer_address(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ipaddress.IPv4Interface(value)
-            except ValueError as exc:
-                raise ValueError(
-                    f"directConnect peer address {value!r} must be an IPv4 address with prefix "
-                    "like 169.254.255.1/30"
-                ) from exc
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DirectConnectSettings:
-        if self.amazon_side_asn == self.customer_bgp_asn:
-            raise ValueError(
-                f"directConnect.customerBgpAsn {self.customer_bgp_asn} equals "
-                "directConnect.amazonSideAsn; the two BGP peers need different ASNs"
-            )
-        if self.connection_id is not None and not self.enabled:
-            raise ValueError(
-                "directConnect.connectionId is set but directConnect.enabled is false; enable "
-                "Direct Connect or remove the connection id"
-            )
-        if self.connection_id is not None and self.vlan is None:
-            raise ValueError("directConnect.vlan is required with directConnect.connectionId")
-        if (self.amazon_address is None) != (self.customer_address is None):
-            raise ValueError(
-                "directConnect.amazonAddress and directConnect.customerAddress go together: "
-                "set both or neither (AWS then assigns a 169.254.0.0/16 pair)"
-            )
-        if self.amazon_address is not None and self.customer_address is not None:
-            amazon = ipaddress.IPv4Interface(self.amazon_address)
-            customer = ipaddress.IPv4Interface(self.customer_address)
-            if amazon.network != customer.network or amazon.ip == customer.ip:
-                raise ValueError(
-                    "directConnect.amazonAddress and directConnect.customerAddress must be two "
-                    "different addresses of the same subnet"
-                )
-        return self
+    def _peer_addresses(cls, value: str | None) -> str | None:
+        return _peer_address(value)
 
 
 class HybridConnectivitySettings(SettingsModel):
@@ -332,74 +295,24 @@ class HybridConnectivitySettings(SettingsModel):
         description="Days to keep VPN tunnel activity logs (PCI DSS 10.5.1: 365 in prod).",
     )
 
-    @field_validator("on_prem_networks")
-    @classmethod
-    def _networks(cls, value: dict[str, OnPremNetwork]) -> dict[str, OnPremNetwork]:
-        problems = on_prem_problems(value)
-        if problems:
-            raise ValueError("; ".join(f"{name}: {text}" for name, text in problems))
-        return value
-
     @field_validator("amazon_side_asn")
     @classmethod
     def _vgw_asn(cls, value: int) -> int:
-        return _private_asn("amazonSideAsn", value)
+        return _private_asn(value)
 
     @field_validator("route_propagation_tiers")
     @classmethod
     def _tiers(cls, value: list[str]) -> list[str]:
         if "public" in value:
             raise ValueError(
-                "routePropagationTiers may not include public: the public tier must never "
-                "have a route to the data centres; list app, data or private extra tiers"
+                "may not include public: the public tier must never have a route to the data "
+                "centres; list app, data or private extra tiers"
             )
         if len(set(value)) != len(value):
-            raise ValueError("routePropagationTiers lists a tier twice")
+            raise ValueError(f"{value} lists a tier twice")
         return value
 
     @field_validator("tunnel_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
         return check_log_retention(value)
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> HybridConnectivitySettings:
-        inside: dict[ipaddress.IPv4Network, str] = {}
-        public_ips: dict[str, str] = {}
-        for gw_name, gw in self.customer_gateways.items():
-            key = f"customerGateways.{gw_name}"
-            if not ON_PREM_NAME.match(gw_name):
-                raise ValueError(
-                    f"{key}: the name must be lowercase letters, digits and '-' (max 31); it "
-                    "becomes part of resource names"
-                )
-            if gw.bgp_asn == self.amazon_side_asn:
-                raise ValueError(
-                    f"{key}.bgpAsn {gw.bgp_asn} equals amazonSideAsn; the customer gateway "
-                    "and the virtual private gateway need different ASNs"
-                )
-            if gw.public_ip in public_ips:
-                raise ValueError(
-                    f"{key}.publicIp {gw.public_ip} is already used by "
-                    f"customerGateways.{public_ips[gw.public_ip]}; each device has its own IP"
-                )
-            public_ips[gw.public_ip] = gw_name
-            if gw.routing == "static" and not self.on_prem_networks:
-                raise ValueError(
-                    f"{key}.routing is static but onPremNetworks is empty; static VPN routes "
-                    "come from onPremNetworks"
-                )
-            for tunnel in TUNNELS:
-                cidr = ipaddress.IPv4Network(getattr(gw, f"{tunnel}_inside_cidr"))
-                where = f"{key}.{tunnel}InsideCidr"
-                if cidr in inside:
-                    raise ValueError(
-                        f"{where} {cidr} is already used by {inside[cidr]}; every tunnel on "
-                        "the virtual private gateway needs its own inside /30"
-                    )
-                inside[cidr] = where
-        return self
-
-    @property
-    def builds_direct_connect(self) -> bool:
-        return self.direct_connect.enabled
