@@ -1,37 +1,43 @@
 """HaAppTier: what an application owner, the on-call engineer and a PCI assessor rely on.
 
 Each scenario runs the offline program once (module-scoped fixtures); the tests assert
-properties of the recorded plan.
+properties of the recorded plan. Bad input is refused before anything is registered, naming
+the Python argument the caller must change.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 from pydantic import ValidationError
 
+from components.core.onprem import OnPremNetwork
+from components.core.problems import ComponentConfigError
 from components.core.settings import STANDARD_TAG_KEYS, StackContext
-from components.ha_app_tier import HaAppTier, HaAppTierSettings
+from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
 from components.ha_app_tier.component import (
     AL2023_AMI_PARAMETERS,
     ELB_LOG_DELIVERY_SERVICE,
     WAF_MANAGED_RULE_GROUPS,
 )
-from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
+from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings, plan_network
 from components.secure_vpc import plan as network_plan
-from components.testing import Plan, PlatformMocks, Registered, run_offline
+from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 CERT = "arn:aws:acm:ap-southeast-1:111122223333:certificate/12345678-1234-1234-1234-123456789012"
 TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
 COMPONENT_TYPE = "payments:index:HaAppTier"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LISTENER = "aws:lb/listener:Listener"
 UNTAGGABLE = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -45,21 +51,36 @@ UNTAGGABLE = {
     "aws:autoscaling/policy:Policy",
 }
 USER_DATA = "#!/bin/bash\nsystemctl enable --now loyalty\n"
+ON_PREM = {
+    "dc1": OnPremNetwork(cidr="172.16.0.0/16", nacl_slot=1),
+    "branch": OnPremNetwork(cidr="192.168.10.0/24", nacl_slot=2),
+}
+EVERY_SERVICE = ("postgres", "redis", "documentdb", "rabbitmq", "opensearch")
 
 
 class RecordingMocks(PlatformMocks):
-    """PlatformMocks that also keep the invokes (token, args) the program made."""
+    """PlatformMocks that also keep the invokes (token, args) the program made, and give an
+    ACM certificate the ARN shape ACM gives it (``certificate/<uuid>``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def call(self, args: Any) -> dict[str, Any]:
+    def call(self, args: Any) -> Any:
         self.calls.append((args.token, dict(args.args)))
         return super().call(args)
 
+    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+        resource_id, state = super().new_resource(args)
+        if args.typ == "aws:acm/certificate:Certificate":
+            region = args.inputs.get("region") or self.region
+            resource_id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+            state["arn"] = f"arn:aws:acm:{region}:{self.account_id}:certificate/{resource_id}"
+        return resource_id, state
+
 
 def loyalty_settings(**overrides: Any) -> HaAppTierSettings:
+    """LOYALTY as a stack file writes it (camelCase keys)."""
     return HaAppTierSettings.model_validate(
         {
             "internetFacing": True,
@@ -71,35 +92,32 @@ def loyalty_settings(**overrides: Any) -> HaAppTierSettings:
 
 
 def mmf_settings(**overrides: Any) -> HaAppTierSettings:
-    return HaAppTierSettings.model_validate(
-        {
-            "instanceType": "m7g.large",
-            "certificateArn": CERT,
-            "minSize": 1,
-            "desiredCapacity": 1,
-            "maxSize": 2,
-            **overrides,
-        }
-    )
+    """MMF as a Python caller writes it: internal, Graviton, sizes left to the environment."""
+    return HaAppTierSettings(**{"instance_type": "m7g.large", "certificate_arn": CERT, **overrides})
 
 
 def vpc_program(
-    environment: str, apps: Mapping[str, tuple[HaAppTierSettings, dict[str, Any]]]
+    environment: str, apps: Mapping[str, tuple[HaAppTierSettings, Iterable[str]]]
 ) -> Callable[[], None]:
+    """A SecureVpc whose app tier admits the on-prem ranges, and one HaAppTier per app."""
+
     def program() -> None:
-        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        context = StackContext(environment=environment)
         vpc = SecureVpc(
-            environment, SecureVpcSettings(availability_zones=["a", "b", "c"]), context=context
+            environment,
+            SecureVpcSettings(availability_zones=["a", "b", "c"], on_prem_access=["app"]),
+            context=context,
+            on_prem=ON_PREM,
+            data_services=EVERY_SERVICE,
         )
-        for name, (settings, kwargs) in apps.items():
+        for name, (settings, data_services) in apps.items():
             app = HaAppTier(
                 name,
                 settings,
                 context=context,
                 network=vpc.ref,
                 alarm_topic_arn=TOPIC,
-                app_port_range=(8080, 8080),
-                **kwargs,
+                data_services=data_services,
             )
             for output in (
                 "alb_dns_name",
@@ -113,6 +131,7 @@ def vpc_program(
             ):
                 pulumi.export(f"{name}.{output}", getattr(app, output))
             pulumi.export(f"{name}.widgets", app.dashboard_widgets)
+            pulumi.export(f"{name}.ref", app.ref.instance_security_group_id)
 
     return program
 
@@ -131,14 +150,15 @@ def _in_dir(directory: Path, run: Callable[[], Plan]) -> Plan:
         return run()
 
 
-LOYALTY_KWARGS: dict[str, Any] = {"data_services": ["postgres", "redis"]}
+LOYALTY_SERVICES = ["postgres", "redis"]
+PROD_MMF = {"min_size": 2, "desired_capacity": 2, "max_size": 4}
 
 
 @pytest.fixture(scope="module")
 def prod(project_dir: Path) -> tuple[Plan, RecordingMocks]:
     """Prod: LOYALTY, internet-facing, client of PostgreSQL and Redis."""
     mocks = RecordingMocks()
-    program = vpc_program("prod", {"loyalty": (loyalty_settings(), LOYALTY_KWARGS)})
+    program = vpc_program("prod", {"loyalty": (loyalty_settings(), LOYALTY_SERVICES)})
     return _in_dir(project_dir, lambda: run_offline(program, mocks=mocks)), mocks
 
 
@@ -148,8 +168,8 @@ def prod_two_apps(project_dir: Path) -> Plan:
     program = vpc_program(
         "prod",
         {
-            "loyalty": (loyalty_settings(), LOYALTY_KWARGS),
-            "mmf": (mmf_settings(), {"data_services": ["documentdb", "rabbitmq", "opensearch"]}),
+            "loyalty": (loyalty_settings(), LOYALTY_SERVICES),
+            "mmf": (mmf_settings(**PROD_MMF), ["documentdb", "rabbitmq", "opensearch"]),
         },
     )
     return _in_dir(project_dir, lambda: run_offline(program))
@@ -157,20 +177,10 @@ def prod_two_apps(project_dir: Path) -> Plan:
 
 @pytest.fixture(scope="module")
 def nonprod() -> tuple[Plan, RecordingMocks]:
-    """Nonprod: MMF, internal ALB reachable from two on-prem ranges, Graviton instances."""
+    """Nonprod: MMF, internal ALB reachable from the two on-prem ranges, Graviton instances,
+    sizes and log retention left to the nonprod defaults."""
     mocks = RecordingMocks()
-    program = vpc_program(
-        "nonprod",
-        {
-            "mmf": (
-                mmf_settings(),
-                {
-                    "data_services": ["documentdb"],
-                    "on_prem_cidrs": {"dc1": "172.16.0.0/16", "branch": "192.168.10.0/24"},
-                },
-            )
-        },
-    )
+    program = vpc_program("nonprod", {"mmf": (mmf_settings(), ["documentdb"])})
     return run_offline(program, mocks=mocks), mocks
 
 
@@ -543,7 +553,9 @@ def test_regions_newer_than_august_2022_deliver_logs_via_the_service_principal()
     def program() -> None:
         HaAppTier(
             "loyalty",
-            loyalty_settings(userDataFile=None),
+            loyalty_settings(
+                userDataFile=None, certificateArn=CERT.replace("ap-southeast-1", "ap-southeast-5")
+            ),
             context=StackContext(environment="nonprod"),
             network=fake_network(),
             alarm_topic_arn=TOPIC,
@@ -621,6 +633,10 @@ def test_alarms_page_the_stack_topic_on_alarm_and_recovery(
         "TargetResponseTime",
         "GroupInServiceInstances",
     }
+    assert {a.name for a in alarms.values()} == {
+        f"loyalty-{suffix}"
+        for suffix in ("alb-5xx", "target-5xx", "unhealthy-hosts", "latency-p99", "in-service")
+    }
     for alarm in alarms.values():
         assert alarm.inputs["alarmActions"] == [TOPIC]
         assert alarm.inputs["okActions"] == [TOPIC]
@@ -670,15 +686,26 @@ def test_every_taggable_resource_carries_the_standard_tags(
     prod: tuple[Plan, RecordingMocks],
 ) -> None:
     plan, _ = prod
-    for r in app_resources(plan, "loyalty"):
+    resources = app_resources(plan, "loyalty")
+    assert resources
+    for r in resources:
         if r.type in UNTAGGABLE:
             continue
-        tags = r.inputs.get("tags")
+        tags = r.inputs.get("tags") or {}
         if r.type == "aws:autoscaling/group:Group":
             tags = {t["key"]: t["value"] for t in tags}
         assert tags, f"{r.type} {r.name} has no tags"
         assert set(STANDARD_TAG_KEYS) <= set(tags), r.name
         assert tags["component"] == "ha-app-tier" and tags["environment"] == "prod"
+    # cost and ownership per application
+    for type_ in (
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:s3/bucket:Bucket",
+    ):
+        assert one(plan, "loyalty", type_).inputs["tags"]["app"] == "loyalty", type_
+    asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
+    assert {"key": "app", "value": "loyalty", "propagateAtLaunch": False} in asg.inputs["tags"]
 
 
 def test_adding_an_app_leaves_the_existing_apps_resources_unchanged(
@@ -700,147 +727,460 @@ def test_adding_an_app_leaves_the_existing_apps_resources_unchanged(
     assert vpc_before == vpc_after
 
 
-# --- bad input -------------------------------------------------------------------------
+# --- the reference a data tier takes ---------------------------------------------------
 
 
-def fake_network(azs: tuple[str, ...] = ("a", "b")) -> NetworkRef:
-    """A NetworkRef without a SecureVpc (for fast validation tests)."""
-    o = pulumi.Output.from_input
-    return NetworkRef(
-        vpc_id=o("vpc-1"),
-        vpc_cidr="10.10.0.0/16",
-        availability_zones=azs,
-        tier_cidrs={"public": "10.10.0.0/19", "app": "10.10.32.0/19", "data": "10.10.64.0/19"},
-        subnet_ids={
-            t: {az: o(f"subnet-{t}-{az}") for az in azs} for t in ("public", "app", "data")
-        },
-        route_table_ids={
-            t: {az: o(f"rtb-{t}-{az}") for az in azs} for t in ("public", "app", "data")
-        },
-        endpoint_security_group_id=o("sg-endpoints"),
-        db_subnet_group_name=o("db"),
-        docdb_subnet_group_name=o("docdb"),
-        cache_subnet_group_name=o("cache"),
-        on_prem_cidrs={},
-    )
-
-
-BASE: dict[str, Any] = {"certificateArn": CERT}
-
-BAD_SETTINGS = [
-    ({"minSize": 4, "desiredCapacity": 4, "maxSize": 3}, "minSize 4 is greater than maxSize 3"),
-    ({"desiredCapacity": 10}, "desiredCapacity"),
-    ({"minSize": 2, "desiredCapacity": 1}, "desiredCapacity"),
-    ({"instanceType": "m6i-large"}, "instanceType"),
-    ({"instanceType": "large"}, "instanceType"),
-    ({"internetFacing": True, "certificateArn": None}, "certificateArn"),
-    ({"certificateArn": "arn:aws:iam::111122223333:server-certificate/x"}, "certificateArn"),
-    ({"appPort": 22}, "appPort"),
-    ({"amiId": "ami-xyz"}, "amiId"),
-    ({"allowedCidrs": {"anyone": "0.0.0.0/0"}}, "allowedCidrs"),
-    ({"allowedCidrs": {"partner": "10.1.2.3/16"}}, "allowedCidrs"),
-    ({"healthCheck": {"intervalSeconds": 5, "timeoutSeconds": 5}}, "timeoutSeconds"),
-    ({"healthCheck": {"path": "health"}}, "healthCheck.path"),
-    ({"waf": {"rateLimit": 5}}, "rateLimit"),
-    ({"rootDeviceName": "/dev/sda1"}, "rootDeviceName"),
-    ({"instanceRefreshMinHealthyPercentage": 5}, "instanceRefreshMinHealthyPercentage"),
-    ({"unknownKey": 1}, "unknownKey"),
-]
-
-
-def _attempt(
-    build: Callable[[], None], config: Mapping[str, Any] | None = None
-) -> tuple[Exception | None, Plan]:
-    caught: list[Exception] = []
+def test_ref_gives_the_data_tier_the_instances_group_and_the_declared_services(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    instances = one(plan, "loyalty", "aws:ec2/securityGroup:SecurityGroup", "loyalty-instances")
+    assert plan.stack_outputs["loyalty.ref"] == instances.outputs["id"]
+    refs: list[AppRef] = []
 
     def program() -> None:
-        try:
-            build()
-        except (ValueError, ValidationError) as exc:
-            caught.append(exc)
+        app = HaAppTier(
+            "loyalty",
+            mmf_settings(),
+            context=StackContext(environment="nonprod"),
+            network=fake_network(),
+            alarm_topic_arn=TOPIC,
+            data_services=["redis", "postgres", "redis"],
+        )
+        refs.append(app.ref)
 
-    plan = run_offline(program, config=config)
-    return (caught[0] if caught else None), plan
+    run_offline(program)
+    (ref,) = refs
+    assert isinstance(ref, AppRef)
+    assert (ref.name, ref.data_services) == ("loyalty", frozenset({"postgres", "redis"}))
 
 
-@pytest.mark.parametrize(("overrides", "key"), BAD_SETTINGS)
-def test_bad_settings_name_the_key_and_register_nothing(
-    overrides: dict[str, Any], key: str
-) -> None:
-    def build() -> None:
-        settings = HaAppTierSettings.model_validate({**BASE, **overrides})
+# --- the certificate -------------------------------------------------------------------
+
+
+def _listener_certificate(certificate: Callable[[], pulumi.Input[str]]) -> Plan:
+    def program() -> None:
         HaAppTier(
             "loyalty",
-            settings,
-            context=StackContext(),
+            mmf_settings(certificate_arn=certificate()),
+            context=StackContext(environment="nonprod"),
             network=fake_network(),
             alarm_topic_arn=TOPIC,
         )
 
-    error, plan = _attempt(build)
-    assert error is not None, f"{overrides} was accepted"
-    assert key in str(error)
-    assert len(plan) == 0
+    return run_offline(program, mocks=RecordingMocks())
 
 
-BAD_WIRING: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
-    ("Loyalty", {}, {}, "name"),
-    ("loyalty", {"appPort": 9000}, {"app_port_range": (8080, 8089)}, "appPort"),
-    ("loyalty", {}, {"data_services": ["cassandra"]}, "cassandra"),
-    ("loyalty", {"userDataFile": "userdata/missing.sh"}, {}, "userDataFile"),
-    ("loyalty", {}, {"network": "one-az"}, "availabilityZones"),
-    ("loyalty", {}, {"on_prem_cidrs": {"dc1": "10.10.0.0/16"}}, "allowedCidrs"),
-    ("loyalty", {"allowedCidrs": {"vpc": "10.20.0.0/16"}}, {}, "allowedCidrs.vpc"),
-    ("loyalty", {}, {"on_prem_cidrs": {"dc1": "172.16.0.1/16"}}, "dc1"),
-]
+def test_a_certificate_created_in_the_same_program_serves_the_https_listener() -> None:
+    def certificate() -> pulumi.Output[str]:
+        cert = aws.acm.Certificate("loyalty", domain_name="loyalty.example.com")
+        return cert.arn
+
+    plan = _listener_certificate(certificate)
+    cert = plan.named("loyalty", "aws:acm/certificate:Certificate")
+    https = plan.named("loyalty-https", LISTENER)
+    assert https.inputs["certificateArn"] == cert.outputs["arn"]
 
 
-@pytest.mark.parametrize(("name", "overrides", "kwargs", "key"), BAD_WIRING)
-def test_bad_wiring_names_the_key_and_registers_nothing(
-    name: str, overrides: dict[str, Any], kwargs: dict[str, Any], key: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("arn", "expected"),
+    [
+        (
+            CERT.replace("ap-southeast-1", "us-east-1"),
+            "settings.certificate_arn: must be an ACM certificate in ap-southeast-1",
+        ),
+        (
+            "arn:aws:iam::111122223333:server-certificate/loyalty",
+            "settings.certificate_arn: 'arn:aws:iam::111122223333:server-certificate/loyalty' "
+            "is not an ACM certificate ARN",
+        ),
+    ],
+)
+def test_a_wrong_certificate_output_fails_when_it_resolves(arn: str, expected: str) -> None:
+    """Read from another stack, the ARN is known only at deploy: the deploy fails with the
+    message a str gets at once."""
+    with pytest.raises(ComponentConfigError) as error:
+        _listener_certificate(lambda: pulumi.Output.from_input(arn))
+    assert expected in str(error.value)
+    assert str(error.value).startswith("HaAppTier('loyalty'): invalid configuration")
+
+
+def test_a_certificate_of_another_region_given_as_a_str_fails_too() -> None:
+    with pytest.raises(ComponentConfigError, match="must be an ACM certificate in ap-southeast-1"):
+        _listener_certificate(lambda: CERT.replace("ap-southeast-1", "eu-west-1"))
+
+
+# --- the environment -------------------------------------------------------------------
+
+
+def test_nonprod_applies_the_nonprod_defaults_where_the_caller_is_silent(
+    nonprod: tuple[Plan, RecordingMocks],
 ) -> None:
-    def build() -> None:
-        settings = HaAppTierSettings.model_validate({**BASE, **overrides})
-        network = fake_network(("a",)) if kwargs.get("network") == "one-az" else fake_network()
-        HaAppTier(
-            name,
-            settings,
-            context=StackContext(),
-            network=network,
-            alarm_topic_arn=TOPIC,
-            **{k: v for k, v in kwargs.items() if k != "network"},
-        )
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path)
-        error, plan = _attempt(build)
-    assert error is not None, f"{name} {overrides} {kwargs} was accepted"
-    assert key in str(error)
-    assert len(plan) == 0
+    plan, _ = nonprod
+    asg = one(plan, "mmf", "aws:autoscaling/group:Group")
+    assert (asg.inputs["minSize"], asg.inputs["desiredCapacity"], asg.inputs["maxSize"]) == (
+        1,
+        1,
+        2,
+    )
+    (rule,) = one(
+        plan, "mmf", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    ).inputs["rules"]
+    assert rule["expiration"]["days"] == 90
+    # what the caller set wins over the nonprod default (t3.medium)
+    lt = one(plan, "mmf", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert lt.inputs["instanceType"] == "m7g.large"
 
 
-def test_oversized_user_data_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "big.sh").write_bytes(b"#" * (16 * 1024 + 1))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(tmp_path)
-        error, plan = _attempt(
-            lambda: HaAppTier(
-                "loyalty",
-                HaAppTierSettings.model_validate({**BASE, "userDataFile": "big.sh"}),
-                context=StackContext(),
-                network=fake_network(),
-                alarm_topic_arn=TOPIC,
-            )
-        )
-    assert error is not None and "userDataFile" in str(error) and "16 KB" in str(error)
-    assert len(plan) == 0
+def test_a_nonprod_caller_may_set_only_the_maximum() -> None:
+    """HaAppTierSettings(max_size=2, ...) is a whole nonprod app: min 1, desired 1."""
+    settings = HaAppTierSettings(max_size=2, certificate_arn=CERT)
+    plan = plan_app(settings, environment="nonprod")
+    asg = plan.named("loyalty-asg", "aws:autoscaling/group:Group")
+    assert (asg.inputs["minSize"], asg.inputs["desiredCapacity"], asg.inputs["maxSize"]) == (
+        1,
+        1,
+        2,
+    )
+    lt = plan.named("loyalty-lt", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert lt.inputs["instanceType"] == "t3.medium"
+    # the same settings are not a prod app: prod's minimum of 3 is above the maximum
+    message = problems_of(settings)
+    assert "settings.min_size: 3 is greater than `max_size` (2)" in message
 
 
 def test_defaults_are_the_prod_grade_ones() -> None:
-    s = HaAppTierSettings.model_validate(BASE)
+    s = HaAppTierSettings(certificate_arn=CERT)
     assert (s.min_size, s.desired_capacity, s.max_size) == (3, 3, 9)
     assert s.internet_facing is False
     assert s.waf.enabled is True
     assert s.tls_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert s.access_log_retention_days >= 365
-    assert all(f.description for f in HaAppTierSettings.model_fields.values())
+    for model in (HaAppTierSettings, type(s.health_check), type(s.waf), type(s.scaling)):
+        assert all(f.description for f in model.model_fields.values()), model
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def fake_network(
+    azs: tuple[str, ...] = ("a", "b"),
+    *,
+    data_services: Iterable[str] = ("postgres", "redis"),
+    app_ports: str = "8080",
+) -> NetworkRef:
+    """The reference of a SecureVpc that was planned but not built (fast wiring tests)."""
+    plan = plan_network(
+        SecureVpcSettings(availability_zones=list(azs), app_ports=app_ports),
+        on_prem={},
+        data_services=data_services,
+        dms_source_engines=(),
+    )
+    o = pulumi.Output.from_input
+    return NetworkRef(
+        plan=plan,
+        vpc_id=o("vpc-0123456789abcdef0"),
+        subnet_ids={t: {az: o(f"subnet-{t}-{az}") for az in azs} for t in plan.tiers},
+        route_table_ids={t: {az: o(f"rtb-{t}-{az}") for az in azs} for t in plan.tiers},
+        endpoint_security_group_id=o("sg-0123456789abcdef0"),
+        db_subnet_group_name=o("db"),
+        docdb_subnet_group_name=o("docdb"),
+        cache_subnet_group_name=o("cache"),
+    )
+
+
+def build_app(
+    settings: HaAppTierSettings,
+    *,
+    environment: str = "prod",
+    name: str = "loyalty",
+    network: Callable[[], Any] = fake_network,
+    **kwargs: Any,
+) -> HaAppTier:
+    return HaAppTier(
+        name,
+        settings,
+        context=StackContext(environment=environment),
+        network=network(),
+        alarm_topic_arn=TOPIC,
+        **kwargs,
+    )
+
+
+def plan_app(settings: HaAppTierSettings, **kwargs: Any) -> Plan:
+    def program() -> None:
+        build_app(settings, **kwargs)
+
+    return run_offline(program)
+
+
+def refused(build: Callable[[], object]) -> tuple[str, RecordingMonitor]:
+    """The ComponentConfigError ``build`` raises, and what the run registered.
+
+    The error is caught inside the program so the run goes on until every registration
+    the program started has reached the monitor (an exception escaping the program would
+    end the run first, and an empty record would prove nothing).
+    """
+    caught: list[ComponentConfigError] = []
+
+    def program() -> None:
+        try:
+            build()
+        except ComponentConfigError as error:
+            caught.append(error)
+
+    monitor = RecordingMonitor(PlatformMocks())
+    run_offline(program, monitor=monitor)
+    assert caught, "accepted"
+    return str(caught[0]), monitor
+
+
+def problems_of(settings: HaAppTierSettings, **kwargs: Any) -> str:
+    """The ComponentConfigError message of an HaAppTier; asserts nothing was registered."""
+    message, monitor = refused(lambda: build_app(settings, **kwargs))
+    assert monitor.registered == []
+    assert message.startswith(f"HaAppTier('{kwargs.get('name', 'loyalty')}'): invalid")
+    return message
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"instance_type": "m6i-large"}, "instance_type"),
+        ({"instanceType": "large"}, "instance_type"),  # a stack file's key, Python's name
+        ({"ami_id": "ami-xyz"}, "ami_id"),
+        ({"root_device_name": "sda"}, "root_device_name"),
+        ({"app_port": 22}, "app_port"),
+        ({"app_port": 3389}, "app_port"),
+        ({"certificate_arn": "arn:aws:iam::111122223333:server-certificate/x"}, "certificate_arn"),
+        ({"allowed_cidrs": {"partner": "10.1.2.3/16"}}, "allowed_cidrs.partner"),
+        ({"allowed_cidrs": {"Partner": "10.1.0.0/16"}}, "allowed_cidrs.Partner.[key]"),
+        ({"health_check": {"path": "health"}}, "health_check.path"),
+        ({"health_check": {"matcher": "ok"}}, "health_check.matcher"),
+        ({"health_check": {"interval_seconds": 1}}, "health_check.interval_seconds"),
+        ({"waf": {"rate_limit": 5}}, "waf.rate_limit"),
+        ({"instance_refresh_min_healthy_percentage": 5}, "instance_refresh_min_healthy_percentage"),
+        ({"access_log_retention_days": 0}, "access_log_retention_days"),
+        ({"unknown_key": 1}, "unknown_key"),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_the_python_field(
+    settings: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        HaAppTierSettings.model_validate({"certificate_arn": CERT, **settings})
+    lines = str(error.value).splitlines()
+    assert lines[1] == key, lines
+    assert not lines[2].strip().removeprefix("Value error, ").startswith(key.split(".")[-1])
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"min_size": 4, "desired_capacity": 4, "max_size": 3},
+            "settings.min_size: 4 is greater than `max_size` (3); raise `max_size`",
+        ),
+        (
+            {"desired_capacity": 10},
+            "settings.desired_capacity: 10 is not between `min_size` (3) and `max_size` (9)",
+        ),
+        (
+            {"min_size": 2, "desired_capacity": 1},
+            "settings.desired_capacity: 1 is not between `min_size` (2)",
+        ),
+        (
+            {"internet_facing": True, "certificate_arn": None},
+            "settings.certificate_arn: required: an internet-facing ALB serves HTTPS only",
+        ),
+        (
+            {"certificate_arn": None},
+            "settings.certificate_arn: required: an internal ALB serves HTTPS only",
+        ),
+        (
+            {"allowed_cidrs": {"anyone": "0.0.0.0/0"}},
+            "settings.allowed_cidrs['anyone']: an internal ALB is never open to 0.0.0.0/0; "
+            "name the client ranges, or set `internet_facing` to true",
+        ),
+        (
+            {"root_device_name": "/dev/sda1"},
+            "settings.root_device_name: Amazon Linux 2023 (the default AMI) boots from "
+            "/dev/xvda; set `ami_id` too",
+        ),
+        (
+            {"health_check": {"interval_seconds": 5, "timeout_seconds": 5}},
+            "settings.health_check.timeout_seconds: 5 must be less than "
+            "`health_check.interval_seconds` (5)",
+        ),
+        (
+            {"allowed_cidrs": {"vpc": "10.20.0.0/16"}},
+            "settings.allowed_cidrs['vpc']: the names vpc and onprem-* are reserved",
+        ),
+        (
+            {"allowed_cidrs": {"partner": "10.10.0.0/16"}},
+            "settings.allowed_cidrs: 10.10.0.0/16 (partner) is already admitted as vpc",
+        ),
+        (
+            {"app_port": 9000},
+            "settings.app_port: 9000 is outside the network's app ports 8080-8080: the app "
+            "tier's NACLs would drop it",
+        ),
+        (
+            {"user_data_file": "userdata/missing.sh"},
+            "settings.user_data_file: 'userdata/missing.sh' not found",
+        ),
+    ],
+)
+def test_a_broken_rule_fails_naming_the_python_key_and_registers_nothing(
+    settings: dict[str, Any], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert expected in problems_of(HaAppTierSettings(**{"certificate_arn": CERT, **settings}))
+
+
+def test_an_ami_of_its_own_may_boot_from_another_root_device() -> None:
+    settings = HaAppTierSettings(
+        certificate_arn=CERT, ami_id="ami-0123456789abcdef0", root_device_name="/dev/sda1"
+    )
+    lt = plan_app(settings).named("loyalty-lt", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert lt.inputs["blockDeviceMappings"][0]["deviceName"] == "/dev/sda1"
+    assert lt.inputs["imageId"] == "ami-0123456789abcdef0"
+
+
+def test_oversized_user_data_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "big.sh").write_bytes(b"#" * (16 * 1024 + 1))
+    monkeypatch.chdir(tmp_path)
+    message = problems_of(HaAppTierSettings(certificate_arn=CERT, user_data_file="big.sh"))
+    assert "settings.user_data_file: 'big.sh' is 16385 bytes; EC2 accepts at most 16 KB" in message
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"min_size": 1, "desired_capacity": 1},
+            "settings.min_size: prod runs >= 2 instances per app, spread over AZs",
+        ),
+        (
+            {"internet_facing": True, "waf": {"enabled": False}},
+            "settings.waf.enabled: internet-facing prod ALBs have AWS WAF (PCI DSS 6.4.2)",
+        ),
+        (
+            {"access_log_retention_days": 90},
+            "settings.access_log_retention_days: prod keeps ALB access logs >= 365 days",
+        ),
+    ],
+)
+def test_prod_refuses_what_its_rules_forbid_and_nonprod_accepts_it(
+    settings: dict[str, Any], expected: str
+) -> None:
+    app = HaAppTierSettings(**{"certificate_arn": CERT, **settings})
+    assert expected in problems_of(app)
+    assert plan_app(app, environment="nonprod").named("loyalty", COMPONENT_TYPE)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"name": "Loyalty"}, "name: 'Loyalty' must be 1-20 lowercase letters"),
+        ({"name": "loyalty-rewards-points"}, "name: 'loyalty-rewards-points' must be 1-20"),
+        (
+            {"data_services": ["cassandra"]},
+            "data_services: unknown data service(s) ['cassandra']",
+        ),
+        (
+            {"data_services": ["postgres", "documentdb"]},
+            "data_services: the network's data-tier NACLs do not admit ['documentdb']; build "
+            "the SecureVpc with data_services including them",
+        ),
+        ({"data_services": "postgres"}, "data_services: expected a list of data service names"),
+        (
+            {"network": lambda: fake_network(("a",))},
+            "network: the network spans 1 AZ(s); an ALB needs subnets in at least 2 AZs",
+        ),
+        (
+            {"network": lambda: fake_network(app_ports="9000-9099")},
+            "settings.app_port: 8080 is outside the network's app ports 9000-9099",
+        ),
+        (
+            {"network": lambda: "vpc-0123456789abcdef0"},
+            "network: expected the SecureVpc's reference: pass network=vpc.ref (got str)",
+        ),
+    ],
+)
+def test_bad_wiring_names_the_argument_and_registers_nothing(
+    kwargs: dict[str, Any], expected: str
+) -> None:
+    assert expected in problems_of(HaAppTierSettings(certificate_arn=CERT), **kwargs)
+
+
+def test_passing_the_securevpc_instead_of_its_ref_is_refused_naming_vpc_ref() -> None:
+    def build() -> None:
+        context = StackContext()
+        vpc = SecureVpc("prod", SecureVpcSettings(), context=context)
+        HaAppTier(
+            "loyalty",
+            HaAppTierSettings(certificate_arn=CERT),
+            context=context,
+            network=vpc,  # type: ignore[arg-type]
+            alarm_topic_arn=TOPIC,
+        )
+
+    message, monitor = refused(build)
+    assert (
+        "network: expected the SecureVpc's reference: pass network=vpc.ref "
+        "(got the SecureVpc itself)"
+    ) in message
+    assert monitor.registered, "the SecureVpc itself was built"
+    assert not [r for r in monitor.registered if r.name.startswith("loyalty")]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    message = problems_of(
+        HaAppTierSettings(
+            certificate_arn=CERT, min_size=1, desired_capacity=5, max_size=4, app_port=9000
+        ),
+        name="Loyalty",
+        data_services=["cassandra"],
+    )
+    for key in (
+        "settings.min_size: prod runs",
+        "settings.desired_capacity",
+        "settings.app_port",
+        "name:",
+        "data_services:",
+    ):
+        assert key in message, key
+
+
+def test_a_wrong_network_argument_still_reports_the_other_problems() -> None:
+    message = problems_of(
+        HaAppTierSettings(certificate_arn=CERT, min_size=5),
+        network=lambda: "vpc-0123456789abcdef0",
+    )
+    assert "network: expected the SecureVpc's reference" in message
+    assert "settings.min_size: 5 is greater than `max_size`" not in message
+    assert "settings.desired_capacity: 3 is not between `min_size` (5)" in message
+
+
+def test_a_stack_file_gets_the_same_problems_under_its_camelcase_keys() -> None:
+    from components.plan import read_stack_config
+    from stacks import ConfigError, settings_from_config
+    from stacks.loader import preflight
+
+    _, config, _ = read_stack_config(Path(__file__).resolve().parents[1], "prod")
+    apps = json.loads(config["payments-platform:apps"])
+    apps["loyalty"]["minSize"] = 10
+    apps["mmf"]["healthCheck"] = {"intervalSeconds": 5, "timeoutSeconds": 5}
+    config["payments-platform:apps"] = json.dumps(apps)
+    with pytest.raises(ConfigError) as error:
+        preflight(settings_from_config(config), {})
+    message = str(error.value)
+    assert (
+        "payments-platform:apps.loyalty.minSize: 10 is greater than `maxSize` (9); raise "
+        "`maxSize` or lower this"
+    ) in message
+    assert (
+        "payments-platform:apps.mmf.healthCheck.timeoutSeconds: 5 must be less than "
+        "`healthCheck.intervalSeconds` (5)"
+    ) in message

@@ -5,6 +5,10 @@ auto-healing across every AZ of the network.
                     context=context, network=vpc.ref, alarm_topic_arn=topic.arn,
                     data_services=["postgres"])
     ManagedDataTier(..., apps={"orders": app.ref})
+
+``settings.py`` holds the fields and their formats, ``checks.py`` every rule (the component
+and the stack loader both run it), ``component.py`` the resources, ``alarms.py`` the alarms
+and dashboard widgets as data.
 """
 
 from .checks import PROD_RULES, check

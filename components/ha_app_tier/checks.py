@@ -11,13 +11,15 @@ import ipaddress
 import re
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any, cast
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
 from ..core.security_groups import OPEN_CIDRS
 from ..core.settings import StackContext
+from ..secure_vpc.checks import check_services
 from ..secure_vpc.plan import DATA_SERVICES, NetworkPlan
-from .settings import HaAppTierSettings
+from .settings import HaAppTierSettings, HealthCheckSettings, check_certificate_arn
 
 #: ALB and target group names are limited to 32 characters; the app name starts them.
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -41,6 +43,88 @@ PROD_RULES: tuple[EnvRule[HaAppTierSettings], ...] = (
         lambda a: a.access_log_retention_days >= 365,
     ),
 )
+
+
+def check_sizes(settings: HaAppTierSettings) -> list[Problem]:
+    """min_size <= desired_capacity <= max_size (Auto Scaling refuses anything else)."""
+    low, desired, high = settings.min_size, settings.desired_capacity, settings.max_size
+    if low > high:
+        return [
+            Problem(
+                at("min_size"),
+                f"{low} is greater than `max_size` ({high}); raise `max_size` or lower this",
+            )
+        ]
+    if not low <= desired <= high:
+        return [
+            Problem(
+                at("desired_capacity"),
+                f"{desired} is not between `min_size` ({low}) and `max_size` ({high})",
+            )
+        ]
+    return []
+
+
+def check_health_check(health_check: HealthCheckSettings) -> list[Problem]:
+    """ELB refuses a health-check timeout that is not below the interval."""
+    timeout, interval = health_check.timeout_seconds, health_check.interval_seconds
+    if timeout < interval:
+        return []
+    return [
+        Problem(
+            at("health_check", "timeout_seconds"),
+            f"{timeout} must be less than `health_check.interval_seconds` ({interval}); "
+            "lower this or lengthen the interval",
+        )
+    ]
+
+
+def check_listener(settings: HaAppTierSettings) -> list[Problem]:
+    """The ALB serves HTTPS only, and an internal ALB is never open to the internet."""
+    problems: list[Problem] = []
+    if settings.certificate_arn is None:
+        where = "an internet-facing" if settings.internet_facing else "an internal"
+        problems.append(
+            Problem(
+                at("certificate_arn"),
+                f"required: {where} ALB serves HTTPS only (PCI DSS 4.2.1); request an ACM "
+                "certificate for the app's DNS name in the stack's region",
+            )
+        )
+    if not settings.internet_facing:
+        for peer, cidr in (settings.allowed_cidrs or {}).items():
+            if str(ipaddress.ip_network(cidr)) in OPEN_CIDRS:
+                problems.append(
+                    Problem(
+                        at("allowed_cidrs", peer),
+                        f"an internal ALB is never open to {cidr}; name the client ranges, "
+                        "or set `internet_facing` to true",
+                    )
+                )
+    return problems
+
+
+def check_root_device(settings: HaAppTierSettings) -> list[Problem]:
+    """The root device the launch template encrypts is the one the AMI boots from."""
+    if settings.ami_id is not None or settings.root_device_name == "/dev/xvda":
+        return []
+    return [
+        Problem(
+            at("root_device_name"),
+            "Amazon Linux 2023 (the default AMI) boots from /dev/xvda; set `ami_id` too if "
+            "your AMI uses another root device",
+        )
+    ]
+
+
+def check_settings(settings: HaAppTierSettings) -> list[Problem]:
+    """Rules between fields of the settings."""
+    return (
+        check_sizes(settings)
+        + check_health_check(settings.health_check)
+        + check_listener(settings)
+        + check_root_device(settings)
+    )
 
 
 def user_data_path(path: str, base_dir: Path | None = None) -> Path:
@@ -122,20 +206,35 @@ def alb_clients(
     return clients, problems
 
 
+def _service_names(data_services: object) -> bool:
+    return (
+        isinstance(data_services, Collection)
+        and not isinstance(data_services, str | bytes)
+        and all(isinstance(service, str) for service in data_services)
+    )
+
+
+def check_data_services(data_services: object) -> list[Problem]:
+    """``data_services`` are known service names: ``["postgres"]``, never ``"postgres"``."""
+    if _service_names(data_services):
+        return check_services(cast(Collection[str], data_services), ())
+    return [
+        Problem(
+            ("data_services",),
+            f"expected a list of data service names like ['postgres', 'redis'] (got "
+            f"{data_services!r}); ManagedDataTierSettings.services_of_client(app) lists an "
+            "app's",
+        )
+    ]
+
+
 def check_wiring(
     settings: HaAppTierSettings, network: NetworkPlan, data_services: Collection[str]
 ) -> list[Problem]:
     """The app fits the network it is built on."""
     problems: list[Problem] = []
-    unknown = sorted(set(data_services) - set(DATA_SERVICES))
-    if unknown:
-        problems.append(
-            Problem(
-                ("data_services",),
-                f"unknown data service(s) {unknown}; use {list(DATA_SERVICES)}",
-            )
-        )
-    not_admitted = sorted(set(data_services) - set(network.data_services) - set(unknown))
+    known = set(data_services) & set(DATA_SERVICES)  # unknown ones: check_data_services
+    not_admitted = sorted(known - set(network.data_services))
     if not_admitted:
         problems.append(
             Problem(
@@ -151,14 +250,12 @@ def check_wiring(
             Problem(
                 at("app_port"),
                 f"{settings.app_port} is outside the network's app ports {low}-{high}: the "
-                "app tier's NACLs would drop it; change `app_port` or the SecureVpc's "
-                "app_ports",
+                "app tier's NACLs would drop it; pick a port in that range, or widen the "
+                "SecureVpc's app_ports",
             )
         )
-    tiers = ("public", "app") if settings.internet_facing else ("app",)
-    for tier in tiers:
-        if tier not in network.tier_slots:
-            problems.append(Problem(("network",), f"the network has no {tier} tier"))
+    # Every SecureVpc has the public, app and data tiers, and its on-prem ranges are never
+    # 0.0.0.0/0 (OnPremNetwork refuses it): what is left to check is the AZ count.
     if len(network.availability_zones) < 2:
         problems.append(
             Problem(
@@ -167,13 +264,6 @@ def check_wiring(
                 "subnets in at least 2 AZs (the SecureVpc's availability_zones)",
             )
         )
-    if data_services and "data" not in network.tier_slots:
-        problems.append(
-            Problem(("network",), f"the network has no data tier for {sorted(data_services)}")
-        )
-    for peer, cidr in network.on_prem_admitted("app").items():
-        if str(ipaddress.ip_network(cidr)) in OPEN_CIDRS:
-            problems.append(Problem(("network",), f"on-prem range {peer} may not be 0.0.0.0/0"))
     return problems + alb_clients(settings, network)[1]
 
 
@@ -189,10 +279,14 @@ def check_name(name: str) -> list[Problem]:
     ]
 
 
-def check_certificate_region(settings: HaAppTierSettings, region: str) -> list[Problem]:
-    """An ALB can only use an ACM certificate of its own region."""
-    arn = settings.certificate_arn
-    if isinstance(arn, str) and f":acm:{region}:" not in arn:
+def check_certificate_region(certificate_arn: Any, region: str) -> list[Problem]:
+    """An ALB can only use an ACM certificate of its own region.
+
+    ``certificate_arn`` is checked when it is a str: the stack loader's (the stack file
+    names the region) and, when it resolves, an Output's (the component passes the region
+    of its provider, with :func:`check_resolved_certificate`).
+    """
+    if isinstance(certificate_arn, str) and f":acm:{region}:" not in certificate_arn:
         return [
             Problem(
                 at("certificate_arn"),
@@ -203,22 +297,35 @@ def check_certificate_region(settings: HaAppTierSettings, region: str) -> list[P
     return []
 
 
+def check_resolved_certificate(certificate_arn: str, region: str) -> list[Problem]:
+    """A certificate ARN known only at deploy (an Output): its format and its region."""
+    try:
+        check_certificate_arn(certificate_arn)
+    except ValueError as error:
+        return [Problem(at("certificate_arn"), str(error))]
+    return check_certificate_region(certificate_arn, region)
+
+
 def check(
     name: str,
     settings: HaAppTierSettings,
     *,
     context: StackContext,
-    network: NetworkPlan,
+    network: NetworkPlan | None,
     data_services: Collection[str] = (),
     region: str | None = None,
     base_dir: Path | None = None,
 ) -> list[Problem]:
     """Every problem of one app. ``settings`` are the environment's
-    (``settings.for_environment(...)``); ``region`` is checked when known."""
-    problems = check_name(name) + check_wiring(settings, network, data_services)
+    (``settings.for_environment(...)``); ``region`` is checked when known. ``network`` is
+    None when the caller's network argument is not a network (reported by the caller):
+    the rules that need it are skipped, every other one still runs."""
+    problems = check_name(name) + check_settings(settings) + check_data_services(data_services)
+    if network is not None and _service_names(data_services):
+        problems += check_wiring(settings, network, data_services)
     problems += check_user_data(settings, base_dir)
     if context.is_prod:
         problems += broken_rules(PROD_RULES, settings)
     if region is not None:
-        problems += check_certificate_region(settings, region)
+        problems += check_certificate_region(settings.certificate_arn, region)
     return problems

@@ -15,26 +15,29 @@ Fixes the top complaints against the anchors (terraform-aws-modules autoscaling/
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from ..core.alarms import Widget, metric_alarm, metric_widget
-from ..core.aws_env import AwsEnv, aws_env, policy_json
+from ..core.alarms import Widget, raise_alarms
+from ..core.aws_env import aws_env, policy_json
 from ..core.kms import account_administers_key, customer_managed_key
 from ..core.problems import raise_problems
 from ..core.s3 import private_bucket
+from ..core.scope import Scope
 from ..core.security_groups import Rule, restricted_security_group
-from ..core.settings import StackContext, child_opts
+from ..core.settings import StackContext, checked_input
 from ..secure_vpc import NetworkRef, check_network_ref, plan
-from .checks import alb_clients, check, read_user_data
+from .alarms import Monitored, app_alarms, app_widgets
+from .checks import alb_clients, check, check_resolved_certificate, read_user_data
 from .settings import HaAppTierSettings
 
 COMPONENT = "ha-app-tier"
+TYPE = "payments:index:HaAppTier"
 
 #: Amazon Linux 2023 AMI ids are published as public SSM parameters, per architecture.
 AL2023_AMI_PARAMETERS: Mapping[str, str] = {
@@ -108,7 +111,13 @@ class AppRef:
 
 class HaAppTier(pulumi.ComponentResource):
     """An application's launch template, Auto Scaling group, ALB (+ WAF, access logs),
-    security groups, scaling policies, alarms and dashboard widgets."""
+    security groups, scaling policies, alarms and dashboard widgets.
+
+    ``network`` is the SecureVpc's ``vpc.ref``: its app ports, the on-prem ranges its app
+    tier admits and the data services its NACLs admit are what this app is checked
+    against. ``data_services`` are the stores the app is a client of (its instances'
+    egress); ``app.ref`` gives them to ManagedDataTier's ``apps=``.
+    """
 
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
@@ -134,43 +143,52 @@ class HaAppTier(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = settings.for_environment(context.environment)
-        services = tuple(sorted(set(data_services)))
-        problems = check_network_ref(network) or check(
-            name, settings, context=context, network=network.plan, data_services=services
+        services = data_services if isinstance(data_services, str) else tuple(data_services)
+        problems = check_network_ref(network)
+        problems += check(
+            name,
+            settings,
+            context=context,
+            network=None if problems else network.plan,
+            data_services=services,
         )
         raise_problems("HaAppTier", name, problems, HaAppTierSettings)
         user_data = read_user_data(settings)
+        services = tuple(sorted(set(services)))
 
-        super().__init__("payments:index:HaAppTier", name, None, opts)
-        self._name = name
-        self._settings = settings
-        self._context = context
-        self._network = network
-        self._env: AwsEnv = aws_env(self)
+        super().__init__(TYPE, name, None, opts)
+        scope = Scope(self, name, context, COMPONENT, aws_env(self), extra_tags={"app": name})
 
-        self._alb_sg = self._alb_security_group()
-        self._instance_sg = self._instance_security_group(services)
-        bucket = self._access_log_bucket()
-        self._alb = self._load_balancer(bucket)
-        self._tg = self._target_group()
-        https = self._listeners()
-        self.web_acl_arn = self._web_acl() if settings.internet_facing else None
-        key = self._ebs_key()
-        template = self._launch_template(key, user_data)
-        self._asg = self._auto_scaling_group(template)
-        self._scaling_policies(https)
-        self._alarms(alarm_topic_arn)
-        self.dashboard_widgets = self._widgets()
+        alb_sg = alb_security_group(scope, settings, network)
+        instance_sg = instance_security_group(scope, settings, network, services, alb_sg)
+        logs = access_log_bucket(scope, settings)
+        alb = load_balancer(scope, settings, network, alb_sg, logs)
+        tg = target_group(scope, settings, network)
+        https = listeners(scope, settings, alb, tg)
+        self.web_acl_arn = web_acl(scope, settings, alb) if settings.internet_facing else None
+        autoscaling_role = autoscaling_service_linked_role(scope)
+        key = ebs_key(scope, autoscaling_role)
+        template = launch_template(scope, settings, instance_sg, key, user_data)
+        asg = auto_scaling_group(scope, settings, network, template, tg, autoscaling_role)
+        scaling_policies(scope, settings, asg, alb, tg, https)
+        monitored = Monitored(alb.arn_suffix, tg.arn_suffix, asg.name)
+        # The alarms have always carried the standard tags only (no `app` tag).
+        raise_alarms(
+            dataclasses.replace(scope, extra_tags={}),
+            app_alarms(name, settings, monitored),
+            alarm_topic_arn,
+        )
+        self.dashboard_widgets = app_widgets(name, monitored, scope.env.region)
 
-        self.alb_dns_name = self._alb.dns_name
-        self.alb_arn = self._alb.arn
-        self.alb_zone_id = self._alb.zone_id
-        self.target_group_arn = self._tg.arn
-        self.asg_name = self._asg.name
-        self.instance_security_group_id = self._instance_sg.id
-        self.alb_security_group_id = self._alb_sg.id
-        self.ref = AppRef(name, self._instance_sg.id, frozenset(services))
-        self.access_log_bucket = bucket.bucket
+        self.alb_dns_name = alb.dns_name
+        self.alb_arn = alb.arn
+        self.alb_zone_id = alb.zone_id
+        self.target_group_arn = tg.arn
+        self.asg_name = asg.name
+        self.instance_security_group_id = instance_sg.id
+        self.alb_security_group_id = alb_sg.id
+        self.access_log_bucket = logs.bucket.bucket
+        self.ref = AppRef(name, instance_sg.id, frozenset(services))
         self.register_outputs(
             {
                 "albDnsName": self.alb_dns_name,
@@ -184,680 +202,653 @@ class HaAppTier(pulumi.ComponentResource):
             }
         )
 
-    # --- helpers -------------------------------------------------------------------------
 
-    def _tags(self, **extra: str) -> dict[str, str]:
-        return self._context.tags(COMPONENT, app=self._name, **extra)
+# --- security groups ---------------------------------------------------------------------
 
-    def _opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return child_opts(self, **kwargs)
 
-    # --- security groups -----------------------------------------------------------------
-
-    def _alb_security_group(self) -> aws.ec2.SecurityGroup:
-        s, n = self._settings, self._name
-        clients, _ = alb_clients(s, self._network.plan)
-        ingress = [Rule("https", 443, cidrs=clients, description="HTTPS from clients")]
-        if s.internet_facing:
-            # Port 80 only ever answers with a 301 to HTTPS (see _listeners).
-            ingress.append(Rule("http", 80, cidrs=clients, description="HTTP, redirected"))
-        return restricted_security_group(
-            f"{n}-alb",
-            vpc_id=self._network.vpc_id,
-            description=f"{n} ALB: HTTPS from clients, app port to the app tier",
-            context=self._context,
-            component=COMPONENT,
-            ingress=ingress,
-            # The ALB reaches targets (and health checks them) in the app tier only. A CIDR
-            # rather than the instance SG keeps the two groups free of a creation cycle.
-            egress=[
-                Rule(
-                    "app",
-                    s.app_port,
-                    cidrs={"app-tier": self._network.tier_cidrs["app"]},
-                    description="to targets",
-                )
-            ],
-            internet_facing_web=s.internet_facing,
-            parent=self,
-        )
-
-    def _instance_security_group(self, services: tuple[str, ...]) -> aws.ec2.SecurityGroup:
-        s, n = self._settings, self._name
-        egress = [
+def alb_security_group(
+    scope: Scope, settings: HaAppTierSettings, network: NetworkRef
+) -> aws.ec2.SecurityGroup:
+    """HTTPS (and HTTP, redirected, when internet-facing) from the clients; out to the app
+    port in the app tier only."""
+    n = scope.name
+    clients, _ = alb_clients(settings, network.plan)
+    ingress = [Rule("https", 443, cidrs=clients, description="HTTPS from clients")]
+    if settings.internet_facing:
+        # Port 80 only ever answers with a 301 to HTTPS (see listeners).
+        ingress.append(Rule("http", 80, cidrs=clients, description="HTTP, redirected"))
+    return restricted_security_group(
+        f"{n}-alb",
+        vpc_id=network.vpc_id,
+        description=f"{n} ALB: HTTPS from clients, app port to the app tier",
+        context=scope.context,
+        component=scope.component,
+        ingress=ingress,
+        # The ALB reaches targets (and health checks them) in the app tier only. A CIDR
+        # rather than the instance SG keeps the two groups free of a creation cycle.
+        egress=[
             Rule(
-                "https",
-                443,
-                # 443 out: package repositories and AWS APIs via the NAT gateway, and the
-                # interface endpoints (SSM, KMS, logs ...) inside the VPC.
-                cidrs={"internet": plan.ANYWHERE},
-                security_groups={"endpoints": self._network.endpoint_security_group_id},
-                description="HTTPS to AWS APIs and endpoints",
+                "app",
+                settings.app_port,
+                cidrs={"app-tier": network.tier_cidrs["app"]},
+                description="to targets",
             )
-        ]
-        for service in services:
-            svc = plan.SERVICES[service]
-            egress.append(
-                Rule(
-                    service,
-                    svc.from_port,
-                    svc.to_port,
-                    cidrs={"data-tier": self._network.tier_cidrs["data"]},
-                    description=f"to the {service} data store",
-                )
-            )
-        return restricted_security_group(
-            f"{n}-instances",
-            vpc_id=self._network.vpc_id,
-            description=f"{n} instances: app port from the ALB only",
-            context=self._context,
-            component=COMPONENT,
-            ingress=[
-                Rule(
-                    "app",
-                    s.app_port,
-                    security_groups={"alb": self._alb_sg.id},
-                    description="from the ALB",
-                )
-            ],
-            egress=egress,
-            parent=self,
-        )
+        ],
+        internet_facing_web=settings.internet_facing,
+        parent=scope.parent,
+    )
 
-    # --- access logs -----------------------------------------------------------------------
 
-    def _access_log_bucket(self) -> aws.s3.Bucket:
-        n, ctx = self._name, self._context
-        bucket, pab = private_bucket(
-            f"{n}-alb-logs",
-            context=ctx,
-            tags=self._tags(Name=f"{n}-alb-logs"),
-            parent=self,
-            # Nonprod may be torn down with its logs; prod logs are evidence (PCI DSS 10.5.1).
-            force_destroy=not ctx.is_prod,
+def instance_security_group(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    network: NetworkRef,
+    services: Iterable[str],
+    alb_sg: aws.ec2.SecurityGroup,
+) -> aws.ec2.SecurityGroup:
+    """The app port from the ALB's group only; out 443 and the ports of ``services``."""
+    n = scope.name
+    egress = [
+        Rule(
+            "https",
+            443,
+            # 443 out: package repositories and AWS APIs via the NAT gateway, and the
+            # interface endpoints (SSM, KMS, logs ...) inside the VPC.
+            cidrs={"internet": plan.ANYWHERE},
+            security_groups={"endpoints": network.endpoint_security_group_id},
+            description="HTTPS to AWS APIs and endpoints",
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    # ALB access logs support only SSE-S3: ELB cannot write to a bucket
-                    # whose default encryption is SSE-KMS (ELB user guide, "Enable access
-                    # logs"; aws-cdk #21947). The logs hold no card data (PCI DSS 10.3.x
-                    # protects them through access control and retention instead).
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    ),
-                )
-            ],
-            opts=self._opts(),
-        )
-        days = self._settings.access_log_retention_days
-        aws.s3.BucketLifecycleConfiguration(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=self._opts(),
-        )
-        self._log_policy = aws.s3.BucketPolicy(
-            f"{n}-alb-logs",
-            bucket=bucket.id,
-            policy=self._log_bucket_policy(bucket),
-            # S3 rejects concurrent policy and public-access-block changes on one bucket.
-            opts=self._opts(depends_on=[pab]),
-        )
-        return bucket
-
-    def _log_bucket_policy(self, bucket: aws.s3.Bucket) -> pulumi.Output[str]:
-        env = self._env
-        principal = pulumi.Output.all(env.partition, env.region).apply(
-            lambda p: (
-                {"AWS": f"arn:{p[0]}:iam::{ELB_LOG_DELIVERY_ACCOUNTS[p[1]]}:root"}
-                if p[1] in ELB_LOG_DELIVERY_ACCOUNTS
-                else {"Service": ELB_LOG_DELIVERY_SERVICE}
+    ]
+    for service in services:
+        svc = plan.SERVICES[service]
+        egress.append(
+            Rule(
+                service,
+                svc.from_port,
+                svc.to_port,
+                cidrs={"data-tier": network.tier_cidrs["data"]},
+                description=f"to the {service} data store",
             )
         )
-        log_objects = pulumi.Output.concat(
-            bucket.arn, f"/{ACCESS_LOG_PREFIX}/AWSLogs/", env.account_id, "/*"
-        )
-        return policy_json(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "ElbDeliversAccessLogs",
-                        "Effect": "Allow",
-                        "Principal": principal,
-                        "Action": "s3:PutObject",
-                        "Resource": log_objects,
-                    },
-                    {
-                        # PCI DSS 4.2.1: never read or write the logs over plain HTTP.
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                ],
-            }
-        )
-
-    # --- load balancer -------------------------------------------------------------------
-
-    def _load_balancer(self, bucket: aws.s3.Bucket) -> aws.lb.LoadBalancer:
-        s, n = self._settings, self._name
-        tier = "public" if s.internet_facing else "app"
-        return aws.lb.LoadBalancer(
-            f"{n}-alb",
-            load_balancer_type="application",
-            internal=not s.internet_facing,
-            subnets=self._network.tier_subnet_ids(tier),
-            security_groups=[self._alb_sg.id],
-            drop_invalid_header_fields=True,
-            enable_deletion_protection=self._context.is_prod,
-            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
-            ),
-            tags=self._tags(Name=f"{n}-alb"),
-            # ELB test-writes to the bucket when access logs are enabled: the policy first.
-            opts=self._opts(depends_on=[self._log_policy]),
-        )
-
-    def _target_group(self) -> aws.lb.TargetGroup:
-        s, n = self._settings, self._name
-        hc = s.health_check
-        return aws.lb.TargetGroup(
-            f"{n}-tg",
-            target_type="instance",
-            port=s.app_port,
-            protocol="HTTP",
-            vpc_id=self._network.vpc_id,
-            deregistration_delay=s.deregistration_delay_seconds,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=hc.path,
-                matcher=hc.matcher,
-                interval=hc.interval_seconds,
-                timeout=hc.timeout_seconds,
-                healthy_threshold=hc.healthy_threshold,
-                unhealthy_threshold=hc.unhealthy_threshold,
-            ),
-            tags=self._tags(Name=f"{n}-tg"),
-            opts=self._opts(),
-        )
-
-    def _listeners(self) -> aws.lb.Listener:
-        s, n = self._settings, self._name
-        https = aws.lb.Listener(
-            f"{n}-https",
-            load_balancer_arn=self._alb.arn,
-            port=443,
-            protocol="HTTPS",
-            ssl_policy=s.tls_policy,
-            certificate_arn=s.certificate_arn,
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self._tg.arn)
-            ],
-            tags=self._tags(),
-            opts=self._opts(),
-        )
-        if s.internet_facing:
-            # Browsers typing http:// land here; nothing is ever served in clear text.
-            aws.lb.Listener(
-                f"{n}-http",
-                load_balancer_arn=self._alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            protocol="HTTPS", port="443", status_code="HTTP_301"
-                        ),
-                    )
-                ],
-                tags=self._tags(),
-                opts=self._opts(),
+    return restricted_security_group(
+        f"{n}-instances",
+        vpc_id=network.vpc_id,
+        description=f"{n} instances: app port from the ALB only",
+        context=scope.context,
+        component=scope.component,
+        ingress=[
+            Rule(
+                "app",
+                settings.app_port,
+                security_groups={"alb": alb_sg.id},
+                description="from the ALB",
             )
-        return https
+        ],
+        egress=egress,
+        parent=scope.parent,
+    )
 
-    def _web_acl(self) -> pulumi.Output[str] | None:
-        waf, n = self._settings.waf, self._name
-        if not waf.enabled:
-            return None
-        metric = re.sub(r"[^A-Za-z0-9]", "", n)
 
-        def visibility(name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
-            return aws.wafv2.WebAclRuleVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True,
-                metric_name=f"{metric}{name}",
-                sampled_requests_enabled=True,
-            )
+# --- access logs ---------------------------------------------------------------------------
 
-        rules = [
-            aws.wafv2.WebAclRuleArgs(
-                name="rate-limit-per-ip",
-                priority=WAF_RATE_RULE_PRIORITY,
-                action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                        limit=waf.rate_limit,
-                        aggregate_key_type="IP",
-                        evaluation_window_sec=waf.rate_window_seconds,
-                    )
+
+@dataclass(frozen=True)
+class AccessLogs:
+    bucket: aws.s3.Bucket
+    policy: aws.s3.BucketPolicy  # the ALB waits for it: ELB test-writes when logging starts
+
+
+def access_log_bucket(scope: Scope, settings: HaAppTierSettings) -> AccessLogs:
+    """The ALB's access-log bucket: private, SSE-S3, expiring, TLS-only."""
+    n, ctx = scope.name, scope.context
+    bucket, pab = private_bucket(
+        f"{n}-alb-logs",
+        context=ctx,
+        tags=scope.tags(Name=f"{n}-alb-logs"),
+        parent=scope.parent,
+        # Nonprod may be torn down with its logs; prod logs are evidence (PCI DSS 10.5.1).
+        force_destroy=not ctx.is_prod,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{n}-alb-logs",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                # ALB access logs support only SSE-S3: ELB cannot write to a bucket
+                # whose default encryption is SSE-KMS (ELB user guide, "Enable access
+                # logs"; aws-cdk #21947). The logs hold no card data (PCI DSS 10.3.x
+                # protects them through access control and retention instead).
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
                 ),
-                visibility_config=visibility("RateLimit"),
             )
-        ]
-        for group, priority in WAF_MANAGED_RULE_GROUPS.items():
-            rules.append(
-                aws.wafv2.WebAclRuleArgs(
-                    name=group,
-                    priority=priority,
-                    # Managed groups carry their own block actions; "none" keeps them.
-                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()  # type: ignore[no-untyped-call]
-                    ),
-                    statement=aws.wafv2.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS", name=group
-                        )
-                    ),
-                    visibility_config=visibility(group.removeprefix("AWSManagedRules")),
-                )
+        ],
+        opts=scope.opts(),
+    )
+    days = settings.access_log_retention_days
+    aws.s3.BucketLifecycleConfiguration(
+        f"{n}-alb-logs",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=days
+                ),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=7
+                ),
             )
-        acl = aws.wafv2.WebAcl(
-            f"{n}-waf",
-            scope="REGIONAL",
-            description=f"{n} ALB: AWS managed rules and a per-IP rate limit",
-            default_action=aws.wafv2.WebAclDefaultActionArgs(
-                allow=aws.wafv2.WebAclDefaultActionAllowArgs()
-            ),
-            rules=rules,
-            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
-                cloudwatch_metrics_enabled=True,
-                metric_name=f"{metric}WebAcl",
-                sampled_requests_enabled=True,
-            ),
-            tags=self._tags(Name=f"{n}-waf"),
-            opts=self._opts(),
-        )
-        aws.wafv2.WebAclAssociation(
-            f"{n}-waf",
-            resource_arn=self._alb.arn,
-            web_acl_arn=acl.arn,
-            opts=self._opts(),
-        )
-        return acl.arn
+        ],
+        opts=scope.opts(),
+    )
+    policy = aws.s3.BucketPolicy(
+        f"{n}-alb-logs",
+        bucket=bucket.id,
+        policy=log_bucket_policy(scope, bucket),
+        # S3 rejects concurrent policy and public-access-block changes on one bucket.
+        opts=scope.opts(depends_on=[pab]),
+    )
+    return AccessLogs(bucket, policy)
 
-    # --- compute -----------------------------------------------------------------------
 
-    def _ebs_key(self) -> aws.kms.Key:
-        n, env, ctx = self._name, self._env, self._context
-        # A custom-suffix Auto Scaling service-linked role for this app: the key policy must
-        # name an existing principal (a key policy naming the default
-        # AWSServiceRoleForAutoScaling fails in an account that never used Auto Scaling),
-        # and only this app's ASG can use the key.
-        self._slr = aws.iam.ServiceLinkedRole(
-            f"{n}-autoscaling",
-            aws_service_name="autoscaling.amazonaws.com",
-            custom_suffix=f"{ctx.environment}-{n}",
-            description=f"EC2 Auto Scaling for {n} ({ctx.environment})",
-            tags=self._tags(),
-            opts=self._opts(),
+def log_bucket_policy(scope: Scope, bucket: aws.s3.Bucket) -> pulumi.Output[str]:
+    """ELB delivers under ``alb/AWSLogs/<account>/``; nothing is read or written over HTTP."""
+    env = scope.env
+    principal = pulumi.Output.all(env.partition, env.region).apply(
+        lambda p: (
+            {"AWS": f"arn:{p[0]}:iam::{ELB_LOG_DELIVERY_ACCOUNTS[p[1]]}:root"}
+            if p[1] in ELB_LOG_DELIVERY_ACCOUNTS
+            else {"Service": ELB_LOG_DELIVERY_SERVICE}
         )
-        policy = policy_json(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    account_administers_key(env),
-                    {
-                        # Without these, the ASG's launches fail with
-                        # "Client.InternalError: Client error on launch" (EBS cannot
-                        # encrypt the root volume with a CMK the role may not use).
-                        "Sid": "AutoScalingUsesKey",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": self._slr.arn},
-                        "Action": [
-                            "kms:Encrypt",
-                            "kms:Decrypt",
-                            "kms:ReEncrypt*",
-                            "kms:GenerateDataKey*",
-                            "kms:DescribeKey",
-                        ],
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "AutoScalingAttachesVolumes",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": self._slr.arn},
-                        "Action": "kms:CreateGrant",
-                        "Resource": "*",
-                        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                    },
-                ],
-            }
-        )
-        return customer_managed_key(
-            f"{n}-ebs",
-            description=f"{n} app tier EBS volumes",
-            policy=policy,
-            context=ctx,
-            component=COMPONENT,
-            parent=self,
-        )
-
-    def _instance_profile(self) -> aws.iam.InstanceProfile:
-        n, env = self._name, self._env
-        role = aws.iam.Role(
-            f"{n}-instance-role",
-            description=f"{n} instances: SSM Session Manager and the CloudWatch agent only",
-            assume_role_policy=policy_json(
+    )
+    log_objects = pulumi.Output.concat(
+        bucket.arn, f"/{ACCESS_LOG_PREFIX}/AWSLogs/", env.account_id, "/*"
+    )
+    return policy_json(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            tags=self._tags(),
-            opts=self._opts(),
-        )
-        # PCI DSS 7.2: least privilege. Shell access is SSM Session Manager (logged), never SSH.
-        for role_name, policy in (
-            ("ssm", "AmazonSSMManagedInstanceCore"),
-            ("cloudwatch-agent", "CloudWatchAgentServerPolicy"),
-        ):
-            aws.iam.RolePolicyAttachment(
-                f"{n}-instance-{role_name}",
-                role=role.name,
-                policy_arn=pulumi.Output.concat("arn:", env.partition, ":iam::aws:policy/", policy),
-                opts=self._opts(),
-            )
-        return aws.iam.InstanceProfile(
-            f"{n}-instance-profile",
-            role=role.name,
-            tags=self._tags(),
-            opts=self._opts(),
-        )
-
-    def _image_id(self) -> pulumi.Input[str]:
-        s = self._settings
-        if s.ami_id is not None:
-            return s.ami_id
-        parameter = aws.ssm.get_parameter_output(
-            name=AL2023_AMI_PARAMETERS[s.architecture],
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        # insecure_value: an AMI id is not a secret; `value` would mark the template secret.
-        return parameter.insecure_value
-
-    def _launch_template(self, key: aws.kms.Key, user_data: str | None) -> aws.ec2.LaunchTemplate:
-        s, n = self._settings, self._name
-        profile = self._instance_profile()
-        tag_specs = [
-            aws.ec2.LaunchTemplateTagSpecificationArgs(
-                resource_type=kind, tags=self._tags(Name=f"{n}-{kind}")
-            )
-            for kind in ("instance", "volume", "network-interface")
-        ]
-        return aws.ec2.LaunchTemplate(
-            f"{n}-lt",
-            description=f"{n} app tier instances",
-            image_id=self._image_id(),
-            instance_type=s.instance_type,
-            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
-            # IMDSv2 only, one hop: a container or proxy on the host cannot reach the
-            # instance credentials (the SSRF path of the 2019 Capital One breach).
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="disabled",
-            ),
-            monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
-            network_interfaces=[
-                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                    device_index=0,
-                    associate_public_ip_address="false",
-                    delete_on_termination="true",
-                    security_groups=[self._instance_sg.id],
-                )
+                    "Sid": "ElbDeliversAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "s3:PutObject",
+                    "Resource": log_objects,
+                },
+                {
+                    # PCI DSS 4.2.1: never read or write the logs over plain HTTP.
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
             ],
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=s.root_device_name,
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        volume_type="gp3",
-                        volume_size=s.root_volume_size_gib,
-                        encrypted="true",
-                        kms_key_id=key.arn,
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            user_data=user_data,
-            update_default_version=True,
-            tag_specifications=tag_specs,
-            tags=self._tags(Name=f"{n}-lt"),
-            opts=self._opts(),
-        )
-
-    def _auto_scaling_group(self, template: aws.ec2.LaunchTemplate) -> aws.autoscaling.Group:
-        s, n = self._settings, self._name
-        return aws.autoscaling.Group(
-            f"{n}-asg",
-            vpc_zone_identifiers=self._network.tier_subnet_ids("app"),
-            min_size=s.min_size,
-            max_size=s.max_size,
-            desired_capacity=s.desired_capacity,
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
-                id=template.id,
-                # The explicit version number: a new template version is then a change to
-                # the group, which starts the instance refresh ($Latest never does).
-                version=template.latest_version.apply(str),
-            ),
-            target_group_arns=[self._tg.arn],
-            health_check_type="ELB",
-            health_check_grace_period=s.health_check_grace_period_seconds,
-            default_instance_warmup=s.instance_warmup_seconds,
-            # On-demand only: capacity rebalancing is a Spot feature.
-            capacity_rebalance=False,
-            # Auto-healing launches the replacement before terminating the unhealthy
-            # instance (min 100%), with room for about one extra instance (max 110%).
-            instance_maintenance_policy=aws.autoscaling.GroupInstanceMaintenancePolicyArgs(
-                min_healthy_percentage=100, max_healthy_percentage=110
-            ),
-            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
-                strategy="Rolling",
-                preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                    min_healthy_percentage=s.instance_refresh_min_healthy_percentage,
-                    max_healthy_percentage=110,
-                    instance_warmup=str(s.instance_warmup_seconds),
-                    skip_matching=True,
-                ),
-            ),
-            max_instance_lifetime=(
-                s.max_instance_lifetime_days * 86400 if s.max_instance_lifetime_days else None
-            ),
-            service_linked_role_arn=self._slr.arn,
-            enabled_metrics=list(GROUP_METRICS),
-            metrics_granularity="1Minute",
-            tags=[
-                aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
-                for k, v in self._tags(Name=f"{n}-asg").items()
-            ],
-            # Scaling owns the desired capacity after creation (TFM asg #44, #72).
-            opts=self._opts(ignore_changes=["desiredCapacity"]),
-        )
-
-    def _scaling_policies(self, https: aws.lb.Listener) -> None:
-        s, n = self._settings, self._name
-        aws.autoscaling.Policy(
-            f"{n}-cpu",
-            autoscaling_group_name=self._asg.name,
-            policy_type="TargetTrackingScaling",
-            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=s.scaling.cpu_target_percent,
-                predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ASGAverageCPUUtilization"
-                ),
-            ),
-            opts=self._opts(),
-        )
-        aws.autoscaling.Policy(
-            f"{n}-requests",
-            autoscaling_group_name=self._asg.name,
-            policy_type="TargetTrackingScaling",
-            target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
-                target_value=float(s.scaling.requests_per_target),
-                predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=pulumi.Output.concat(
-                        self._alb.arn_suffix, "/", self._tg.arn_suffix
-                    ),
-                ),
-            ),
-            # AWS rejects the resource label until the target group is behind the ALB.
-            opts=self._opts(depends_on=[https]),
-        )
-
-    # --- monitoring ----------------------------------------------------------------------
-
-    def _alarms(self, topic: pulumi.Input[str]) -> None:
-        s, n = self._settings, self._name
-        lb = {"LoadBalancer": self._alb.arn_suffix}
-        tg = {"LoadBalancer": self._alb.arn_suffix, "TargetGroup": self._tg.arn_suffix}
-        common: dict[str, Any] = {
-            "parent": self,
-            "context": self._context,
-            "component": COMPONENT,
-            "topic_arn": topic,
         }
-        alb_ns = "AWS/ApplicationELB"
-        metric_alarm(
-            f"{n}-alb-5xx",
-            description=f"{n}: the ALB returns 5xx (no healthy target, or ALB errors)",
-            namespace=alb_ns,
-            metric_name="HTTPCode_ELB_5XX_Count",
-            dimensions=lb,
-            statistic="Sum",
-            threshold=s.alarms.elb_5xx_per_5_minutes,
-            comparison="GreaterThanThreshold",
-            evaluation_periods=1,
-            treat_missing_data="notBreaching",
-            **common,
+    )
+
+
+# --- load balancer -----------------------------------------------------------------------
+
+
+def load_balancer(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    network: NetworkRef,
+    alb_sg: aws.ec2.SecurityGroup,
+    logs: AccessLogs,
+) -> aws.lb.LoadBalancer:
+    """Internet-facing in the public tier, or internal in the app tier."""
+    n = scope.name
+    tier = "public" if settings.internet_facing else "app"
+    return aws.lb.LoadBalancer(
+        f"{n}-alb",
+        load_balancer_type="application",
+        internal=not settings.internet_facing,
+        subnets=network.tier_subnet_ids(tier),
+        security_groups=[alb_sg.id],
+        drop_invalid_header_fields=True,
+        enable_deletion_protection=scope.context.is_prod,
+        access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+            bucket=logs.bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
+        ),
+        tags=scope.tags(Name=f"{n}-alb"),
+        # ELB test-writes to the bucket when access logs are enabled: the policy first.
+        opts=scope.opts(depends_on=[logs.policy]),
+    )
+
+
+def target_group(
+    scope: Scope, settings: HaAppTierSettings, network: NetworkRef
+) -> aws.lb.TargetGroup:
+    """HTTP to the app port, health-checked and drained as configured."""
+    n, hc = scope.name, settings.health_check
+    return aws.lb.TargetGroup(
+        f"{n}-tg",
+        target_type="instance",
+        port=settings.app_port,
+        protocol="HTTP",
+        vpc_id=network.vpc_id,
+        deregistration_delay=settings.deregistration_delay_seconds,
+        health_check=aws.lb.TargetGroupHealthCheckArgs(
+            enabled=True,
+            protocol="HTTP",
+            port="traffic-port",
+            path=hc.path,
+            matcher=hc.matcher,
+            interval=hc.interval_seconds,
+            timeout=hc.timeout_seconds,
+            healthy_threshold=hc.healthy_threshold,
+            unhealthy_threshold=hc.unhealthy_threshold,
+        ),
+        tags=scope.tags(Name=f"{n}-tg"),
+        opts=scope.opts(),
+    )
+
+
+def listener_certificate(scope: Scope, settings: HaAppTierSettings) -> pulumi.Input[str]:
+    """The HTTPS listener's certificate, checked when the provider's region resolves: an ACM
+    certificate ARN (a str was already checked before anything was registered; an Output,
+    a certificate made in the same program or read from another stack, is checked now) in
+    the region of the component's provider. A wrong one fails the deploy with the message
+    the stack loader gives a stack file's."""
+    arn = settings.certificate_arn
+    assert arn is not None  # checks: required
+
+    def in_region(region: str) -> pulumi.Input[str]:
+        def check(value: str) -> str:
+            problems = check_resolved_certificate(value, region)
+            raise_problems("HaAppTier", scope.name, problems, HaAppTierSettings)
+            return value
+
+        checked = checked_input(pulumi.Output.from_input(arn), check)
+        assert checked is not None
+        return checked
+
+    return scope.env.region.apply(in_region)
+
+
+def listeners(
+    scope: Scope, settings: HaAppTierSettings, alb: aws.lb.LoadBalancer, tg: aws.lb.TargetGroup
+) -> aws.lb.Listener:
+    """HTTPS (TLS 1.2+) forwarding to the targets; HTTP only redirects (internet-facing)."""
+    n = scope.name
+    https = aws.lb.Listener(
+        f"{n}-https",
+        load_balancer_arn=alb.arn,
+        port=443,
+        protocol="HTTPS",
+        ssl_policy=settings.tls_policy,
+        certificate_arn=listener_certificate(scope, settings),
+        default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=tg.arn)],
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    if settings.internet_facing:
+        # Browsers typing http:// land here; nothing is ever served in clear text.
+        aws.lb.Listener(
+            f"{n}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
+            tags=scope.tags(),
+            opts=scope.opts(),
         )
-        metric_alarm(
-            f"{n}-target-5xx",
-            description=f"{n}: the application returns 5xx",
-            namespace=alb_ns,
-            metric_name="HTTPCode_Target_5XX_Count",
-            dimensions=tg,
-            statistic="Sum",
-            threshold=s.alarms.target_5xx_per_5_minutes,
-            comparison="GreaterThanThreshold",
-            evaluation_periods=1,
-            treat_missing_data="notBreaching",
-            **common,
-        )
-        metric_alarm(
-            f"{n}-unhealthy-hosts",
-            description=f"{n}: at least one target fails its health check",
-            namespace=alb_ns,
-            metric_name="UnHealthyHostCount",
-            dimensions=tg,
-            statistic="Maximum",
-            threshold=0,
-            comparison="GreaterThanThreshold",
-            period=60,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            **common,
-        )
-        metric_alarm(
-            f"{n}-latency-p99",
-            description=f"{n}: p99 response time above {s.alarms.p99_latency_seconds}s",
-            namespace=alb_ns,
-            metric_name="TargetResponseTime",
-            dimensions=tg,
-            extended_statistic="p99",
-            threshold=s.alarms.p99_latency_seconds,
-            comparison="GreaterThanThreshold",
-            period=300,
-            evaluation_periods=2,
-            treat_missing_data="notBreaching",
-            **common,
-        )
-        metric_alarm(
-            f"{n}-in-service",
-            description=f"{n}: fewer in-service instances than minSize ({s.min_size})",
-            namespace="AWS/AutoScaling",
-            metric_name="GroupInServiceInstances",
-            dimensions={"AutoScalingGroupName": self._asg.name},
-            statistic="Minimum",
-            threshold=s.min_size,
-            comparison="LessThanThreshold",
-            period=60,
-            evaluation_periods=5,
-            datapoints_to_alarm=5,
-            # No data means the group is gone or metrics stopped: page someone.
-            treat_missing_data="breaching",
-            **common,
+    return https
+
+
+def web_acl(
+    scope: Scope, settings: HaAppTierSettings, alb: aws.lb.LoadBalancer
+) -> pulumi.Output[str] | None:
+    """AWS managed rule groups and a per-IP rate limit in front of an internet-facing ALB
+    (PCI DSS 6.4.2); None when ``waf.enabled`` is false."""
+    waf, n = settings.waf, scope.name
+    if not waf.enabled:
+        return None
+    metric = re.sub(r"[^A-Za-z0-9]", "", n)
+
+    def visibility(name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+        return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True,
+            metric_name=f"{metric}{name}",
+            sampled_requests_enabled=True,
         )
 
-    def _widgets(self) -> list[Widget]:
-        n = self._name
-        region = self._env.region
-        alb: list[pulumi.Input[str]] = ["LoadBalancer", self._alb.arn_suffix]
-        tg: list[pulumi.Input[str]] = [*alb, "TargetGroup", self._tg.arn_suffix]
-        asg: list[pulumi.Input[str]] = ["AutoScalingGroupName", self._asg.name]
-        ns = "AWS/ApplicationELB"
-        return [
-            metric_widget(f"{n} requests", [[ns, "RequestCount", *alb]], region=region, stat="Sum"),
-            metric_widget(
-                f"{n} 5xx",
-                [[ns, "HTTPCode_ELB_5XX_Count", *alb], [ns, "HTTPCode_Target_5XX_Count", *tg]],
-                region=region,
-                stat="Sum",
+    rules = [
+        aws.wafv2.WebAclRuleArgs(
+            name="rate-limit-per-ip",
+            priority=WAF_RATE_RULE_PRIORITY,
+            action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+            statement=aws.wafv2.WebAclRuleStatementArgs(
+                rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=waf.rate_limit,
+                    aggregate_key_type="IP",
+                    evaluation_window_sec=waf.rate_window_seconds,
+                )
             ),
-            metric_widget(
-                f"{n} latency p99", [[ns, "TargetResponseTime", *tg]], region=region, stat="p99"
+            visibility_config=visibility("RateLimit"),
+        )
+    ]
+    for group, priority in WAF_MANAGED_RULE_GROUPS.items():
+        rules.append(
+            aws.wafv2.WebAclRuleArgs(
+                name=group,
+                priority=priority,
+                # Managed groups carry their own block actions; "none" keeps them.
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()  # type: ignore[no-untyped-call]
+                ),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS", name=group
+                    )
+                ),
+                visibility_config=visibility(group.removeprefix("AWSManagedRules")),
+            )
+        )
+    acl = aws.wafv2.WebAcl(
+        f"{n}-waf",
+        scope="REGIONAL",
+        description=f"{n} ALB: AWS managed rules and a per-IP rate limit",
+        default_action=aws.wafv2.WebAclDefaultActionArgs(
+            allow=aws.wafv2.WebAclDefaultActionAllowArgs()
+        ),
+        rules=rules,
+        visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True,
+            metric_name=f"{metric}WebAcl",
+            sampled_requests_enabled=True,
+        ),
+        tags=scope.tags(Name=f"{n}-waf"),
+        opts=scope.opts(),
+    )
+    aws.wafv2.WebAclAssociation(
+        f"{n}-waf",
+        resource_arn=alb.arn,
+        web_acl_arn=acl.arn,
+        opts=scope.opts(),
+    )
+    return acl.arn
+
+
+# --- compute -------------------------------------------------------------------------------
+
+
+def autoscaling_service_linked_role(scope: Scope) -> aws.iam.ServiceLinkedRole:
+    """A custom-suffix Auto Scaling service-linked role for this app: the EBS key policy must
+    name an existing principal (a key policy naming the default AWSServiceRoleForAutoScaling
+    fails in an account that never used Auto Scaling), and only this app's ASG can use the
+    key."""
+    n, ctx = scope.name, scope.context
+    return aws.iam.ServiceLinkedRole(
+        f"{n}-autoscaling",
+        aws_service_name="autoscaling.amazonaws.com",
+        custom_suffix=f"{ctx.environment}-{n}",
+        description=f"EC2 Auto Scaling for {n} ({ctx.environment})",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+
+
+def ebs_key(scope: Scope, autoscaling_role: aws.iam.ServiceLinkedRole) -> aws.kms.Key:
+    """The CMK of the root volumes, usable by the app's Auto Scaling role."""
+    n = scope.name
+    policy = policy_json(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                account_administers_key(scope.env),
+                {
+                    # Without these, the ASG's launches fail with
+                    # "Client.InternalError: Client error on launch" (EBS cannot
+                    # encrypt the root volume with a CMK the role may not use).
+                    "Sid": "AutoScalingUsesKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role.arn},
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "AutoScalingAttachesVolumes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": autoscaling_role.arn},
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+            ],
+        }
+    )
+    return customer_managed_key(
+        f"{n}-ebs",
+        description=f"{n} app tier EBS volumes",
+        policy=policy,
+        context=scope.context,
+        component=scope.component,
+        parent=scope.parent,
+    )
+
+
+def instance_profile(scope: Scope) -> aws.iam.InstanceProfile:
+    """The instances' role: SSM Session Manager and the CloudWatch agent, nothing else."""
+    n, env = scope.name, scope.env
+    role = aws.iam.Role(
+        f"{n}-instance-role",
+        description=f"{n} instances: SSM Session Manager and the CloudWatch agent only",
+        assume_role_policy=policy_json(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    # PCI DSS 7.2: least privilege. Shell access is SSM Session Manager (logged), never SSH.
+    for role_name, policy in (
+        ("ssm", "AmazonSSMManagedInstanceCore"),
+        ("cloudwatch-agent", "CloudWatchAgentServerPolicy"),
+    ):
+        aws.iam.RolePolicyAttachment(
+            f"{n}-instance-{role_name}",
+            role=role.name,
+            policy_arn=pulumi.Output.concat("arn:", env.partition, ":iam::aws:policy/", policy),
+            opts=scope.opts(),
+        )
+    return aws.iam.InstanceProfile(
+        f"{n}-instance-profile",
+        role=role.name,
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+
+
+def image_id(scope: Scope, settings: HaAppTierSettings) -> pulumi.Input[str]:
+    """The pinned AMI, or the latest Amazon Linux 2023 for the instance type's architecture."""
+    if settings.ami_id is not None:
+        return settings.ami_id
+    parameter = aws.ssm.get_parameter_output(
+        name=AL2023_AMI_PARAMETERS[settings.architecture],
+        opts=scope.invoke_opts(),
+    )
+    # insecure_value: an AMI id is not a secret; `value` would mark the template secret.
+    return parameter.insecure_value
+
+
+def launch_template(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    instance_sg: aws.ec2.SecurityGroup,
+    key: aws.kms.Key,
+    user_data: str | None,
+) -> aws.ec2.LaunchTemplate:
+    """IMDSv2 only, no public IP, no key pair, an encrypted gp3 root volume."""
+    n = scope.name
+    profile = instance_profile(scope)
+    tag_specs = [
+        aws.ec2.LaunchTemplateTagSpecificationArgs(
+            resource_type=kind, tags=scope.tags(Name=f"{n}-{kind}")
+        )
+        for kind in ("instance", "volume", "network-interface")
+    ]
+    return aws.ec2.LaunchTemplate(
+        f"{n}-lt",
+        description=f"{n} app tier instances",
+        image_id=image_id(scope, settings),
+        instance_type=settings.instance_type,
+        iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+        # IMDSv2 only, one hop: a container or proxy on the host cannot reach the
+        # instance credentials (the SSRF path of the 2019 Capital One breach).
+        metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+            http_endpoint="enabled",
+            http_tokens="required",
+            http_put_response_hop_limit=1,
+            instance_metadata_tags="disabled",
+        ),
+        monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
+        network_interfaces=[
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                device_index=0,
+                associate_public_ip_address="false",
+                delete_on_termination="true",
+                security_groups=[instance_sg.id],
+            )
+        ],
+        block_device_mappings=[
+            aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=settings.root_device_name,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_type="gp3",
+                    volume_size=settings.root_volume_size_gib,
+                    encrypted="true",
+                    kms_key_id=key.arn,
+                    delete_on_termination="true",
+                ),
+            )
+        ],
+        user_data=user_data,
+        update_default_version=True,
+        tag_specifications=tag_specs,
+        tags=scope.tags(Name=f"{n}-lt"),
+        opts=scope.opts(),
+    )
+
+
+def auto_scaling_group(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    network: NetworkRef,
+    template: aws.ec2.LaunchTemplate,
+    tg: aws.lb.TargetGroup,
+    autoscaling_role: aws.iam.ServiceLinkedRole,
+) -> aws.autoscaling.Group:
+    """The app-tier subnets of every AZ, healed by ELB health checks, refreshed rolling."""
+    s, n = settings, scope.name
+    return aws.autoscaling.Group(
+        f"{n}-asg",
+        vpc_zone_identifiers=network.tier_subnet_ids("app"),
+        min_size=s.min_size,
+        max_size=s.max_size,
+        desired_capacity=s.desired_capacity,
+        launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+            id=template.id,
+            # The explicit version number: a new template version is then a change to
+            # the group, which starts the instance refresh ($Latest never does).
+            version=template.latest_version.apply(str),
+        ),
+        target_group_arns=[tg.arn],
+        health_check_type="ELB",
+        health_check_grace_period=s.health_check_grace_period_seconds,
+        default_instance_warmup=s.instance_warmup_seconds,
+        # On-demand only: capacity rebalancing is a Spot feature.
+        capacity_rebalance=False,
+        # Auto-healing launches the replacement before terminating the unhealthy
+        # instance (min 100%), with room for about one extra instance (max 110%).
+        instance_maintenance_policy=aws.autoscaling.GroupInstanceMaintenancePolicyArgs(
+            min_healthy_percentage=100, max_healthy_percentage=110
+        ),
+        instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
+            strategy="Rolling",
+            preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+                min_healthy_percentage=s.instance_refresh_min_healthy_percentage,
+                max_healthy_percentage=110,
+                instance_warmup=str(s.instance_warmup_seconds),
+                skip_matching=True,
             ),
-            metric_widget(
-                f"{n} healthy hosts",
-                [[ns, "HealthyHostCount", *tg], [ns, "UnHealthyHostCount", *tg]],
-                region=region,
-                stat="Minimum",
+        ),
+        max_instance_lifetime=(
+            s.max_instance_lifetime_days * 86400 if s.max_instance_lifetime_days else None
+        ),
+        service_linked_role_arn=autoscaling_role.arn,
+        enabled_metrics=list(GROUP_METRICS),
+        metrics_granularity="1Minute",
+        tags=[
+            aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
+            for k, v in scope.tags(Name=f"{n}-asg").items()
+        ],
+        # Scaling owns the desired capacity after creation (TFM asg #44, #72).
+        opts=scope.opts(ignore_changes=["desiredCapacity"]),
+    )
+
+
+def scaling_policies(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    asg: aws.autoscaling.Group,
+    alb: aws.lb.LoadBalancer,
+    tg: aws.lb.TargetGroup,
+    https: aws.lb.Listener,
+) -> None:
+    """Target tracking on average CPU and on ALB requests per target."""
+    n = scope.name
+    aws.autoscaling.Policy(
+        f"{n}-cpu",
+        autoscaling_group_name=asg.name,
+        policy_type="TargetTrackingScaling",
+        target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+            target_value=settings.scaling.cpu_target_percent,
+            predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                predefined_metric_type="ASGAverageCPUUtilization"
             ),
-            metric_widget(
-                f"{n} in-service instances",
-                [["AWS/AutoScaling", "GroupInServiceInstances", *asg]],
-                region=region,
-                stat="Minimum",
+        ),
+        opts=scope.opts(),
+    )
+    aws.autoscaling.Policy(
+        f"{n}-requests",
+        autoscaling_group_name=asg.name,
+        policy_type="TargetTrackingScaling",
+        target_tracking_configuration=aws.autoscaling.PolicyTargetTrackingConfigurationArgs(
+            target_value=float(settings.scaling.requests_per_target),
+            predefined_metric_specification=aws.autoscaling.PolicyTargetTrackingConfigurationPredefinedMetricSpecificationArgs(
+                predefined_metric_type="ALBRequestCountPerTarget",
+                resource_label=pulumi.Output.concat(alb.arn_suffix, "/", tg.arn_suffix),
             ),
-            metric_widget(
-                f"{n} CPU", [["AWS/EC2", "CPUUtilization", *asg]], region=region, stat="Average"
-            ),
-        ]
+        ),
+        # AWS rejects the resource label until the target group is behind the ALB.
+        opts=scope.opts(depends_on=[https]),
+    )

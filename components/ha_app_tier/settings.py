@@ -7,12 +7,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+import pulumi
+from pydantic import AfterValidator, Field, field_validator
 
-from ..core.security_groups import FORBIDDEN_PORTS, OPEN_CIDRS
-from ..core.settings import SettingsModel
+from ..core.security_groups import FORBIDDEN_PORTS
+from ..core.settings import SettingsModel, input_of, pattern_check
 from ..secure_vpc import plan
 
 #: TLS 1.2+ listener policies (PCI DSS 4.2.1: strong cryptography in transit).
@@ -31,10 +32,40 @@ _INSTANCE_TYPE = re.compile(
 #: Graviton families: a1, and <letters><generation>g<attributes> (m7g, c7gn, t4g, g5g).
 _GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
-_ACM_ARN = re.compile(
-    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f-]{36}$"
-)
 _CIDR_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+
+CERTIFICATE_EXAMPLE = (
+    "arn:aws:acm:ap-southeast-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+)
+#: The format of an ACM certificate ARN: checked at once for a str, and when it resolves for
+#: an Output (a certificate created in the same program or read from another stack).
+check_certificate_arn = pattern_check(
+    r"^arn:aws(-[a-z]+)*:acm:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:certificate/[0-9a-f-]{36}$",
+    "an ACM certificate ARN",
+    "arn:aws:acm:ap-southeast-1:123456789012:certificate/<uuid>",
+)
+if TYPE_CHECKING:  # what the field holds; input_of builds the validating type at run time
+    CertificateArn = str | pulumi.Output[str]
+else:
+    CertificateArn = input_of(check_certificate_arn, CERTIFICATE_EXAMPLE)
+
+
+def _client_range_name(name: str) -> str:
+    if not _CIDR_NAME.match(name):
+        raise ValueError(f"{name!r} must be 1-31 lowercase letters, digits and '-'")
+    return name
+
+
+def _client_cidr(cidr: str) -> str:
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{cidr!r} is not a CIDR with host bits zero") from exc
+    return cidr
+
+
+ClientRangeName = Annotated[str, AfterValidator(_client_range_name)]
+ClientCidr = Annotated[str, AfterValidator(_client_cidr)]
 
 
 def is_graviton(instance_type: str) -> bool:
@@ -54,7 +85,10 @@ class HealthCheckSettings(SettingsModel):
         default=15, ge=5, le=300, description="Seconds between checks (5-300)."
     )
     timeout_seconds: int = Field(
-        default=5, ge=2, le=120, description="Seconds without a reply that fail a check (2-120)."
+        default=5,
+        ge=2,
+        le=120,
+        description="Seconds without a reply that fail a check (2-120, below the interval).",
     )
     healthy_threshold: int = Field(
         default=3, ge=2, le=10, description="Consecutive passes before a target is healthy."
@@ -67,7 +101,7 @@ class HealthCheckSettings(SettingsModel):
     @classmethod
     def _path(cls, value: str) -> str:
         if not value.startswith("/") or len(value) > 1024:
-            raise ValueError(f"healthCheck.path {value!r} must start with '/' (max 1024 chars)")
+            raise ValueError(f"{value!r} must start with '/' (max 1024 chars)")
         return value
 
     @field_validator("matcher")
@@ -76,19 +110,8 @@ class HealthCheckSettings(SettingsModel):
         if not re.match(
             r"^[1-5][0-9]{2}(-[1-5][0-9]{2})?(,[1-5][0-9]{2}(-[1-5][0-9]{2})?)*$", value
         ):
-            raise ValueError(
-                f"healthCheck.matcher {value!r} is not an HTTP code list like 200 or 200-299"
-            )
+            raise ValueError(f"{value!r} is not an HTTP code list like 200 or 200-299")
         return value
-
-    @model_validator(mode="after")
-    def _timeout_below_interval(self) -> HealthCheckSettings:
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(
-                "healthCheck.timeoutSeconds must be less than healthCheck.intervalSeconds "
-                f"(got {self.timeout_seconds} >= {self.interval_seconds})"
-            )
-        return self
 
 
 class ScalingSettings(SettingsModel):
@@ -172,7 +195,10 @@ class HaAppTierSettings(SettingsModel):
     )
     root_device_name: str = Field(
         default="/dev/xvda",
-        description="Root device of the AMI (`/dev/xvda` on Amazon Linux) to encrypt and size.",
+        description=(
+            "Root device of the AMI (`/dev/xvda` on Amazon Linux) to encrypt and size; "
+            "another device needs `amiId` too."
+        ),
     )
     root_volume_size_gib: int = Field(
         default=20, ge=8, le=16384, description="Size of the encrypted gp3 root volume (GiB)."
@@ -181,13 +207,20 @@ class HaAppTierSettings(SettingsModel):
         default=None,
         description="File with the instances' user data, relative to the project directory.",
     )
-    min_size: int = Field(default=3, ge=0, description="Fewest instances the ASG runs.")
+    min_size: int = Field(
+        default=3, ge=0, description="Fewest instances the ASG runs (prod: at least 2)."
+    )
     desired_capacity: int = Field(
         default=3,
         ge=0,
-        description="Instances at creation; later owned by scaling (never reset by pulumi up).",
+        description=(
+            "Instances at creation, between minSize and maxSize; later owned by scaling "
+            "(never reset by pulumi up)."
+        ),
     )
-    max_size: int = Field(default=9, ge=1, description="Most instances scaling may launch.")
+    max_size: int = Field(
+        default=9, ge=1, description="Most instances scaling may launch (at least minSize)."
+    )
     app_port: int = Field(
         default=8080,
         ge=1,
@@ -198,19 +231,24 @@ class HaAppTierSettings(SettingsModel):
         default=False,
         description="true: ALB in the public tier, reachable from allowedCidrs. false: internal.",
     )
-    certificate_arn: str | None = Field(
+    certificate_arn: CertificateArn | None = Field(
         default=None,
-        description="ACM certificate ARN of the HTTPS listener (required: the ALB is HTTPS-only).",
+        description=(
+            "ACM certificate ARN of the HTTPS listener, in the stack's region (required: the "
+            "ALB is HTTPS-only). From Python also a Pulumi Output (a certificate created in "
+            "the same program, or read from another stack), checked when it resolves."
+        ),
     )
     tls_policy: TlsPolicy = Field(
         default=DEFAULT_TLS_POLICY,
         description="ALB security policy (TLS 1.2+ only).",
     )
-    allowed_cidrs: dict[str, str] | None = Field(
+    allowed_cidrs: dict[ClientRangeName, ClientCidr] | None = Field(
         default=None,
         description=(
             "Client ranges by name allowed to reach the ALB on 443 (and 80, redirected). Default: "
-            "internet-facing `{internet: 0.0.0.0/0}`; internal: none beyond the VPC and on-prem."
+            "internet-facing `{internet: 0.0.0.0/0}`; internal: none beyond the VPC and on-prem "
+            "(and never 0.0.0.0/0)."
         ),
     )
     health_check: HealthCheckSettings = Field(
@@ -260,25 +298,21 @@ class HaAppTierSettings(SettingsModel):
     @classmethod
     def _instance_type(cls, value: str) -> str:
         if not _INSTANCE_TYPE.match(value):
-            raise ValueError(
-                f"instanceType {value!r} is not an EC2 instance type like m6i.large or c7g.xlarge"
-            )
+            raise ValueError(f"{value!r} is not an EC2 instance type like m6i.large or c7g.xlarge")
         return value
 
     @field_validator("ami_id")
     @classmethod
     def _ami(cls, value: str | None) -> str | None:
         if value is not None and not _AMI_ID.match(value):
-            raise ValueError(f"amiId {value!r} is not an AMI id like ami-0123456789abcdef0")
+            raise ValueError(f"{value!r} is not an AMI id like ami-0123456789abcdef0")
         return value
 
     @field_validator("root_device_name")
     @classmethod
     def _root_device(cls, value: str) -> str:
         if not re.match(r"^/dev/(xvd[a-z]|sd[a-z][0-9]*|nvme0n1)$", value):
-            raise ValueError(
-                f"rootDeviceName {value!r} is not a device name like /dev/xvda or /dev/sda1"
-            )
+            raise ValueError(f"{value!r} is not a device name like /dev/xvda or /dev/sda1")
         return value
 
     @field_validator("app_port")
@@ -286,68 +320,10 @@ class HaAppTierSettings(SettingsModel):
     def _app_port(cls, value: int) -> int:
         if value in FORBIDDEN_PORTS:
             raise ValueError(
-                f"appPort {value} is an administration port that is never opened; "
+                f"{value} is an administration port that is never opened; "
                 "pick the application's own port (e.g. 8080); shell access is via SSM"
             )
         return value
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _certificate(cls, value: str | None) -> str | None:
-        if value is not None and not _ACM_ARN.match(value):
-            raise ValueError(
-                f"certificateArn {value!r} is not an ACM certificate ARN like "
-                "arn:aws:acm:ap-southeast-1:123456789012:certificate/<uuid>"
-            )
-        return value
-
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _allowed_cidrs(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for name, cidr in (value or {}).items():
-            if not _CIDR_NAME.match(name):
-                raise ValueError(
-                    f"allowedCidrs key {name!r} must be lowercase letters, digits and '-'"
-                )
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(
-                    f"allowedCidrs.{name}: {cidr!r} is not a CIDR with host bits zero"
-                ) from exc
-        return value
-
-    @model_validator(mode="after")
-    def _cross_checks(self) -> HaAppTierSettings:
-        if self.min_size > self.max_size:
-            raise ValueError(
-                f"minSize {self.min_size} is greater than maxSize {self.max_size}; "
-                "raise maxSize or lower minSize"
-            )
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
-                f"desiredCapacity {self.desired_capacity} must be between minSize "
-                f"{self.min_size} and maxSize {self.max_size}"
-            )
-        if self.certificate_arn is None:
-            where = "an internet-facing" if self.internet_facing else "an internal"
-            raise ValueError(
-                f"certificateArn is required: {where} ALB serves HTTPS only (PCI DSS 4.2.1); "
-                "request an ACM certificate for the app's DNS name in the stack's region"
-            )
-        if not self.internet_facing:
-            open_ = [n for n, c in (self.allowed_cidrs or {}).items() if c in OPEN_CIDRS]
-            if open_:
-                raise ValueError(
-                    f"allowedCidrs.{open_[0]}: an internal ALB is never open to 0.0.0.0/0; "
-                    "name the client ranges, or set internetFacing: true"
-                )
-        if self.ami_id is None and self.root_device_name != "/dev/xvda":
-            raise ValueError(
-                "rootDeviceName: Amazon Linux 2023 (the default AMI) boots from /dev/xvda; "
-                "set amiId too if your AMI uses another root device"
-            )
-        return self
 
     @property
     def client_cidrs(self) -> dict[str, str]:
