@@ -7,6 +7,7 @@ import json
 import typing
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pulumi
 import pytest
@@ -778,7 +779,15 @@ def refused(data: dict[str, Any], environment: str = "prod", name: str = "prod")
         context = StackContext(environment=environment)  # type: ignore[arg-type]
         LandingZone(name, settings, context=context)
 
-    with pytest.raises(ComponentConfigError) as error:
+    # the registration RPC is asynchronous: a component that registered itself and then
+    # raised could leave the monitor empty, so registering at all fails the test here
+    registers = mock.patch.object(
+        pulumi.ComponentResource,
+        "__init__",
+        autospec=True,
+        side_effect=AssertionError("the LandingZone registered itself before refusing"),
+    )
+    with registers, pytest.raises(ComponentConfigError) as error:
         run_offline(program, monitor=monitor)
     assert monitor.registered == []
     message = str(error.value)
@@ -1105,7 +1114,7 @@ def test_a_stack_file_sees_the_same_problem_under_its_camel_case_key() -> None:
         ),
         (
             _org({"identity_center": {"session_durations": {"Auditor": "8 hours"}}}),
-            "organization.identity_center.session_durations.Auditor",
+            "organization.identity_center.session_durations",
         ),
         ({"trail": {"log_retention_days": 366}}, "trail.log_retention_days"),
         ({"trail": {"transition_days": 7}}, "trail.transition_days"),
@@ -1142,7 +1151,7 @@ def test_a_stack_file_sees_the_same_problem_under_its_camel_case_key() -> None:
             {"budget": {"thresholds": [{"percent": p} for p in range(10, 70, 10)]}},
             "budget.thresholds",
         ),
-        ({"budget": {"emails": ["finops"]}}, "budget.emails.0"),
+        ({"budget": {"emails": ["finops"]}}, "budget.emails"),
         ({"budget": {"emails": [f"f{i}@example.com" for i in range(11)]}}, "budget.emails"),
         ({"budget": {"monthly_limit": 100}}, "budget.monthly_limit"),
     ],

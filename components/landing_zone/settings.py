@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field, field_validator
 
 from ..core.settings import SettingsModel, check_log_retention
 
@@ -65,11 +65,6 @@ def session_hours(value: str) -> float:
     return int(match.group(1) or 0) + int(match.group(2) or 0) / 60
 
 
-def _session(value: str) -> str:
-    session_hours(value)
-    return value
-
-
 def _keys(value: _Entries, example: str) -> _Entries:
     """``value`` if its keys are lowercase words (they end logical names)."""
     bad = [k for k in value if not _KEY.match(k)]
@@ -88,12 +83,6 @@ def _region_names(value: list[str]) -> list[str]:
     if not value:
         raise ValueError("list at least one region, like ap-southeast-1")
     return value
-
-
-#: An email address (checked as given).
-Email = Annotated[str, AfterValidator(validate_email)]
-#: An ISO 8601 duration in hours and minutes (PT1H, PT8H, PT1H30M).
-SessionDuration = Annotated[str, AfterValidator(_session)]
 
 
 class OrganizationalUnit(SettingsModel):
@@ -288,13 +277,23 @@ class IdentityCenterSettings(SettingsModel):
     """IAM Identity Center permission sets and group assignments."""
 
     enabled: bool = Field(default=True, description="Manage permission sets (organization only).")
-    session_durations: dict[PermissionSetName, SessionDuration] = Field(
+    session_durations: dict[PermissionSetName, str] = Field(
         default_factory=default_sessions,
         description="Session duration per permission set (ISO 8601, PT1H to PT12H).",
     )
     assignments: dict[str, AccountAssignmentSettings] = Field(
         default_factory=dict, description="Group-to-account assignments by a name of your choice."
     )
+
+    @field_validator("session_durations")
+    @classmethod
+    def _durations(cls, value: dict[PermissionSetName, str]) -> dict[PermissionSetName, str]:
+        for name, duration in value.items():
+            try:
+                session_hours(duration)
+            except ValueError as error:
+                raise ValueError(f"{error} (the session of {name})") from None
+        return value
 
     def all_session_durations(self) -> dict[PermissionSetName, str]:
         """The session duration of every permission set: the caller's, else the default."""
@@ -501,13 +500,15 @@ class BudgetSettings(SettingsModel):
         ],
         description="Notification thresholds; each notifies the alarm topic and the emails.",
     )
-    emails: list[Email] = Field(
+    emails: list[str] = Field(
         default_factory=list, description="Email addresses notified (AWS allows at most 10)."
     )
 
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            validate_email(email)
         if len(value) > 10:
             raise ValueError(f"{len(value)} addresses: AWS Budgets notifies at most 10")
         return value
