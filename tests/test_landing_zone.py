@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import typing
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import pulumi
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from components import ComponentConfigError
+from components.core.problems import config_line
 from components.core.settings import StackContext
-from components.landing_zone import LandingZone, LandingZoneSettings
+from components.landing_zone import PROD_RULES, LandingZone, LandingZoneSettings, check
 from components.landing_zone.baseline import CONFORMANCE_TEMPLATE_MAX_BYTES
 from components.landing_zone.organization import (
     GLOBAL_SERVICE_ACTIONS,
@@ -21,15 +26,23 @@ from components.landing_zone.organization import (
     service_control_policies,
 )
 from components.landing_zone.settings import ServiceControlPolicySettings
-from components.testing import Plan, Registered, run_offline
+from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 BUCKET = "aws:s3/bucket:Bucket"
 TOPIC = "aws:sns/topic:Topic"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
+PCI_DSS = "arn:aws:securityhub:ap-southeast-1::standards/pci-dss/v/4.0.1"
 
+#: What every prod LandingZone needs: someone who hears about security findings.
+SECOPS = {"secops": {"protocol": "email", "endpoint": "secops@example.com"}}
+
+#: A management account's landing zone, in the settings' Python names.
 MANAGEMENT: dict[str, Any] = {
     "organization": {
         "enabled": True,
-        "organizationalUnits": {
+        "organizational_units": {
             "infrastructure": {"name": "Infrastructure", "environment": "shared"},
             "workloads": {"name": "Workloads", "environment": "shared"},
             "workloads-prod": {"name": "Prod", "parent": "workloads", "environment": "prod"},
@@ -53,30 +66,30 @@ MANAGEMENT: dict[str, Any] = {
                 "ou": "workloads-nonprod",
             },
         },
-        "controlTower": {
+        "control_tower": {
             "enabled": True,
-            "governedRegions": ["ap-southeast-1"],
+            "governed_regions": ["ap-southeast-1"],
             "controls": {
                 "deny-public-rds": {
-                    "controlIdentifier": "arn:aws:controlcatalog:::control/abc123def456",
+                    "control_identifier": "arn:aws:controlcatalog:::control/abc123def456",
                     "ou": "workloads-prod",
                 }
             },
         },
-        "identityCenter": {
+        "identity_center": {
             "assignments": {
                 "developers-prod": {
-                    "groupName": "Developers",
+                    "group_name": "Developers",
                     "account": "prod",
                     "role": "Developer",
                 },
                 "developers-nonprod": {
-                    "groupName": "Developers",
+                    "group_name": "Developers",
                     "account": "nonprod",
                     "role": "Developer",
                 },
                 "auditors-prod": {
-                    "groupId": "0a1b2c3d4e-12345678-1234-1234-1234-123456789012",
+                    "group_id": "0a1b2c3d4e-12345678-1234-1234-1234-123456789012",
                     "account": "prod",
                     "role": "Auditor",
                 },
@@ -84,24 +97,24 @@ MANAGEMENT: dict[str, Any] = {
         },
     },
     "notifications": {
-        "alarmSubscriptions": {"on-call": {"protocol": "email", "endpoint": "oncall@example.com"}},
-        "securitySubscriptions": {
+        "alarm_subscriptions": {"on-call": {"protocol": "email", "endpoint": "oncall@example.com"}},
+        "security_subscriptions": {
             "secops": {"protocol": "https", "endpoint": "https://siem.example.com/hook"}
         },
     },
-    "budget": {"monthlyLimitUsd": 12000, "emails": ["finops@example.com"]},
+    "budget": {"monthly_limit_usd": 12000, "emails": ["finops@example.com"]},
 }
+
+#: A workload account's landing zone: the defaults, plus the security subscriber prod needs.
+WORKLOAD: dict[str, Any] = {"notifications": {"security_subscriptions": SECOPS}}
 
 
 def _run(data: dict[str, Any], environment: str = "prod") -> tuple[Plan, dict[str, Any]]:
     settings = LandingZoneSettings.model_validate(data)
-    outputs: dict[str, Any] = {}
 
     def program() -> None:
-        lz = LandingZone(environment, settings, context=StackContext(environment=environment))  # type: ignore[arg-type]
-        outputs["lz"] = lz
-        import pulumi
-
+        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        lz = LandingZone(environment, settings, context=context)
         pulumi.export("alarmTopicArn", lz.alarm_topic_arn)
         pulumi.export("securityTopicArn", lz.security_topic_arn)
         pulumi.export("trailArn", lz.trail_arn)
@@ -119,13 +132,13 @@ def management() -> tuple[Plan, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def workload() -> Plan:
-    return _run({})[0]
+    return _run(WORKLOAD)[0]
 
 
 @pytest.fixture(scope="module")
 def nonprod() -> Plan:
-    data = {"trail": {"logRetentionDays": 90}, "awsConfig": {"manageRecorder": False}}
-    return _run(data, environment="nonprod")[0]
+    """A nonprod account enrolled in Control Tower, otherwise silent: the nonprod defaults."""
+    return _run({"aws_config": {"manage_recorder": False}}, environment="nonprod")[0]
 
 
 def one(plan: Plan, type_: str) -> Registered:
@@ -511,11 +524,13 @@ def test_every_scp_statement_is_a_deny_and_the_region_scp_exempts_global_service
 
 
 def test_every_scp_fits_the_5120_character_limit(management: tuple[Plan, dict[str, Any]]) -> None:
-    for policy in management[0].of_type("aws:organizations/policy:Policy"):
+    policies = management[0].of_type("aws:organizations/policy:Policy")
+    assert policies
+    for policy in policies:
         assert len(policy.inputs["content"]) <= SCP_MAX_CHARS, policy.name
     # and with a long region allow-list too
     many = ServiceControlPolicySettings(
-        allowedRegions=[
+        allowed_regions=[
             "ap-southeast-1",
             "ap-southeast-2",
             "ap-northeast-1",
@@ -526,30 +541,6 @@ def test_every_scp_fits_the_5120_character_limit(management: tuple[Plan, dict[st
     for name, document in service_control_policies(many).items():
         assert len(render_scp(document)) <= SCP_MAX_CHARS, name
     assert len(GLOBAL_SERVICE_ACTIONS) == len(set(GLOBAL_SERVICE_ACTIONS))
-
-
-def test_an_oversized_scp_is_rejected_before_anything_is_registered() -> None:
-    patterns = [f"arn:aws:iam::*:role/pipeline-role-with-a-long-name-{i:03d}" for i in range(120)]
-    settings = LandingZoneSettings.model_validate(
-        {
-            "organization": {
-                "enabled": True,
-                "serviceControlPolicies": {"exemptRolePatterns": patterns},
-            }
-        }
-    )
-    errors: list[Exception] = []
-
-    def program() -> None:
-        try:
-            LandingZone("prod", settings, context=StackContext(environment="prod"))
-        except ValueError as exc:
-            errors.append(exc)
-
-    plan = run_offline(program)
-    assert len(errors) == 1 and "organization.serviceControlPolicies" in str(errors[0])
-    assert "5120" in str(errors[0])
-    assert len(plan) == 0
 
 
 def test_each_workload_ou_keeps_scp_attachments_within_the_aws_limit(
@@ -685,124 +676,495 @@ def test_adding_an_account_replaces_nothing(management: tuple[Plan, dict[str, An
         assert bigger.by_urn(r.urn).inputs == r.inputs, r.name
 
 
-# --- validation -------------------------------------------------------------------------------
+# --- environment ------------------------------------------------------------------------------
 
 
-def _rejected(data: dict[str, Any], *keys: str) -> str:
-    with pytest.raises(ValidationError) as error:
-        LandingZoneSettings.model_validate(data)
+@pytest.fixture(scope="module")
+def nonprod_explicit() -> Plan:
+    """A nonprod landing zone whose caller asked for prod-grade trail logs and PCI DSS."""
+    data = {
+        "trail": {"log_retention_days": 365},
+        "security_hub": {"pci_dss_version": "4.0.1"},
+    }
+    return _run(data, environment="nonprod")[0]
+
+
+def _trail_lifecycle(plan: Plan, bucket: str) -> dict[str, Any]:
+    bucket_id = plan.named(bucket, BUCKET).outputs["id"]
+    (rule,) = next(r for r in plan.of_type(LIFECYCLE) if r.inputs["bucket"] == bucket_id).inputs[
+        "rules"
+    ]
+    return dict(rule)
+
+
+def test_a_nonprod_landing_zone_gets_90_days_of_trail_logs_and_no_pci_dss_standard(
+    nonprod: Plan,
+) -> None:
+    assert one(nonprod, LOG_GROUP).inputs["retentionInDays"] == 90
+    lifecycle = _trail_lifecycle(nonprod, "nonprod-trail")
+    assert lifecycle["transitions"][0]["days"] == 30
+    assert lifecycle["expiration"]["days"] == 365
+    standards = {r.inputs["standardsArn"] for r in nonprod.of_type(STANDARD)}
+    assert standards == {
+        "arn:aws:securityhub:ap-southeast-1::standards/aws-foundational-security-best-practices/v/1.0.0"
+    }
+    features = {
+        r.inputs["name"] for r in nonprod.of_type("aws:guardduty/detectorFeature:DetectorFeature")
+    }
+    assert features == {"S3_DATA_EVENTS"}
+    assert one(nonprod, "aws:budgets/budget:Budget").inputs["limitAmount"] == "1500.00"
+
+
+def test_in_nonprod_what_the_caller_sets_wins_over_the_nonprod_default(
+    nonprod_explicit: Plan,
+) -> None:
+    assert one(nonprod_explicit, LOG_GROUP).inputs["retentionInDays"] == 365
+    assert PCI_DSS in {r.inputs["standardsArn"] for r in nonprod_explicit.of_type(STANDARD)}
+    # where the caller stays silent, the nonprod default still applies
+    assert _trail_lifecycle(nonprod_explicit, "nonprod-trail")["transitions"][0]["days"] == 30
+
+
+def test_a_nonprod_landing_zone_may_break_the_prod_rules(nonprod: Plan) -> None:
+    # no security subscriber, 90-day logs, no PCI DSS standard: refused in prod, built here
+    assert not nonprod.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert len(nonprod.of_type("aws:cloudtrail/trail:Trail")) == 1
+
+
+PROD_BREAKS: dict[str, dict[str, Any]] = {
+    "trail.log_retention_days": {"trail": {"log_retention_days": 90}},
+    "trail.expiration_days": {"trail": {"expiration_days": 180}},
+    "trail.transition_days": {"trail": {"transition_days": 30}},
+    "security_hub.pci_dss_version": {"security_hub": {"pci_dss_version": None}},
+    "guard_duty.features": {"guard_duty": {"features": ["S3_DATA_EVENTS"]}},
+    "aws_config.conformance_pack": {"aws_config": {"conformance_pack": False}},
+    "notifications.security_subscriptions": {"notifications": {"security_subscriptions": {}}},
+}
+
+
+def test_every_prod_rule_has_a_test() -> None:
+    assert {rule.key for rule in PROD_RULES} == set(PROD_BREAKS)
+
+
+@pytest.mark.parametrize("key", sorted(PROD_BREAKS))
+def test_prod_refuses_a_landing_zone_that_breaks_a_prod_rule(key: str) -> None:
+    data = _merged(WORKLOAD, PROD_BREAKS[key])
+    message = refused(data)
+    assert f"settings.{key}: prod " in message
+    assert message.count("\n  - ") == 1, message
+    # the same settings build in nonprod
+    assert _run(data, environment="nonprod")[0].of_type("aws:cloudtrail/trail:Trail")
+
+
+# --- rules between settings (checks.py) ----------------------------------------------------------
+
+
+def _merged(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``change`` merged in at any depth (a None or a list replaces)."""
+    merged = copy.deepcopy(base)
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and value:
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def refused(data: dict[str, Any], environment: str = "prod", name: str = "prod") -> str:
+    """The ComponentConfigError of a LandingZone built from ``data``; asserts that nothing
+    was registered (not even the component)."""
+    settings = LandingZoneSettings.model_validate(data)
+    monitor = RecordingMonitor(PlatformMocks())
+
+    def program() -> None:
+        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        LandingZone(name, settings, context=context)
+
+    # the registration RPC is asynchronous: a component that registered itself and then
+    # raised could leave the monitor empty, so registering at all fails the test here
+    registers = mock.patch.object(
+        pulumi.ComponentResource,
+        "__init__",
+        autospec=True,
+        side_effect=AssertionError("the LandingZone registered itself before refusing"),
+    )
+    with registers, pytest.raises(ComponentConfigError) as error:
+        run_offline(program, monitor=monitor)
+    assert monitor.registered == []
     message = str(error.value)
-    for key in keys:
-        assert key in message, (key, message)
+    assert message.startswith(f"LandingZone({name!r}): invalid configuration")
     return message
 
 
-def _org(**changes: Any) -> dict[str, Any]:
-    data = json.loads(json.dumps(MANAGEMENT))
-    data["organization"].update(changes)
-    return data
+def _org(change: dict[str, Any]) -> dict[str, Any]:
+    return _merged(MANAGEMENT, {"organization": change})
 
 
-def test_a_bad_account_email_is_rejected() -> None:
-    accounts = {"prod": {"name": "Prod", "email": "not-an-email", "ou": "workloads-prod"}}
-    _rejected(_org(accounts=accounts, controlTower={}, identityCenter={}), "email", "not-an-email")
+LONG_PATTERNS = [f"arn:aws:iam::*:role/pipeline-role-with-a-long-name-{i:03d}" for i in range(120)]
 
-
-def test_an_account_in_an_unknown_ou_is_rejected() -> None:
-    accounts = {"prod": {"name": "Prod", "email": "p@example.com", "ou": "workload-prod"}}
-    _rejected(
-        _org(accounts=accounts, controlTower={}, identityCenter={}),
-        "accounts.prod.ou",
-        "workload-prod",
-    )
-
-
-def test_duplicate_account_emails_are_rejected() -> None:
-    accounts = {
-        "a": {"name": "A", "email": "same@example.com"},
-        "b": {"name": "B", "email": "SAME@example.com"},
-    }
-    _rejected(_org(accounts=accounts, controlTower={}, identityCenter={}), "accounts", "unique")
-
-
-def test_an_ou_with_an_unknown_parent_or_a_cycle_is_rejected() -> None:
-    _rejected(
+RULES: dict[str, tuple[dict[str, Any], str]] = {
+    "assignment-unknown-account": (
         _org(
-            organizationalUnits={"a": {"name": "A", "parent": "zzz"}},
-            accounts={},
-            controlTower={},
-            identityCenter={},
+            {
+                "identity_center": {
+                    "assignments": {
+                        "x": {"group_name": "Ops", "account": "staging", "role": "Operator"}
+                    }
+                }
+            }
         ),
-        "organizationalUnits.a.parent",
-    )
-    cycle = {"a": {"name": "A", "parent": "b"}, "b": {"name": "B", "parent": "a"}}
-    _rejected(
-        _org(organizationalUnits=cycle, accounts={}, controlTower={}, identityCenter={}), "cycle"
-    )
+        "settings.organization.identity_center.assignments['x'].account: 'staging' is not in "
+        "`organization.accounts`",
+    ),
+    "assignment-without-one-group": (
+        _org({"identity_center": {"assignments": {"x": {"account": "prod", "role": "Operator"}}}}),
+        "settings.organization.identity_center.assignments['x']: name the group by exactly one "
+        "of `organization.identity_center.assignments.x.group_id`",
+    ),
+    "assignment-with-two-groups": (
+        _org(
+            {
+                "identity_center": {
+                    "assignments": {
+                        "x": {
+                            "group_id": "0a1b2c3d4e-12345678-1234-1234-1234-123456789012",
+                            "group_name": "Ops",
+                            "account": "prod",
+                            "role": "Operator",
+                        }
+                    }
+                }
+            }
+        ),
+        "settings.organization.identity_center.assignments['x']: name the group by exactly one",
+    ),
+    "session-outside-aws-range": (
+        _org({"identity_center": {"session_durations": {"Operator": "PT13H"}}}),
+        "settings.organization.identity_center.session_durations['Operator']: PT13H is outside "
+        "PT1H..PT12H",
+    ),
+    "long-admin-session": (
+        _org({"identity_center": {"session_durations": {"BreakGlass": "PT4H"}}}),
+        "settings.organization.identity_center.session_durations['BreakGlass']: PT4H is too "
+        "long: admin sessions last at most PT1H",
+    ),
+    "ou-unknown-parent": (
+        _org({"organizational_units": {"extra": {"name": "Extra", "parent": "zzz"}}}),
+        "settings.organization.organizational_units['extra'].parent: 'zzz' is not an OU key",
+    ),
+    "ou-cycle": (
+        _org(
+            {
+                "organizational_units": {
+                    "loop-a": {"name": "A", "parent": "loop-b"},
+                    "loop-b": {"name": "B", "parent": "loop-a"},
+                }
+            }
+        ),
+        "settings.organization.organizational_units['loop-a'].parent: the OU tree has a cycle "
+        "(loop-a -> loop-b -> loop-a)",
+    ),
+    "ou-too-deep": (
+        _org(
+            {
+                "organizational_units": {
+                    f"level-{i}": {"name": f"L{i}", "parent": f"level-{i - 1}" if i > 1 else None}
+                    for i in range(1, 7)
+                }
+            }
+        ),
+        "settings.organization.organizational_units['level-6'].parent: the OU is 6 levels deep",
+    ),
+    "account-unknown-ou": (
+        _org({"accounts": {"prod": {"ou": "workload-prod"}}}),
+        "settings.organization.accounts['prod'].ou: 'workload-prod' is not an OU key",
+    ),
+    "duplicate-account-email": (
+        _org({"accounts": {"nonprod": {"email": "AWS-PROD@example.com"}}}),
+        "settings.organization.accounts['nonprod'].email: AWS-PROD@example.com is already the "
+        "email of account 'prod'",
+    ),
+    "scp-unknown-target-ou": (
+        _org({"service_control_policies": {"target_ous": ["workloads-prod", "staging"]}}),
+        "settings.organization.service_control_policies.target_ous[1]: 'staging' is not an OU key",
+    ),
+    "oversized-scp": (
+        _org({"service_control_policies": {"exempt_role_patterns": LONG_PATTERNS}}),
+        "settings.organization.service_control_policies: the baseline SCP is",
+    ),
+    "control-tower-without-log-archive": (
+        _org({"control_tower": {"log_archive_account": "logs"}}),
+        "settings.organization.control_tower.log_archive_account: 'logs' is not in "
+        "`organization.accounts`; Control Tower needs the shared accounts created first",
+    ),
+    "control-tower-ou-name-taken": (
+        _org({"organizational_units": {"security": {"name": "Security"}}}),
+        "settings.organization.control_tower.security_ou_name: Control Tower creates the "
+        "'Security' OU itself",
+    ),
+    "control-unknown-ou": (
+        _org({"control_tower": {"controls": {"deny-public-rds": {"ou": "workloads-staging"}}}}),
+        "settings.organization.control_tower.controls['deny-public-rds'].ou: "
+        "'workloads-staging' is not an OU key",
+    ),
+    "expiration-not-after-transition": (
+        _merged(WORKLOAD, {"trail": {"transition_days": 400, "expiration_days": 400}}),
+        "settings.trail.expiration_days: 400 days must be more than `trail.transition_days` (400)",
+    ),
+    "expiration-before-object-lock": (
+        _merged(
+            WORKLOAD,
+            {
+                "trail": {
+                    "expiration_days": 400,
+                    "object_lock": {"enabled": True, "retention_days": 730},
+                }
+            },
+        ),
+        "settings.trail.expiration_days: 400 days is shorter than "
+        "`trail.object_lock.retention_days` (730)",
+    ),
+    "email-subscription-to-a-url": (
+        _merged(
+            WORKLOAD,
+            {
+                "notifications": {
+                    "alarm_subscriptions": {
+                        "on-call": {"protocol": "email", "endpoint": "https://pager.example.com"}
+                    }
+                }
+            },
+        ),
+        "settings.notifications.alarm_subscriptions['on-call'].endpoint: "
+        "'https://pager.example.com' is not an email address",
+    ),
+    "https-subscription-to-an-email": (
+        _merged(
+            WORKLOAD,
+            {
+                "notifications": {
+                    "security_subscriptions": {
+                        "siem": {"protocol": "https", "endpoint": "siem@example.com"}
+                    }
+                }
+            },
+        ),
+        "settings.notifications.security_subscriptions['siem'].endpoint: 'siem@example.com' is "
+        "not an https:// URL",
+    ),
+    "plain-http-subscription": (
+        _merged(
+            WORKLOAD,
+            {
+                "notifications": {
+                    "security_subscriptions": {
+                        "siem": {"protocol": "https", "endpoint": "http://siem.example.com"}
+                    }
+                }
+            },
+        ),
+        "settings.notifications.security_subscriptions['siem'].endpoint: "
+        "'http://siem.example.com' is not an https:// URL",
+    ),
+    "repeated-budget-threshold": (
+        _merged(
+            WORKLOAD,
+            {
+                "budget": {
+                    "thresholds": [
+                        {"percent": 80, "type": "ACTUAL"},
+                        {"percent": 100, "type": "ACTUAL"},
+                        {"percent": 80, "type": "ACTUAL"},
+                    ]
+                }
+            },
+        ),
+        "settings.budget.thresholds[2]: 80% ACTUAL is already a threshold",
+    ),
+}
 
 
-def test_control_tower_needs_the_shared_accounts_and_its_own_security_ou() -> None:
-    data = _org(controlTower={"enabled": True, "logArchiveAccount": "logs"})
-    _rejected(data, "controlTower.logArchiveAccount", "'logs'")
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_a_broken_rule_is_refused_naming_the_python_key_before_anything_is_registered(
+    rule: str,
+) -> None:
+    data, expected = RULES[rule]
+    message = refused(data)
+    assert expected in message, message
+
+
+def test_control_tower_is_refused_without_its_shared_accounts() -> None:
+    data = copy.deepcopy(MANAGEMENT)
+    data["organization"]["accounts"] = {
+        key: account
+        for key, account in data["organization"]["accounts"].items()
+        if key not in ("log-archive", "audit")
+    }
+    data["organization"]["identity_center"] = {}
+    message = refused(data)
+    for field, key in (("log_archive_account", "log-archive"), ("audit_account", "audit")):
+        assert (
+            f"settings.organization.control_tower.{field}: {key!r} is not in "
+            "`organization.accounts`; Control Tower needs the shared accounts created first"
+        ) in message
+    assert message.count("\n  - ") == 2, message
+
+
+def test_a_bad_name_is_refused() -> None:
+    assert "name: 'Prod_1' must be 1-32 lowercase" in refused(WORKLOAD, name="Prod_1")
+
+
+def test_every_problem_is_reported_at_once() -> None:
     data = _org(
-        organizationalUnits={"security": {"name": "Security"}}, controlTower={"enabled": True}
+        {
+            "accounts": {"prod": {"ou": "workload-prod"}},
+            "identity_center": {
+                "assignments": {
+                    "x": {"group_name": "Ops", "account": "staging", "role": "Operator"}
+                }
+            },
+        }
     )
-    _rejected(data, "controlTower.securityOuName")
+    data = _merged(data, {"trail": {"transition_days": 400, "expiration_days": 400}})
+    data["notifications"]["security_subscriptions"] = {}
+    message = refused(data)
+    for key in (
+        "settings.organization.accounts['prod'].ou",
+        "settings.organization.identity_center.assignments['x'].account",
+        "settings.trail.expiration_days",
+        "settings.notifications.security_subscriptions: prod routes",
+    ):
+        assert key in message, (key, message)
 
 
-def test_an_assignment_to_an_unknown_account_or_without_one_group_is_rejected() -> None:
-    ic = {"assignments": {"x": {"groupName": "Ops", "account": "staging", "role": "Operator"}}}
-    _rejected(_org(identityCenter=ic), "identityCenter.assignments.x.account", "staging")
-    ic = {"assignments": {"x": {"account": "prod", "role": "Operator"}}}
-    _rejected(_org(identityCenter=ic), "groupId or groupName")
-
-
-def test_session_durations_outside_aws_range_or_long_admin_sessions_are_rejected() -> None:
-    _rejected(
-        _org(identityCenter={"sessionDurations": {"Operator": "PT13H"}}),
-        "sessionDurations.Operator",
+def test_a_stack_file_sees_the_same_problem_under_its_camel_case_key() -> None:
+    data = _org(
+        {
+            "identity_center": {
+                "assignments": {
+                    "x": {"group_name": "Ops", "account": "staging", "role": "Operator"}
+                }
+            }
+        }
     )
-    _rejected(
-        _org(identityCenter={"sessionDurations": {"BreakGlass": "PT4H"}}),
-        "sessionDurations.BreakGlass",
-    )
-    _rejected(_org(identityCenter={"sessionDurations": {"Auditor": "8 hours"}}), "PT8H")
+    settings = LandingZoneSettings.model_validate(data)
+    lines = [
+        config_line(p, LandingZoneSettings, "payments-platform:landingZone")
+        for p in check("management", settings, context=StackContext())
+    ]
+    assert lines == [
+        "payments-platform:landingZone.organization.identityCenter.assignments.x.account: "
+        "'staging' is not in `organization.accounts`; use one of "
+        "['audit', 'log-archive', 'nonprod', 'prod']"
+    ]
 
 
-def test_a_budget_threshold_out_of_range_is_rejected() -> None:
-    _rejected({"budget": {"thresholds": [{"percent": 0}]}}, "percent")
-    _rejected({"budget": {"thresholds": [{"percent": 1500, "type": "FORECASTED"}]}}, "percent")
-    _rejected({"budget": {"emails": ["finops"]}}, "emails[0]")
+# --- the format of each field (settings.py) ------------------------------------------------------
 
 
-def test_a_weak_password_policy_is_rejected() -> None:
-    _rejected({"passwordPolicy": {"minimumLength": 8}}, "minimumLength", "8.3.6")
-    _rejected({"passwordPolicy": {"reusePrevention": 2}}, "reusePrevention")
-    _rejected({"passwordPolicy": {"maxAgeDays": 365}}, "maxAgeDays")
-
-
-def test_bad_trail_retention_and_lifecycle_are_rejected() -> None:
-    _rejected({"trail": {"logRetentionDays": 366}}, "logRetentionDays", "365")
-    _rejected({"trail": {"transitionDays": 400, "expirationDays": 365}}, "expirationDays")
-    _rejected(
-        {"trail": {"expirationDays": 400, "objectLock": {"enabled": True, "retentionDays": 730}}},
-        "objectLock.retentionDays",
-    )
-
-
-def test_bad_subscriptions_and_severities_are_rejected() -> None:
-    bad_email = {"alarmSubscriptions": {"on-call": {"protocol": "email", "endpoint": "oncall"}}}
-    _rejected({"notifications": bad_email}, "endpoint")
-    bad_url = {"securitySubscriptions": {"siem": {"protocol": "https", "endpoint": "http://x"}}}
-    _rejected({"notifications": bad_url}, "https://")
-    _rejected({"guardDuty": {"minAlertSeverity": 11}}, "minAlertSeverity")
-    _rejected({"guardDuty": {"features": ["MALWARE"]}}, "features")
-
-
-def test_bad_scp_settings_are_rejected() -> None:
-    _rejected(_org(serviceControlPolicies={"allowedRegions": ["singapore"]}), "allowedRegions")
-    _rejected(_org(serviceControlPolicies={"targetOus": ["workloads-staging"]}), "targetOus")
-    _rejected(_org(serviceControlPolicies={"exemptRolePatterns": ["admin"]}), "exemptRolePatterns")
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        (
+            _org({"accounts": {"prod": {"email": "not-an-email"}}}),
+            "organization.accounts.prod.email",
+        ),
+        (_org({"accounts": {"prod": {"name": "Prod/1"}}}), "organization.accounts.prod.name"),
+        (
+            _org({"accounts": {"Prod": {"name": "P", "email": "p@example.com"}}}),
+            "organization.accounts",
+        ),
+        (
+            _org({"organizational_units": {"Workloads": {"name": "W"}}}),
+            "organization.organizational_units",
+        ),
+        (
+            _org(
+                {
+                    "control_tower": {
+                        "controls": {"c": {"control_identifier": "AWS-GR_X", "ou": "workloads"}}
+                    }
+                }
+            ),
+            "organization.control_tower.controls.c.control_identifier",
+        ),
+        (_org({"control_tower": {"version": "latest"}}), "organization.control_tower.version"),
+        (
+            _org({"control_tower": {"governed_regions": ["singapore"]}}),
+            "organization.control_tower.governed_regions",
+        ),
+        (
+            _org({"service_control_policies": {"allowed_regions": ["singapore"]}}),
+            "organization.service_control_policies.allowed_regions",
+        ),
+        (
+            _org({"service_control_policies": {"exempt_role_patterns": ["admin"]}}),
+            "organization.service_control_policies.exempt_role_patterns",
+        ),
+        (
+            _org(
+                {
+                    "identity_center": {
+                        "assignments": {
+                            "x": {"group_id": "ops", "account": "prod", "role": "Operator"}
+                        }
+                    }
+                }
+            ),
+            "organization.identity_center.assignments.x.group_id",
+        ),
+        (
+            _org({"identity_center": {"session_durations": {"Auditor": "8 hours"}}}),
+            "organization.identity_center.session_durations",
+        ),
+        ({"trail": {"log_retention_days": 366}}, "trail.log_retention_days"),
+        ({"trail": {"transition_days": 7}}, "trail.transition_days"),
+        ({"aws_config": {"extra_rules": ["s3-bucket-ssl"]}}, "aws_config.extra_rules"),
+        ({"guard_duty": {"min_alert_severity": 11}}, "guard_duty.min_alert_severity"),
+        ({"guard_duty": {"features": ["MALWARE"]}}, "guard_duty.features.0"),
+        ({"security_hub": {"pci_dss_version": "4.0"}}, "security_hub.pci_dss_version"),
+        ({"password_policy": {"minimum_length": 8}}, "password_policy.minimum_length"),
+        ({"password_policy": {"reuse_prevention": 2}}, "password_policy.reuse_prevention"),
+        ({"password_policy": {"max_age_days": 365}}, "password_policy.max_age_days"),
+        (
+            {
+                "notifications": {
+                    "alarm_subscriptions": {
+                        "On Call": {"protocol": "email", "endpoint": "o@example.com"}
+                    }
+                }
+            },
+            "notifications.alarm_subscriptions",
+        ),
+        (
+            {
+                "notifications": {
+                    "alarm_subscriptions": {
+                        "on-call": {"protocol": "sms", "endpoint": "+6512345678"}
+                    }
+                }
+            },
+            "notifications.alarm_subscriptions.on-call.protocol",
+        ),
+        ({"budget": {"thresholds": [{"percent": 0}]}}, "budget.thresholds.0.percent"),
+        ({"budget": {"thresholds": [{"percent": 1500}]}}, "budget.thresholds.0.percent"),
+        (
+            {"budget": {"thresholds": [{"percent": p} for p in range(10, 70, 10)]}},
+            "budget.thresholds",
+        ),
+        ({"budget": {"emails": ["finops"]}}, "budget.emails"),
+        ({"budget": {"emails": [f"f{i}@example.com" for i in range(11)]}}, "budget.emails"),
+        ({"budget": {"monthly_limit": 100}}, "budget.monthly_limit"),
+    ],
+)
+def test_a_badly_formed_value_is_rejected_naming_the_python_field(
+    data: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        LandingZoneSettings.model_validate(data)
+    lines = str(error.value).splitlines()
+    assert lines[1] == key, lines
+    # the message says what is wrong, without repeating the key
+    assert not lines[2].strip().removeprefix("Value error, ").startswith(key.split(".")[-1])
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -2,24 +2,32 @@
 
 PCI DSS 10 (log and monitor all access), 11.5 (detect intrusions), 8.3 (authentication
 policy) and 3.5/4.2 (encryption at rest and in transit) for the account the stack runs in.
+Each step builds one group of children of the LandingZone, taking its :class:`Scope` first.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from ..core.alarms import Widget, metric_widget
-from ..core.aws_env import AwsEnv, assume_role_policy, policy_json
+from ..core.aws_env import assume_role_policy, policy_json
 from ..core.kms import account_administers_key, customer_managed_key
 from ..core.s3 import private_bucket
-from ..core.settings import StackContext, child_opts, stateful_opts
-from .settings import LandingZoneSettings, Subscription
+from ..core.scope import Scope
+from .settings import (
+    BudgetSettings,
+    ConfigRecorderSettings,
+    GuardDutySettings,
+    NotificationSettings,
+    PasswordPolicySettings,
+    SecurityHubSettings,
+    Subscription,
+    TrailSettings,
+)
 
 #: AWS managed Config rules of the PCI DSS conformance pack, with their parameters. A subset of
 #: AWS's "Operational Best Practices for PCI DSS" sample pack covering the services we run.
@@ -92,802 +100,770 @@ def conformance_template(extra: list[str], excluded: list[str]) -> str:
     return json.dumps({"Resources": resources}, sort_keys=True, indent=1)
 
 
-@dataclass(frozen=True)
-class BaselineOutputs:
-    alarm_topic_arn: pulumi.Output[str]
-    security_topic_arn: pulumi.Output[str]
-    trail_arn: pulumi.Output[str]
-    trail_bucket: pulumi.Output[str]
-    logs_key_arn: pulumi.Output[str]
-    guardduty_detector_id: pulumi.Output[str]
-    dashboard_widgets: list[Widget]
+def trail_name(scope: Scope) -> str:
+    return f"{scope.name}-trail"
 
 
-class _Baseline:
-    """Builds the baseline as children of ``parent``; one method per concern."""
+def trail_arn(scope: Scope) -> pulumi.Output[str]:
+    """The trail's ARN, known before the trail exists (the key and bucket policies name it:
+    CloudTrail checks both when the trail is created)."""
+    return scope.env.arn("cloudtrail", f"trail/{trail_name(scope)}")
 
-    def __init__(
-        self,
-        parent: pulumi.Resource,
-        name: str,
-        settings: LandingZoneSettings,
-        context: StackContext,
-        component: str,
-        env: AwsEnv,
-    ) -> None:
-        self.parent = parent
-        self.name = name
-        self.settings = settings
-        self.context = context
-        self.component = component
-        self.env = env
-        self.trail_name = f"{name}-trail"
-        self.trail_arn = env.arn("cloudtrail", f"trail/{self.trail_name}")
-        self.trail_log_group_name = f"/aws/cloudtrail/{self.trail_name}"
 
-    def tags(self, **extra: str) -> dict[str, str]:
-        return self.context.tags(self.component, **extra)
+# --- keys --------------------------------------------------------------------------------
 
-    def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
-        return child_opts(self.parent, **kwargs)
 
-    # --- keys -----------------------------------------------------------------------------
-
-    def logs_key(self) -> aws.kms.Key:
-        env = self.env
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                account_administers_key(env),
-                {
-                    # CloudTrail encrypts only for this account's trail (confused deputy guard)
-                    "Sid": "CloudTrailEncryptsLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "kms:GenerateDataKey*",
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceArn": self.trail_arn},
-                        "StringLike": {
-                            "kms:EncryptionContext:aws:cloudtrail:arn": pulumi.Output.all(
-                                env.partition, env.account_id
-                            ).apply(lambda p: f"arn:{p[0]}:cloudtrail:*:{p[1]}:trail/*")
-                        },
+def logs_key(scope: Scope) -> aws.kms.Key:
+    """The CMK of the audit data: CloudTrail (this trail only), CloudWatch Logs of this
+    region and account, and AWS Config snapshots."""
+    env = scope.env
+    trail = trail_arn(scope)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            account_administers_key(env),
+            {
+                # CloudTrail encrypts only for this account's trail (confused deputy guard)
+                "Sid": "CloudTrailEncryptsLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceArn": trail},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": pulumi.Output.all(
+                            env.partition, env.account_id
+                        ).apply(lambda p: f"arn:{p[0]}:cloudtrail:*:{p[1]}:trail/*")
                     },
                 },
-                {
-                    "Sid": "CloudTrailDescribesKey",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "kms:DescribeKey",
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceArn": self.trail_arn}},
+            },
+            {
+                "Sid": "CloudTrailDescribesKey",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+            },
+            {
+                "Sid": "LogsEncryptLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": env.service_endpoint("logs")},
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")
+                    }
                 },
-                {
-                    "Sid": "LogsEncryptLogGroups",
-                    "Effect": "Allow",
-                    "Principal": {"Service": env.service_endpoint("logs")},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")
-                        }
-                    },
+            },
+            {
+                "Sid": "ConfigEncryptsSnapshots",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": env.account_id}},
+            },
+        ],
+    }
+    return customer_managed_key(
+        f"{scope.name}-logs",
+        description="Encrypts CloudTrail, AWS Config and CloudWatch Logs audit data",
+        policy=policy_json(policy),
+        context=scope.context,
+        component=scope.component,
+        parent=scope.parent,
+    )
+
+
+def notifications_key(scope: Scope) -> aws.kms.Key:
+    """The CMK of the alarm and security topics."""
+    env = scope.env
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            account_administers_key(env),
+            {
+                # publishers to an encrypted topic need the key (SNS SSE rule)
+                "Sid": "PublishersUseKey",
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": [
+                        "budgets.amazonaws.com",
+                        "cloudwatch.amazonaws.com",
+                        "dms.amazonaws.com",
+                        "events.amazonaws.com",
+                    ]
                 },
-                {
-                    "Sid": "ConfigEncryptsSnapshots",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "config.amazonaws.com"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": env.account_id}},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AccountUsesKeyThroughSns",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": env.account_id,
+                        "kms:ViaService": env.service_endpoint("sns"),
+                    }
                 },
-            ],
-        }
-        return customer_managed_key(
-            f"{self.name}-logs",
-            description="Encrypts CloudTrail, AWS Config and CloudWatch Logs audit data",
-            policy=policy_json(policy),
-            context=self.context,
-            component=self.component,
-            parent=self.parent,
+            },
+        ],
+    }
+    return customer_managed_key(
+        f"{scope.name}-notifications",
+        description="Encrypts the alarm and security SNS topics",
+        policy=policy_json(policy),
+        context=scope.context,
+        component=scope.component,
+        parent=scope.parent,
+    )
+
+
+# --- trail bucket ----------------------------------------------------------------------------
+
+
+def _private_bucket(scope: Scope, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
+    bucket, _ = private_bucket(
+        f"{scope.name}-{role}",
+        context=scope.context,
+        tags=scope.tags(Name=f"{scope.name}-{role}"),
+        parent=scope.parent,
+        object_lock=object_lock,
+    )
+    return bucket
+
+
+def access_log_bucket(scope: Scope, trail: TrailSettings) -> aws.s3.Bucket:
+    """Where S3 writes the trail bucket's server access logs."""
+    bucket = _private_bucket(scope, "access-logs")
+    # S3 server access logging can deliver only to SSE-S3 buckets, not SSE-KMS
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{scope.name}-access-logs",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=scope.opts(),
+    )
+    days = trail.access_log_expiration_days
+    aws.s3.BucketLifecycleConfiguration(
+        f"{scope.name}-access-logs",
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": days},
+                "noncurrent_version_expiration": {"noncurrent_days": 30},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ],
+        opts=scope.opts(),
+    )
+    return bucket
+
+
+def trail_bucket(
+    scope: Scope, trail: TrailSettings, key: aws.kms.Key, access_logs: aws.s3.Bucket
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+    """The bucket of the trail and the Config snapshots, and its policy (which CloudTrail
+    and Config need in place before they deliver)."""
+    lock = trail.object_lock
+    bucket = _private_bucket(scope, "trail", object_lock=lock.enabled)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{scope.name}-trail",
+        bucket=bucket.id,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": key.arn,
+                },
+                "bucket_key_enabled": True,
+            }
+        ],
+        opts=scope.opts(),
+    )
+    aws.s3.BucketLogging(
+        f"{scope.name}-trail",
+        bucket=bucket.id,
+        target_bucket=access_logs.id,
+        target_prefix="trail/",
+        opts=scope.opts(),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{scope.name}-trail",
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "archive-then-expire",
+                "status": "Enabled",
+                "filter": {},
+                "transitions": [{"days": trail.transition_days, "storage_class": "GLACIER"}],
+                "expiration": {"days": trail.expiration_days},
+                "noncurrent_version_expiration": {"noncurrent_days": 90},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }
+        ],
+        opts=scope.opts(),
+    )
+    if lock.enabled:
+        aws.s3.BucketObjectLockConfiguration(
+            f"{scope.name}-trail",
+            bucket=bucket.id,
+            object_lock_enabled="Enabled",
+            rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
+            opts=scope.opts(),
+        )
+    policy = aws.s3.BucketPolicy(
+        f"{scope.name}-trail",
+        bucket=bucket.id,
+        policy=policy_json(trail_bucket_policy(scope, bucket.arn, key.arn)),
+        opts=scope.opts(),
+    )
+    aws.s3.BucketPolicy(
+        f"{scope.name}-access-logs",
+        bucket=access_logs.id,
+        policy=policy_json(access_log_bucket_policy(scope, access_logs.arn, bucket.arn)),
+        opts=scope.opts(),
+    )
+    return bucket, policy
+
+
+def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
+    # PCI DSS 4.2.1: audit data only over TLS
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def trail_bucket_policy(
+    scope: Scope, bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
+) -> dict[str, Any]:
+    account = scope.env.account_id
+    trail = trail_arn(scope)
+    objects = bucket_arn.apply(lambda a: f"{a}/*")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _tls_only(bucket_arn),
+            {
+                # an object encrypted with another key (or SSE-S3) would escape our key policy
+                "Sid": "DenyOtherEncryption",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                },
+            },
+            {
+                "Sid": "DenyOtherKmsKey",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": objects,
+                "Condition": {
+                    "StringNotEqualsIfExists": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
+                    }
+                },
+            },
+            {
+                "Sid": "CloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": bucket_arn,
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+            },
+            {
+                "Sid": "CloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": pulumi.Output.all(bucket_arn, account).apply(
+                    lambda p: f"{p[0]}/cloudtrail/AWSLogs/{p[1]}/*"
+                ),
+                "Condition": {
+                    "StringEquals": {
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                        "aws:SourceArn": trail,
+                    }
+                },
+            },
+            {
+                "Sid": "ConfigAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                "Resource": bucket_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+            {
+                "Sid": "ConfigWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "config.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": pulumi.Output.all(bucket_arn, account).apply(
+                    lambda p: f"{p[0]}/config/AWSLogs/{p[1]}/Config/*"
+                ),
+                "Condition": {
+                    "StringEquals": {
+                        "s3:x-amz-acl": "bucket-owner-full-control",
+                        "aws:SourceAccount": account,
+                    }
+                },
+            },
+        ],
+    }
+
+
+def access_log_bucket_policy(
+    scope: Scope, bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str]
+) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _tls_only(bucket_arn),
+            {
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": bucket_arn.apply(lambda a: f"{a}/trail/*"),
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": scope.env.account_id},
+                },
+            },
+        ],
+    }
+
+
+# --- trail -----------------------------------------------------------------------------------
+
+
+def audit_trail(
+    scope: Scope,
+    trail: TrailSettings,
+    key: aws.kms.Key,
+    bucket: aws.s3.Bucket,
+    bucket_policy: aws.s3.BucketPolicy,
+) -> aws.cloudtrail.Trail:
+    """The multi-region trail, delivering to the bucket and to a CloudWatch log group."""
+    log_group = aws.cloudwatch.LogGroup(
+        f"{scope.name}-trail",
+        name=f"/aws/cloudtrail/{trail_name(scope)}",
+        retention_in_days=trail.log_retention_days,
+        kms_key_id=key.arn,
+        tags=scope.tags(),
+        opts=scope.stateful_opts(),
+    )
+    role = aws.iam.Role(
+        f"{scope.name}-trail-logs",
+        assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", scope.env.account_id),
+        description="CloudTrail delivers events to its CloudWatch log group",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    role_policy = aws.iam.RolePolicy(
+        f"{scope.name}-trail-logs",
+        role=role.id,
+        policy=policy_json(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": log_group.arn.apply(lambda a: f"{a}:log-stream:*"),
+                    }
+                ],
+            }
+        ),
+        opts=scope.opts(),
+    )
+    event_selectors: list[aws.cloudtrail.TrailEventSelectorArgsDict] | None = None
+    if trail.s3_data_events:
+        event_selectors = [
+            {
+                "read_write_type": "All",
+                "include_management_events": True,
+                "data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}],
+            }
+        ]
+    return aws.cloudtrail.Trail(
+        f"{scope.name}-trail",
+        name=trail_name(scope),
+        s3_bucket_name=bucket.id,
+        s3_key_prefix="cloudtrail",
+        # PCI DSS 10.2.1, 10.3.4: every region, IAM/STS events, tamper-evident digests
+        is_multi_region_trail=True,
+        include_global_service_events=True,
+        enable_log_file_validation=True,
+        enable_logging=True,
+        kms_key_id=key.arn,
+        cloud_watch_logs_group_arn=log_group.arn.apply(lambda a: f"{a}:*"),
+        cloud_watch_logs_role_arn=role.arn,
+        event_selectors=event_selectors,
+        tags=scope.tags(),
+        # CloudTrail checks the bucket policy and the role when the trail is created
+        opts=scope.opts(depends_on=[bucket_policy, role_policy]),
+    )
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def aws_config(
+    scope: Scope,
+    cfg: ConfigRecorderSettings,
+    key: aws.kms.Key,
+    bucket: aws.s3.Bucket,
+    bucket_policy: aws.s3.BucketPolicy,
+) -> None:
+    """The Config recorder (unless Control Tower runs its own) and the PCI DSS pack."""
+    status = _recorder(scope, cfg, key, bucket, bucket_policy) if cfg.manage_recorder else None
+    if cfg.conformance_pack:
+        body = conformance_template(cfg.extra_rules, cfg.excluded_rules)
+        aws.cfg.ConformancePack(
+            f"{scope.name}-pci-dss",
+            name=f"{scope.name}-pci-dss",
+            template_body=body,
+            # the pack's rules need a recorder running first
+            opts=scope.opts(depends_on=[status] if status else None),
         )
 
-    def notifications_key(self) -> aws.kms.Key:
-        env = self.env
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                account_administers_key(env),
-                {
-                    # publishers to an encrypted topic need the key (SNS SSE rule)
-                    "Sid": "PublishersUseKey",
-                    "Effect": "Allow",
-                    "Principal": {
-                        "Service": [
-                            "budgets.amazonaws.com",
-                            "cloudwatch.amazonaws.com",
-                            "dms.amazonaws.com",
-                            "events.amazonaws.com",
-                        ]
-                    },
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "AccountUsesKeyThroughSns",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                    "Resource": "*",
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:CallerAccount": env.account_id,
-                            "kms:ViaService": env.service_endpoint("sns"),
-                        }
-                    },
-                },
-            ],
-        }
-        return customer_managed_key(
-            f"{self.name}-notifications",
-            description="Encrypts the alarm and security SNS topics",
-            policy=policy_json(policy),
-            context=self.context,
-            component=self.component,
-            parent=self.parent,
-        )
 
-    # --- trail bucket -----------------------------------------------------------------------
-
-    def _private_bucket(self, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
-        bucket, _ = private_bucket(
-            f"{self.name}-{role}",
-            context=self.context,
-            tags=self.tags(Name=f"{self.name}-{role}"),
-            parent=self.parent,
-            object_lock=object_lock,
-        )
-        return bucket
-
-    def access_log_bucket(self) -> aws.s3.Bucket:
-        bucket = self._private_bucket("access-logs")
-        # S3 server access logging can deliver only to SSE-S3 buckets, not SSE-KMS
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self.name}-access-logs",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=self.opts(),
-        )
-        days = self.settings.trail.access_log_expiration_days
-        aws.s3.BucketLifecycleConfiguration(
-            f"{self.name}-access-logs",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": {},
-                    "expiration": {"days": days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 30},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=self.opts(),
-        )
-        return bucket
-
-    def trail_bucket(
-        self, key: aws.kms.Key, access_logs: aws.s3.Bucket
-    ) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-        trail = self.settings.trail
-        lock = trail.object_lock
-        bucket = self._private_bucket("trail", object_lock=lock.enabled)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self.name}-trail",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=self.opts(),
-        )
-        aws.s3.BucketLogging(
-            f"{self.name}-trail",
-            bucket=bucket.id,
-            target_bucket=access_logs.id,
-            target_prefix="trail/",
-            opts=self.opts(),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{self.name}-trail",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "archive-then-expire",
-                    "status": "Enabled",
-                    "filter": {},
-                    "transitions": [{"days": trail.transition_days, "storage_class": "GLACIER"}],
-                    "expiration": {"days": trail.expiration_days},
-                    "noncurrent_version_expiration": {"noncurrent_days": 90},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=self.opts(),
-        )
-        if lock.enabled:
-            aws.s3.BucketObjectLockConfiguration(
-                f"{self.name}-trail",
-                bucket=bucket.id,
-                object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": lock.mode, "days": lock.retention_days}},
-                opts=self.opts(),
+def _recorder(
+    scope: Scope,
+    cfg: ConfigRecorderSettings,
+    key: aws.kms.Key,
+    bucket: aws.s3.Bucket,
+    bucket_policy: aws.s3.BucketPolicy,
+) -> aws.cfg.RecorderStatus:
+    role = aws.iam.Role(
+        f"{scope.name}-config",
+        assume_role_policy=assume_role_policy("config.amazonaws.com", scope.env.account_id),
+        managed_policy_arns=[
+            scope.env.partition.apply(
+                lambda p: f"arn:{p}:iam::aws:policy/service-role/AWS_ConfigRole"
             )
-        policy = aws.s3.BucketPolicy(
-            f"{self.name}-trail",
-            bucket=bucket.id,
-            policy=policy_json(self.trail_bucket_policy(bucket.arn, key.arn)),
-            opts=self.opts(),
-        )
-        aws.s3.BucketPolicy(
-            f"{self.name}-access-logs",
-            bucket=access_logs.id,
-            policy=policy_json(self.access_log_bucket_policy(access_logs.arn, bucket.arn)),
-            opts=self.opts(),
-        )
-        return bucket, policy
+        ],
+        description="AWS Config records resource configuration",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    recorder = aws.cfg.Recorder(
+        f"{scope.name}-config",
+        name=f"{scope.name}-recorder",
+        role_arn=role.arn,
+        recording_group={
+            "all_supported": True,
+            "include_global_resource_types": cfg.include_global_resources,
+        },
+        opts=scope.opts(),
+    )
+    channel = aws.cfg.DeliveryChannel(
+        f"{scope.name}-config",
+        name=f"{scope.name}-delivery",
+        s3_bucket_name=bucket.id,
+        s3_key_prefix="config",
+        s3_kms_key_arn=key.arn,
+        snapshot_delivery_properties={"delivery_frequency": "TwentyFour_Hours"},
+        opts=scope.opts(depends_on=[recorder, bucket_policy]),
+    )
+    return aws.cfg.RecorderStatus(
+        f"{scope.name}-config",
+        name=recorder.name,
+        is_enabled=True,
+        opts=scope.opts(depends_on=[channel]),
+    )
 
-    def _tls_only(self, bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
-        # PCI DSS 4.2.1: audit data only over TLS
-        return {
+
+def guardduty(scope: Scope, gd: GuardDutySettings) -> aws.guardduty.Detector:
+    detector = aws.guardduty.Detector(
+        f"{scope.name}-guardduty",
+        enable=True,
+        finding_publishing_frequency="FIFTEEN_MINUTES",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    for feature in gd.features:
+        aws.guardduty.DetectorFeature(
+            f"{scope.name}-guardduty-{feature.lower().replace('_', '-')}",
+            detector_id=detector.id,
+            name=feature,
+            status="ENABLED",
+            opts=scope.opts(),
+        )
+    return detector
+
+
+def security_hub(scope: Scope, hub: SecurityHubSettings) -> None:
+    account = aws.securityhub.Account(
+        f"{scope.name}-securityhub",
+        # subscribe the standards explicitly, so the set is reviewed in code
+        enable_default_standards=False,
+        control_finding_generator="SECURITY_CONTROL",
+        auto_enable_controls=True,
+        opts=scope.opts(),
+    )
+    standards: dict[str, str] = {}
+    if hub.pci_dss_version:
+        standards["pci-dss"] = f"standards/pci-dss/v/{hub.pci_dss_version}"
+    if hub.foundational_best_practices:
+        standards["fsbp"] = "standards/aws-foundational-security-best-practices/v/1.0.0"
+    for key, path in standards.items():
+        aws.securityhub.StandardsSubscription(
+            f"{scope.name}-securityhub-{key}",
+            standards_arn=standards_arn(scope, path),
+            opts=scope.opts(depends_on=[account]),
+        )
+
+
+def standards_arn(scope: Scope, path: str) -> pulumi.Output[str]:
+    return pulumi.Output.all(scope.env.partition, scope.env.region).apply(
+        lambda p: f"arn:{p[0]}:securityhub:{p[1]}::{path}"
+    )
+
+
+def account_guardrails(scope: Scope, pw: PasswordPolicySettings) -> None:
+    """Access Analyzer, EBS encryption by default, the account's S3 public access block and
+    the IAM password policy."""
+    aws.accessanalyzer.Analyzer(
+        f"{scope.name}-access-analyzer",
+        analyzer_name=f"{scope.name}-account",
+        type="ACCOUNT",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    aws.ebs.EncryptionByDefault(f"{scope.name}-ebs-encryption", enabled=True, opts=scope.opts())
+    aws.s3.AccountPublicAccessBlock(
+        f"{scope.name}-s3-public-access",
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=scope.opts(),
+    )
+    aws.iam.AccountPasswordPolicy(
+        f"{scope.name}-password-policy",
+        minimum_password_length=pw.minimum_length,
+        require_lowercase_characters=True,
+        require_uppercase_characters=True,
+        require_numbers=True,
+        require_symbols=True,
+        password_reuse_prevention=pw.reuse_prevention,
+        max_password_age=pw.max_age_days,
+        allow_users_to_change_password=True,
+        hard_expiry=False,
+        opts=scope.opts(),
+    )
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+def _topic(
+    scope: Scope,
+    role: str,
+    key: aws.kms.Key,
+    publishers: list[dict[str, Any]],
+    subscriptions: Mapping[str, Subscription],
+) -> aws.sns.Topic:
+    topic = aws.sns.Topic(
+        f"{scope.name}-{role}",
+        kms_master_key_id=key.arn,
+        tags=scope.tags(Name=f"{scope.name}-{role}"),
+        opts=scope.opts(),
+    )
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountManagesTopic",
+            "Effect": "Allow",
+            "Principal": {"AWS": scope.env.root_principal()},
+            "Action": [
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:AddPermission",
+                "sns:RemovePermission",
+                "sns:DeleteTopic",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:Publish",
+            ],
+            "Resource": topic.arn,
+        },
+        {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, bucket_arn.apply(lambda a: f"{a}/*")],
+            "Action": "sns:Publish",
+            "Resource": topic.arn,
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-
-    def trail_bucket_policy(
-        self, bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
-    ) -> dict[str, Any]:
-        account = self.env.account_id
-        objects = bucket_arn.apply(lambda a: f"{a}/*")
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                self._tls_only(bucket_arn),
-                {
-                    # an object encrypted with another key (or SSE-S3) would escape our key policy
-                    "Sid": "DenyOtherEncryption",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": objects,
-                    "Condition": {
-                        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
-                    },
-                },
-                {
-                    "Sid": "DenyOtherKmsKey",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": objects,
-                    "Condition": {
-                        "StringNotEqualsIfExists": {
-                            "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
-                        }
-                    },
-                },
-                {
-                    "Sid": "CloudTrailAclCheck",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "s3:GetBucketAcl",
-                    "Resource": bucket_arn,
-                    "Condition": {"StringEquals": {"aws:SourceArn": self.trail_arn}},
-                },
-                {
-                    "Sid": "CloudTrailWrite",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": pulumi.Output.all(bucket_arn, account).apply(
-                        lambda p: f"{p[0]}/cloudtrail/AWSLogs/{p[1]}/*"
-                    ),
-                    "Condition": {
-                        "StringEquals": {
-                            "s3:x-amz-acl": "bucket-owner-full-control",
-                            "aws:SourceArn": self.trail_arn,
-                        }
-                    },
-                },
-                {
-                    "Sid": "ConfigAclCheck",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "config.amazonaws.com"},
-                    "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
-                    "Resource": bucket_arn,
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                },
-                {
-                    "Sid": "ConfigWrite",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "config.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": pulumi.Output.all(bucket_arn, account).apply(
-                        lambda p: f"{p[0]}/config/AWSLogs/{p[1]}/Config/*"
-                    ),
-                    "Condition": {
-                        "StringEquals": {
-                            "s3:x-amz-acl": "bucket-owner-full-control",
-                            "aws:SourceAccount": account,
-                        }
-                    },
-                },
-            ],
-        }
-
-    def access_log_bucket_policy(
-        self, bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str]
-    ) -> dict[str, Any]:
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                self._tls_only(bucket_arn),
-                {
-                    "Sid": "S3ServerAccessLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": bucket_arn.apply(lambda a: f"{a}/trail/*"),
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": source_bucket_arn},
-                        "StringEquals": {"aws:SourceAccount": self.env.account_id},
-                    },
-                },
-            ],
-        }
-
-    # --- trail ------------------------------------------------------------------------------
-
-    def trail(
-        self, key: aws.kms.Key, bucket: aws.s3.Bucket, bucket_policy: aws.s3.BucketPolicy
-    ) -> aws.cloudtrail.Trail:
-        log_group = aws.cloudwatch.LogGroup(
-            f"{self.name}-trail",
-            name=self.trail_log_group_name,
-            retention_in_days=self.settings.trail.log_retention_days,
-            kms_key_id=key.arn,
-            tags=self.tags(),
-            opts=stateful_opts(self.parent, self.context),
-        )
-        role = aws.iam.Role(
-            f"{self.name}-trail-logs",
-            assume_role_policy=assume_role_policy("cloudtrail.amazonaws.com", self.env.account_id),
-            description="CloudTrail delivers events to its CloudWatch log group",
-            tags=self.tags(),
-            opts=self.opts(),
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{self.name}-trail-logs",
-            role=role.id,
-            policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": log_group.arn.apply(lambda a: f"{a}:log-stream:*"),
-                        }
-                    ],
-                }
-            ),
-            opts=self.opts(),
-        )
-        event_selectors: list[aws.cloudtrail.TrailEventSelectorArgsDict] | None = None
-        if self.settings.trail.s3_data_events:
-            event_selectors = [
-                {
-                    "read_write_type": "All",
-                    "include_management_events": True,
-                    "data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}],
-                }
-            ]
-        return aws.cloudtrail.Trail(
-            f"{self.name}-trail",
-            name=self.trail_name,
-            s3_bucket_name=bucket.id,
-            s3_key_prefix="cloudtrail",
-            # PCI DSS 10.2.1, 10.3.4: every region, IAM/STS events, tamper-evident digests
-            is_multi_region_trail=True,
-            include_global_service_events=True,
-            enable_log_file_validation=True,
-            enable_logging=True,
-            kms_key_id=key.arn,
-            cloud_watch_logs_group_arn=log_group.arn.apply(lambda a: f"{a}:*"),
-            cloud_watch_logs_role_arn=role.arn,
-            event_selectors=event_selectors,
-            tags=self.tags(),
-            # CloudTrail checks the bucket policy and the role when the trail is created
-            opts=self.opts(depends_on=[bucket_policy, role_policy]),
-        )
-
-    # --- detection ----------------------------------------------------------------------------
-
-    def aws_config(
-        self, key: aws.kms.Key, bucket: aws.s3.Bucket, bucket_policy: aws.s3.BucketPolicy
-    ) -> None:
-        cfg = self.settings.aws_config
-        status = self._recorder(key, bucket, bucket_policy) if cfg.manage_recorder else None
-        if cfg.conformance_pack:
-            body = conformance_template(cfg.extra_rules, cfg.excluded_rules)
-            aws.cfg.ConformancePack(
-                f"{self.name}-pci-dss",
-                name=f"{self.name}-pci-dss",
-                template_body=body,
-                # the pack's rules need a recorder running first
-                opts=self.opts(depends_on=[status] if status else None),
-            )
-
-    def _recorder(
-        self, key: aws.kms.Key, bucket: aws.s3.Bucket, bucket_policy: aws.s3.BucketPolicy
-    ) -> aws.cfg.RecorderStatus:
-        cfg = self.settings.aws_config
-        role = aws.iam.Role(
-            f"{self.name}-config",
-            assume_role_policy=assume_role_policy("config.amazonaws.com", self.env.account_id),
-            managed_policy_arns=[
-                self.env.partition.apply(
-                    lambda p: f"arn:{p}:iam::aws:policy/service-role/AWS_ConfigRole"
-                )
-            ],
-            description="AWS Config records resource configuration",
-            tags=self.tags(),
-            opts=self.opts(),
-        )
-        recorder = aws.cfg.Recorder(
-            f"{self.name}-config",
-            name=f"{self.name}-recorder",
-            role_arn=role.arn,
-            recording_group={
-                "all_supported": True,
-                "include_global_resource_types": cfg.include_global_resources,
-            },
-            opts=self.opts(),
-        )
-        channel = aws.cfg.DeliveryChannel(
-            f"{self.name}-config",
-            name=f"{self.name}-delivery",
-            s3_bucket_name=bucket.id,
-            s3_key_prefix="config",
-            s3_kms_key_arn=key.arn,
-            snapshot_delivery_properties={"delivery_frequency": "TwentyFour_Hours"},
-            opts=self.opts(depends_on=[recorder, bucket_policy]),
-        )
-        return aws.cfg.RecorderStatus(
-            f"{self.name}-config",
-            name=recorder.name,
-            is_enabled=True,
-            opts=self.opts(depends_on=[channel]),
-        )
-
-    def guardduty(self) -> aws.guardduty.Detector:
-        detector = aws.guardduty.Detector(
-            f"{self.name}-guardduty",
-            enable=True,
-            finding_publishing_frequency="FIFTEEN_MINUTES",
-            tags=self.tags(),
-            opts=self.opts(),
-        )
-        for feature in self.settings.guard_duty.features:
-            aws.guardduty.DetectorFeature(
-                f"{self.name}-guardduty-{feature.lower().replace('_', '-')}",
-                detector_id=detector.id,
-                name=feature,
-                status="ENABLED",
-                opts=self.opts(),
-            )
-        return detector
-
-    def security_hub(self) -> None:
-        hub = self.settings.security_hub
-        account = aws.securityhub.Account(
-            f"{self.name}-securityhub",
-            # subscribe the standards explicitly, so the set is reviewed in code
-            enable_default_standards=False,
-            control_finding_generator="SECURITY_CONTROL",
-            auto_enable_controls=True,
-            opts=self.opts(),
-        )
-        standards: dict[str, str] = {}
-        if hub.pci_dss_version:
-            standards["pci-dss"] = f"standards/pci-dss/v/{hub.pci_dss_version}"
-        if hub.foundational_best_practices:
-            standards["fsbp"] = "standards/aws-foundational-security-best-practices/v/1.0.0"
-        for key, path in standards.items():
-            aws.securityhub.StandardsSubscription(
-                f"{self.name}-securityhub-{key}",
-                standards_arn=self.standards_arn(path),
-                opts=self.opts(depends_on=[account]),
-            )
-
-    def standards_arn(self, path: str) -> pulumi.Output[str]:
-        return pulumi.Output.all(self.env.partition, self.env.region).apply(
-            lambda p: f"arn:{p[0]}:securityhub:{p[1]}::{path}"
-        )
-
-    def account_guardrails(self) -> None:
-        aws.accessanalyzer.Analyzer(
-            f"{self.name}-access-analyzer",
-            analyzer_name=f"{self.name}-account",
-            type="ACCOUNT",
-            tags=self.tags(),
-            opts=self.opts(),
-        )
-        aws.ebs.EncryptionByDefault(f"{self.name}-ebs-encryption", enabled=True, opts=self.opts())
-        aws.s3.AccountPublicAccessBlock(
-            f"{self.name}-s3-public-access",
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.opts(),
-        )
-        pw = self.settings.password_policy
-        aws.iam.AccountPasswordPolicy(
-            f"{self.name}-password-policy",
-            minimum_password_length=pw.minimum_length,
-            require_lowercase_characters=True,
-            require_uppercase_characters=True,
-            require_numbers=True,
-            require_symbols=True,
-            password_reuse_prevention=pw.reuse_prevention,
-            max_password_age=pw.max_age_days,
-            allow_users_to_change_password=True,
-            hard_expiry=False,
-            opts=self.opts(),
-        )
-
-    # --- notifications ------------------------------------------------------------------------
-
-    def topic(
-        self,
-        role: str,
-        key: aws.kms.Key,
-        publishers: list[dict[str, Any]],
-        subscriptions: Mapping[str, Subscription],
-    ) -> aws.sns.Topic:
-        topic = aws.sns.Topic(
-            f"{self.name}-{role}",
-            kms_master_key_id=key.arn,
-            tags=self.tags(Name=f"{self.name}-{role}"),
-            opts=self.opts(),
-        )
-        statements: list[dict[str, Any]] = [
-            {
-                "Sid": "AccountManagesTopic",
-                "Effect": "Allow",
-                "Principal": {"AWS": self.env.root_principal()},
-                "Action": [
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                    "sns:AddPermission",
-                    "sns:RemovePermission",
-                    "sns:DeleteTopic",
-                    "sns:Subscribe",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:Publish",
-                ],
-                "Resource": topic.arn,
-            },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": topic.arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ]
-        for publisher in publishers:
-            statements.append(
-                {**publisher, "Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn}
-            )
-        aws.sns.TopicPolicy(
-            f"{self.name}-{role}",
-            arn=topic.arn,
-            policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
-            opts=self.opts(),
-        )
-        for sub_name, sub in subscriptions.items():
-            aws.sns.TopicSubscription(
-                f"{self.name}-{role}-{sub_name}",
-                topic=topic.arn,
-                protocol=sub.protocol,
-                endpoint=sub.endpoint,
-                opts=self.opts(),
-            )
-        return topic
-
-    def security_routes(
-        self, key: aws.kms.Key
-    ) -> tuple[aws.sns.Topic, list[aws.cloudwatch.EventRule]]:
-        gd = self.settings.guard_duty
-        hub = self.settings.security_hub
-        patterns: dict[str, dict[str, Any]] = {
-            "guardduty": {
-                "source": ["aws.guardduty"],
-                "detail-type": ["GuardDuty Finding"],
-                "detail": {"severity": [{"numeric": [">=", gd.min_alert_severity]}]},
-            },
-            # CIS 4.3 / PCI DSS 10.2.1.2: any use of the root user is an incident
-            "root-activity": {
-                "detail-type": [
-                    "AWS API Call via CloudTrail",
-                    "AWS Console Sign In via CloudTrail",
-                ],
-                "detail": {"userIdentity": {"type": ["Root"]}},
-            },
-        }
-        if hub.alert_severities:
-            patterns["securityhub"] = {
-                "source": ["aws.securityhub"],
-                "detail-type": ["Security Hub Findings - Imported"],
-                "detail": {
-                    "findings": {
-                        "Severity": {"Label": list(hub.alert_severities)},
-                        "Workflow": {"Status": ["NEW"]},
-                        "RecordState": ["ACTIVE"],
-                    }
-                },
-            }
-        rules = {
-            route: aws.cloudwatch.EventRule(
-                f"{self.name}-{route}",
-                description=f"Route {route} findings to the security topic",
-                event_pattern=json.dumps(pattern, sort_keys=True),
-                tags=self.tags(),
-                opts=self.opts(),
-            )
-            for route, pattern in patterns.items()
-        }
-        topic = self.topic(
-            "security",
-            key,
-            [
-                {
-                    "Sid": "EventBridgePublishesFindings",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Condition": {"ArnEquals": {"aws:SourceArn": [r.arn for r in rules.values()]}},
-                }
-            ],
-            self.settings.notifications.security_subscriptions,
-        )
-        for route, rule in rules.items():
-            aws.cloudwatch.EventTarget(
-                f"{self.name}-{route}",
-                rule=rule.name,
-                arn=topic.arn,
-                target_id="security-topic",
-                opts=self.opts(),
-            )
-        return topic, list(rules.values())
-
-    def alarm_topic(self, key: aws.kms.Key) -> aws.sns.Topic:
-        return self.topic(
-            "alarms",
-            key,
-            [
-                {
-                    "Sid": "CloudWatchPublishesAlarms",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Condition": {"StringEquals": {"aws:SourceAccount": self.env.account_id}},
-                },
-                {
-                    "Sid": "BudgetsPublishesAlerts",
-                    "Principal": {"Service": "budgets.amazonaws.com"},
-                    "Condition": {"StringEquals": {"aws:SourceAccount": self.env.account_id}},
-                },
-                {
-                    # DMS event subscriptions (replication task failure) publish here
-                    "Sid": "DmsPublishesEvents",
-                    "Principal": {"Service": "dms.amazonaws.com"},
-                    "Condition": {"StringEquals": {"aws:SourceAccount": self.env.account_id}},
-                },
-            ],
-            self.settings.notifications.alarm_subscriptions,
-        )
-
-    def budget(self, alarm_topic: aws.sns.Topic) -> None:
-        budget = self.settings.budget
-        if not budget.enabled:
-            return
-        aws.budgets.Budget(
-            f"{self.name}-monthly",
-            name=f"{self.context.project}-{self.context.environment}-monthly",
-            budget_type="COST",
-            limit_amount=f"{budget.monthly_limit_usd:.2f}",
-            limit_unit="USD",
-            time_unit="MONTHLY",
-            notifications=[
-                {
-                    "comparison_operator": "GREATER_THAN",
-                    "threshold": t.percent,
-                    "threshold_type": "PERCENTAGE",
-                    "notification_type": t.type,
-                    "subscriber_sns_topic_arns": [alarm_topic.arn],
-                    "subscriber_email_addresses": list(budget.emails) or None,
-                }
-                for t in budget.thresholds
-            ],
-            tags=self.tags(),
-            opts=self.opts(),
-        )
-
-
-def build_baseline(
-    parent: pulumi.Resource,
-    name: str,
-    settings: LandingZoneSettings,
-    *,
-    context: StackContext,
-    component: str,
-    env: AwsEnv,
-) -> BaselineOutputs:
-    b = _Baseline(parent, name, settings, context, component, env)
-    logs_key = b.logs_key()
-    notifications_key = b.notifications_key()
-    access_logs = b.access_log_bucket()
-    bucket, bucket_policy = b.trail_bucket(logs_key, access_logs)
-    trail = b.trail(logs_key, bucket, bucket_policy)
-    b.aws_config(logs_key, bucket, bucket_policy)
-    detector = b.guardduty()
-    b.security_hub()
-    b.account_guardrails()
-    security_topic, rules = b.security_routes(notifications_key)
-    alarm_topic = b.alarm_topic(notifications_key)
-    b.budget(alarm_topic)
-    widgets: list[Widget] = [
-        metric_widget(
-            "Security findings and root activity routed to the security topic",
-            [["AWS/Events", "MatchedEvents", "RuleName", rule.name] for rule in rules],
-            region=env.region,
-            stat="Sum",
-            width=12,
-        ),
-        metric_widget(
-            "Notifications delivered / failed",
-            [
-                ["AWS/SNS", "NumberOfNotificationsDelivered", "TopicName", alarm_topic.name],
-                ["AWS/SNS", "NumberOfNotificationsFailed", "TopicName", alarm_topic.name],
-                ["AWS/SNS", "NumberOfNotificationsFailed", "TopicName", security_topic.name],
-            ],
-            region=env.region,
-            stat="Sum",
-            width=12,
-        ),
+        },
     ]
-    return BaselineOutputs(
-        alarm_topic_arn=alarm_topic.arn,
-        security_topic_arn=security_topic.arn,
-        trail_arn=trail.arn,
-        trail_bucket=bucket.id,
-        logs_key_arn=logs_key.arn,
-        guardduty_detector_id=detector.id,
-        dashboard_widgets=widgets,
+    for publisher in publishers:
+        statements.append(
+            {**publisher, "Effect": "Allow", "Action": "sns:Publish", "Resource": topic.arn}
+        )
+    aws.sns.TopicPolicy(
+        f"{scope.name}-{role}",
+        arn=topic.arn,
+        policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
+        opts=scope.opts(),
+    )
+    for sub_name, sub in subscriptions.items():
+        aws.sns.TopicSubscription(
+            f"{scope.name}-{role}-{sub_name}",
+            topic=topic.arn,
+            protocol=sub.protocol,
+            endpoint=sub.endpoint,
+            opts=scope.opts(),
+        )
+    return topic
+
+
+def security_routes(
+    scope: Scope,
+    gd: GuardDutySettings,
+    hub: SecurityHubSettings,
+    notifications: NotificationSettings,
+    key: aws.kms.Key,
+) -> tuple[aws.sns.Topic, list[aws.cloudwatch.EventRule]]:
+    """EventBridge rules sending GuardDuty and Security Hub findings and any root activity
+    to the security topic; the topic and the rules."""
+    patterns: dict[str, dict[str, Any]] = {
+        "guardduty": {
+            "source": ["aws.guardduty"],
+            "detail-type": ["GuardDuty Finding"],
+            "detail": {"severity": [{"numeric": [">=", gd.min_alert_severity]}]},
+        },
+        # CIS 4.3 / PCI DSS 10.2.1.2: any use of the root user is an incident
+        "root-activity": {
+            "detail-type": [
+                "AWS API Call via CloudTrail",
+                "AWS Console Sign In via CloudTrail",
+            ],
+            "detail": {"userIdentity": {"type": ["Root"]}},
+        },
+    }
+    if hub.alert_severities:
+        patterns["securityhub"] = {
+            "source": ["aws.securityhub"],
+            "detail-type": ["Security Hub Findings - Imported"],
+            "detail": {
+                "findings": {
+                    "Severity": {"Label": list(hub.alert_severities)},
+                    "Workflow": {"Status": ["NEW"]},
+                    "RecordState": ["ACTIVE"],
+                }
+            },
+        }
+    rules = {
+        route: aws.cloudwatch.EventRule(
+            f"{scope.name}-{route}",
+            description=f"Route {route} findings to the security topic",
+            event_pattern=json.dumps(pattern, sort_keys=True),
+            tags=scope.tags(),
+            opts=scope.opts(),
+        )
+        for route, pattern in patterns.items()
+    }
+    topic = _topic(
+        scope,
+        "security",
+        key,
+        [
+            {
+                "Sid": "EventBridgePublishesFindings",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Condition": {"ArnEquals": {"aws:SourceArn": [r.arn for r in rules.values()]}},
+            }
+        ],
+        notifications.security_subscriptions,
+    )
+    for route, rule in rules.items():
+        aws.cloudwatch.EventTarget(
+            f"{scope.name}-{route}",
+            rule=rule.name,
+            arn=topic.arn,
+            target_id="security-topic",
+            opts=scope.opts(),
+        )
+    return topic, list(rules.values())
+
+
+def alarm_topic(
+    scope: Scope, notifications: NotificationSettings, key: aws.kms.Key
+) -> aws.sns.Topic:
+    """The stack's alarm topic: every component's alarms (and the budget) notify it."""
+    return _topic(
+        scope,
+        "alarms",
+        key,
+        [
+            {
+                "Sid": "CloudWatchPublishesAlarms",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
+            },
+            {
+                "Sid": "BudgetsPublishesAlerts",
+                "Principal": {"Service": "budgets.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
+            },
+            {
+                # DMS event subscriptions (replication task failure) publish here
+                "Sid": "DmsPublishesEvents",
+                "Principal": {"Service": "dms.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
+            },
+        ],
+        notifications.alarm_subscriptions,
+    )
+
+
+def monthly_budget(scope: Scope, budget: BudgetSettings, alarm_topic: aws.sns.Topic) -> None:
+    if not budget.enabled:
+        return
+    aws.budgets.Budget(
+        f"{scope.name}-monthly",
+        name=f"{scope.context.project}-{scope.context.environment}-monthly",
+        budget_type="COST",
+        limit_amount=f"{budget.monthly_limit_usd:.2f}",
+        limit_unit="USD",
+        time_unit="MONTHLY",
+        notifications=[
+            {
+                "comparison_operator": "GREATER_THAN",
+                "threshold": t.percent,
+                "threshold_type": "PERCENTAGE",
+                "notification_type": t.type,
+                "subscriber_sns_topic_arns": [alarm_topic.arn],
+                "subscriber_email_addresses": list(budget.emails) or None,
+            }
+            for t in budget.thresholds
+        ],
+        tags=scope.tags(),
+        opts=scope.opts(),
     )

@@ -1,16 +1,43 @@
 """Every rule of a LandingZone, as pure functions returning problems.
 
 Called by :class:`~components.landing_zone.LandingZone` before it registers anything, and
-by a stack loader gathering the checks of a whole stack. Each rule is written once, here.
+by a stack loader gathering the checks of a whole stack. Each rule is written once, here;
+``settings.py`` keeps only the format of each field.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
 from ..core.settings import StackContext
 from .organization import SCP_MAX_CHARS, render_scp, service_control_policies
-from .settings import LandingZoneSettings
+from .settings import (
+    IdentityCenterSettings,
+    LandingZoneSettings,
+    OrganizationSettings,
+    PermissionSetName,
+    Subscription,
+    TrailSettings,
+    session_hours,
+    validate_email,
+)
+
+#: A LandingZone's name starts its trail, recorder, conformance pack and analyzer names;
+#: a conformance pack name must start with a letter (AWS Config).
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+#: AWS Organizations nests OUs at most 5 levels below the root.
+MAX_OU_DEPTH = 5
+
+#: IAM Identity Center accepts sessions of 1 to 12 hours.
+SESSION_HOURS = (1, 12)
+#: Permission sets with administrator rights: a stolen session must soon expire.
+ADMIN_PERMISSION_SETS: tuple[PermissionSetName, ...] = ("PlatformAdmin", "BreakGlass")
+
+_HTTPS_URL = re.compile(r"^https://[^\s/]+(/\S*)?$")
 
 PROD_RULES: tuple[EnvRule[LandingZoneSettings], ...] = (
     one(
@@ -50,19 +77,206 @@ PROD_RULES: tuple[EnvRule[LandingZoneSettings], ...] = (
     ),
 )
 
+_ORG = ("organization",)
+_OUS = (*_ORG, "organizational_units")
+_ACCOUNTS = (*_ORG, "accounts")
+_CONTROL_TOWER = (*_ORG, "control_tower")
+_IDENTITY_CENTER = (*_ORG, "identity_center")
 
-def check_scp_sizes(settings: LandingZoneSettings) -> list[Problem]:
-    """Every guardrail SCP fits the size AWS Organizations accepts."""
-    if not settings.organization.enabled:
+
+def check_name(name: str) -> list[Problem]:
+    if NAME.match(name):
         return []
-    scp = settings.organization.service_control_policies
+    return [
+        Problem(
+            ("name",),
+            f"{name!r} must be 1-32 lowercase letters, digits or '-' starting with a letter "
+            "(it starts the trail, Config recorder, conformance pack and analyzer names)",
+        )
+    ]
+
+
+# --- organization ---------------------------------------------------------------------------
+
+
+def check_ou_tree(org: OrganizationSettings) -> list[Problem]:
+    """Every OU's parent is an OU of the map; the tree has no cycle and at most 5 levels."""
+    ous = org.organizational_units
     problems: list[Problem] = []
-    for policy, document in service_control_policies(scp).items():
+    for key, ou in ous.items():
+        if ou.parent is not None and ou.parent not in ous:
+            problems.append(
+                Problem(
+                    at(*_OUS, key, "parent"),
+                    f"{ou.parent!r} is not an OU key; use one of {sorted(ous)} or leave it "
+                    "empty for the root",
+                )
+            )
+            continue
+        chain = [key]
+        parent = ou.parent
+        while parent is not None and parent in ous and parent not in chain:
+            chain.append(parent)
+            parent = ous[parent].parent
+        if parent == key:  # back where we started: this OU is on a cycle
+            problems.append(
+                Problem(
+                    at(*_OUS, key, "parent"),
+                    f"the OU tree has a cycle ({' -> '.join([*chain, key])}); one of these OUs "
+                    "must hang from the root (no parent)",
+                )
+            )
+        elif parent is None and len(chain) > MAX_OU_DEPTH:
+            problems.append(
+                Problem(
+                    at(*_OUS, key, "parent"),
+                    f"the OU is {len(chain)} levels deep ({' <- '.join(chain)}); AWS "
+                    f"Organizations allows at most {MAX_OU_DEPTH}",
+                )
+            )
+    return problems
+
+
+def check_accounts(org: OrganizationSettings) -> list[Problem]:
+    """Every account lives in a declared OU and has an email no other account has."""
+    ous = org.organizational_units
+    problems: list[Problem] = []
+    owners: dict[str, str] = {}
+    for key, account in org.accounts.items():
+        if account.ou is not None and account.ou not in ous:
+            problems.append(
+                Problem(
+                    at(*_ACCOUNTS, key, "ou"),
+                    f"{account.ou!r} is not an OU key; use one of {sorted(ous)} or leave it "
+                    "empty for the root",
+                )
+            )
+        email = account.email.lower()
+        if email in owners:
+            problems.append(
+                Problem(
+                    at(*_ACCOUNTS, key, "email"),
+                    f"{account.email} is already the email of account {owners[email]!r}; AWS "
+                    "requires every account's root email to be unique",
+                )
+            )
+        owners.setdefault(email, key)
+    return problems
+
+
+def check_scp_targets(org: OrganizationSettings) -> list[Problem]:
+    ous = org.organizational_units
+    return [
+        Problem(
+            at(*_ORG, "service_control_policies", "target_ous", index),
+            f"{ou!r} is not an OU key; use one of {sorted(ous)}",
+        )
+        for index, ou in enumerate(org.service_control_policies.target_ous)
+        if ou not in ous
+    ]
+
+
+def check_control_tower(org: OrganizationSettings) -> list[Problem]:
+    """Control Tower's shared accounts exist, its own OU names are free, controls' OUs exist."""
+    ct = org.control_tower
+    ous = org.organizational_units
+    problems: list[Problem] = []
+    if ct.enabled:
+        for field, key in (
+            ("log_archive_account", ct.log_archive_account),
+            ("audit_account", ct.audit_account),
+        ):
+            if key not in org.accounts:
+                problems.append(
+                    Problem(
+                        at(*_CONTROL_TOWER, field),
+                        f"{key!r} is not in `organization.accounts`; Control Tower needs the "
+                        f"shared accounts created first: declare it there or use one of "
+                        f"{sorted(org.accounts)}",
+                    )
+                )
+        top_level = {ou.name for ou in ous.values() if ou.parent is None}
+        for field, ou_name in (
+            ("security_ou_name", ct.security_ou_name),
+            ("sandbox_ou_name", ct.sandbox_ou_name),
+        ):
+            if ou_name in top_level:
+                problems.append(
+                    Problem(
+                        at(*_CONTROL_TOWER, field),
+                        f"Control Tower creates the {ou_name!r} OU itself; remove it from "
+                        "`organization.organizational_units` or pick another name",
+                    )
+                )
+    for name, control in ct.controls.items():
+        if control.ou not in ous:
+            problems.append(
+                Problem(
+                    at(*_CONTROL_TOWER, "controls", name, "ou"),
+                    f"{control.ou!r} is not an OU key; use one of {sorted(ous)}",
+                )
+            )
+    return problems
+
+
+def check_identity_center(org: OrganizationSettings) -> list[Problem]:
+    """Sessions within what Identity Center accepts (admin ones short); every assignment
+    names one group and a declared account."""
+    ic: IdentityCenterSettings = org.identity_center
+    problems: list[Problem] = []
+    low, high = SESSION_HOURS
+    for permission_set, duration in ic.session_durations.items():
+        key = at(*_IDENTITY_CENTER, "session_durations", permission_set)
+        hours = session_hours(duration)
+        if not low <= hours <= high:
+            problems.append(
+                Problem(
+                    key,
+                    f"{duration} is outside PT{low}H..PT{high}H, the range IAM Identity "
+                    "Center accepts",
+                )
+            )
+        elif permission_set in ADMIN_PERMISSION_SETS and hours > 1:
+            problems.append(
+                Problem(
+                    key,
+                    f"{duration} is too long: admin sessions last at most PT1H, so a stolen "
+                    "privileged session soon expires",
+                )
+            )
+    for name, assignment in ic.assignments.items():
+        entry = (*_IDENTITY_CENTER, "assignments", name)
+        if (assignment.group_id is None) == (assignment.group_name is None):
+            path = ".".join(entry)
+            problems.append(
+                Problem(
+                    at(*entry),
+                    f"name the group by exactly one of `{path}.group_id` (the identity store "
+                    f"id) or `{path}.group_name` (its display name, looked up at deploy)",
+                )
+            )
+        if assignment.account not in org.accounts:
+            problems.append(
+                Problem(
+                    at(*entry, "account"),
+                    f"{assignment.account!r} is not in `organization.accounts`; use one of "
+                    f"{sorted(org.accounts)}",
+                )
+            )
+    return problems
+
+
+def check_scp_sizes(org: OrganizationSettings) -> list[Problem]:
+    """Every guardrail SCP fits the size AWS Organizations accepts."""
+    if not org.enabled:
+        return []
+    problems: list[Problem] = []
+    for policy, document in service_control_policies(org.service_control_policies).items():
         size = len(render_scp(document))
         if size > SCP_MAX_CHARS:
             problems.append(
                 Problem(
-                    at("organization", "service_control_policies"),
+                    at(*_ORG, "service_control_policies"),
                     f"the {policy} SCP is {size} characters, over the {SCP_MAX_CHARS} AWS "
                     "allows; shorten `organization.service_control_policies.allowed_regions` "
                     "or `organization.service_control_policies.exempt_role_patterns`",
@@ -71,10 +285,100 @@ def check_scp_sizes(settings: LandingZoneSettings) -> list[Problem]:
     return problems
 
 
+def check_organization(org: OrganizationSettings) -> list[Problem]:
+    return (
+        check_ou_tree(org)
+        + check_accounts(org)
+        + check_scp_targets(org)
+        + check_control_tower(org)
+        + check_identity_center(org)
+        + check_scp_sizes(org)
+    )
+
+
+# --- account baseline -----------------------------------------------------------------------
+
+
+def check_trail(trail: TrailSettings) -> list[Problem]:
+    """Objects move to Glacier before they expire, and expire only once unlocked."""
+    problems: list[Problem] = []
+    if trail.expiration_days <= trail.transition_days:
+        problems.append(
+            Problem(
+                at("trail", "expiration_days"),
+                f"{trail.expiration_days} days must be more than `trail.transition_days` "
+                f"({trail.transition_days}), or objects expire before they reach Glacier; "
+                "raise it or lower `trail.transition_days`",
+            )
+        )
+    lock = trail.object_lock
+    if lock.enabled and trail.expiration_days < lock.retention_days:
+        problems.append(
+            Problem(
+                at("trail", "expiration_days"),
+                f"{trail.expiration_days} days is shorter than "
+                f"`trail.object_lock.retention_days` ({lock.retention_days}), and S3 cannot "
+                "expire locked objects; make it at least as long",
+            )
+        )
+    return problems
+
+
+def check_subscriptions(field: str, subscriptions: Mapping[str, Subscription]) -> list[Problem]:
+    """Each endpoint is what its protocol delivers to: an email address or an https URL."""
+    problems: list[Problem] = []
+    for name, subscription in subscriptions.items():
+        key = at("notifications", field, name, "endpoint")
+        if subscription.protocol == "email":
+            try:
+                validate_email(subscription.endpoint)
+            except ValueError as error:
+                problems.append(Problem(key, f"{error} (the protocol is email)"))
+        elif not _HTTPS_URL.match(subscription.endpoint):
+            problems.append(
+                Problem(
+                    key,
+                    f"{subscription.endpoint!r} is not an https:// URL (the protocol is "
+                    "https; SNS delivers to https endpoints only over TLS, PCI DSS 4.2.1)",
+                )
+            )
+    return problems
+
+
+def check_budget(settings: LandingZoneSettings) -> list[Problem]:
+    """Each (percent, type) threshold once: AWS Budgets rejects a repeated notification."""
+    seen: set[tuple[float, str]] = set()
+    problems: list[Problem] = []
+    for index, threshold in enumerate(settings.budget.thresholds):
+        pair = (threshold.percent, threshold.type)
+        if pair in seen:
+            problems.append(
+                Problem(
+                    at("budget", "thresholds", index),
+                    f"{threshold.percent:g}% {threshold.type} is already a threshold; give "
+                    "each (percent, type) once",
+                )
+            )
+        seen.add(pair)
+    return problems
+
+
+def check_settings(settings: LandingZoneSettings) -> list[Problem]:
+    """Rules between fields and entries of the settings."""
+    notifications = settings.notifications
+    return (
+        check_organization(settings.organization)
+        + check_trail(settings.trail)
+        + check_subscriptions("alarm_subscriptions", notifications.alarm_subscriptions)
+        + check_subscriptions("security_subscriptions", notifications.security_subscriptions)
+        + check_budget(settings)
+    )
+
+
 def check(name: str, settings: LandingZoneSettings, *, context: StackContext) -> list[Problem]:
     """Every problem of a landing zone. ``settings`` are the environment's
     (``settings.for_environment(...)``)."""
-    problems = check_scp_sizes(settings)
+    problems = check_name(name) + check_settings(settings)
     if context.is_prod:
         problems += broken_rules(PROD_RULES, settings)
     return problems

@@ -16,13 +16,16 @@ import pulumi
 from ..core.alarms import Widget
 from ..core.aws_env import aws_env
 from ..core.problems import raise_problems
+from ..core.scope import Scope
 from ..core.settings import StackContext
-from .baseline import build_baseline
+from . import baseline as base
+from . import organization as org
+from .alarms import dashboard_widgets
 from .checks import check
-from .organization import build_organization
 from .settings import LandingZoneSettings
 
 COMPONENT = "landing-zone"
+TYPE = "payments:index:LandingZone"
 
 
 class LandingZone(pulumi.ComponentResource):
@@ -50,38 +53,68 @@ class LandingZone(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = settings.for_environment(context.environment)
-        raise_problems(
-            "LandingZone", name, check(name, settings, context=context), LandingZoneSettings
+        problems = check(name, settings, context=context)
+        raise_problems("LandingZone", name, problems, LandingZoneSettings)
+        super().__init__(TYPE, name, None, opts)
+        scope = Scope(self, name, context, COMPONENT, aws_env(self))
+
+        # account baseline
+        logs_key = base.logs_key(scope)
+        notifications_key = base.notifications_key(scope)
+        access_logs = base.access_log_bucket(scope, settings.trail)
+        bucket, bucket_policy = base.trail_bucket(scope, settings.trail, logs_key, access_logs)
+        trail = base.audit_trail(scope, settings.trail, logs_key, bucket, bucket_policy)
+        base.aws_config(scope, settings.aws_config, logs_key, bucket, bucket_policy)
+        detector = base.guardduty(scope, settings.guard_duty)
+        base.security_hub(scope, settings.security_hub)
+        base.account_guardrails(scope, settings.password_policy)
+        security_topic, security_rules = base.security_routes(
+            scope,
+            settings.guard_duty,
+            settings.security_hub,
+            settings.notifications,
+            notifications_key,
         )
-        super().__init__("payments:index:LandingZone", name, None, opts)
-        env = aws_env(self)
+        alarm_topic = base.alarm_topic(scope, settings.notifications, notifications_key)
+        base.monthly_budget(scope, settings.budget, alarm_topic)
 
-        base = build_baseline(self, name, settings, context=context, component=COMPONENT, env=env)
-        self.alarm_topic_arn = base.alarm_topic_arn
-        self.security_topic_arn = base.security_topic_arn
-        self.trail_arn = base.trail_arn
-        self.trail_bucket = base.trail_bucket
-        self.logs_key_arn = base.logs_key_arn
-        self.guardduty_detector_id = base.guardduty_detector_id
-        self.dashboard_widgets = base.dashboard_widgets
-
-        self.organization_id = None
-        self.control_tower_arn = None
-        empty: Any = {}
-        self.organizational_unit_ids = pulumi.Output.from_input(empty)
-        self.account_ids = pulumi.Output.from_input(empty)
-        self.permission_set_arns = pulumi.Output.from_input(empty)
+        # organization (management account only)
+        organization_id: pulumi.Output[str] | None = None
+        control_tower_arn: pulumi.Output[str] | None = None
+        ou_ids: dict[str, pulumi.Output[str]] = {}
+        account_ids: dict[str, pulumi.Output[str]] = {}
+        permission_set_arns: dict[str, pulumi.Output[str]] = {}
         if settings.organization.enabled:
-            org = build_organization(
-                self, name, settings.organization, context=context, component=COMPONENT, env=env
+            organization = org.organization(scope)
+            root = org.root_id(organization)
+            ous = org.organizational_units(scope, settings.organization, root)
+            accounts = org.member_accounts(scope, settings.organization, ous, root)
+            org.guardrail_policies(
+                scope, settings.organization.service_control_policies, organization, ous
             )
-            self.organization_id = org.organization_id
-            self.control_tower_arn = org.landing_zone_arn
-            # Outputs nested in plain containers resolve as one Output (typed loosely by the SDK)
-            self.organizational_unit_ids = pulumi.Output.from_input(cast(Any, org.ou_ids))
-            self.account_ids = pulumi.Output.from_input(cast(Any, org.account_ids))
-            self.permission_set_arns = pulumi.Output.from_input(cast(Any, org.permission_set_arns))
+            control_tower_arn = org.control_tower(
+                scope, settings.organization.control_tower, ous, accounts
+            )
+            permission_set_arns = org.identity_center(scope, settings.organization, accounts)
+            organization_id = organization.id
+            ou_ids = {key: ou.id for key, ou in ous.items()}
+            account_ids = {key: account.id for key, account in accounts.items()}
 
+        self.alarm_topic_arn = alarm_topic.arn
+        self.security_topic_arn = security_topic.arn
+        self.trail_arn = trail.arn
+        self.trail_bucket = bucket.id
+        self.logs_key_arn = logs_key.arn
+        self.guardduty_detector_id = detector.id
+        self.organization_id = organization_id
+        self.control_tower_arn = control_tower_arn
+        # Outputs nested in plain containers resolve as one Output (typed loosely by the SDK)
+        self.organizational_unit_ids = pulumi.Output.from_input(cast(Any, ou_ids))
+        self.account_ids = pulumi.Output.from_input(cast(Any, account_ids))
+        self.permission_set_arns = pulumi.Output.from_input(cast(Any, permission_set_arns))
+        self.dashboard_widgets = dashboard_widgets(
+            scope, security_rules, alarm_topic, security_topic
+        )
         self.register_outputs(
             {
                 "alarm_topic_arn": self.alarm_topic_arn,

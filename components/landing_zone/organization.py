@@ -1,21 +1,29 @@
 """The organization part of the LandingZone: OUs, accounts, SCPs, Control Tower, Identity Center.
 
 Runs only in a stack deployed with management-account credentials (organization.enabled).
+Each step builds one group of children of the LandingZone, taking its :class:`Scope` first;
+the settings were checked (``checks.py``) before any step runs, so every key a step looks
+up (an OU, an account) exists.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from ..core.aws_env import AwsEnv, policy_json
-from ..core.settings import StackContext, child_opts
-from .settings import OrganizationSettings, PermissionSetName, ServiceControlPolicySettings
+from ..core.scope import Scope
+from .settings import (
+    ControlTowerSettings,
+    IdentityCenterSettings,
+    OrganizationSettings,
+    PermissionSetName,
+    ServiceControlPolicySettings,
+)
 
 #: AWS Organizations rejects an SCP document longer than this (characters).
 SCP_MAX_CHARS = 5120
@@ -234,127 +242,122 @@ OPERATOR_INLINE_POLICY = {
 }
 
 
-@dataclass(frozen=True)
-class OrganizationOutputs:
-    organization_id: pulumi.Output[str]
-    root_id: pulumi.Output[str]
-    ou_ids: dict[str, pulumi.Output[str]]
-    account_ids: dict[str, pulumi.Output[str]]
-    permission_set_arns: dict[str, pulumi.Output[str]]
-    landing_zone_arn: pulumi.Output[str] | None
+#: Services the organization trusts to act in every account.
+SERVICE_ACCESS_PRINCIPALS = (
+    "access-analyzer.amazonaws.com",
+    "cloudtrail.amazonaws.com",
+    "config.amazonaws.com",
+    "controltower.amazonaws.com",
+    "guardduty.amazonaws.com",
+    "member.org.stacksets.cloudformation.amazonaws.com",
+    "securityhub.amazonaws.com",
+    "sso.amazonaws.com",
+)
+
+OrganizationalUnits = Mapping[str, aws.organizations.OrganizationalUnit]
+Accounts = Mapping[str, aws.organizations.Account]
 
 
-def build_organization(
-    parent: pulumi.Resource,
-    name: str,
-    settings: OrganizationSettings,
-    *,
-    context: StackContext,
-    component: str,
-    env: AwsEnv,
-) -> OrganizationOutputs:
-    protect = context.is_prod
-    org = aws.organizations.Organization(
-        f"{name}-organization",
+# --- steps -------------------------------------------------------------------------------
+
+
+def organization(scope: Scope) -> aws.organizations.Organization:
+    return aws.organizations.Organization(
+        f"{scope.name}-organization",
         feature_set="ALL",
         enabled_policy_types=["SERVICE_CONTROL_POLICY"],
-        aws_service_access_principals=[
-            "access-analyzer.amazonaws.com",
-            "cloudtrail.amazonaws.com",
-            "config.amazonaws.com",
-            "controltower.amazonaws.com",
-            "guardduty.amazonaws.com",
-            "member.org.stacksets.cloudformation.amazonaws.com",
-            "securityhub.amazonaws.com",
-            "sso.amazonaws.com",
-        ],
+        aws_service_access_principals=list(SERVICE_ACCESS_PRINCIPALS),
         # an existing organization is adopted with `pulumi import`; never deleted by a destroy
-        opts=child_opts(parent, protect=True),
+        opts=scope.opts(protect=True),
     )
-    root_id: pulumi.Output[str] = org.roots.apply(lambda roots: str(roots[0].id))
 
+
+def root_id(org: aws.organizations.Organization) -> pulumi.Output[str]:
+    return org.roots.apply(lambda roots: str(roots[0].id))
+
+
+def organizational_units(
+    scope: Scope, settings: OrganizationSettings, root: pulumi.Output[str]
+) -> dict[str, aws.organizations.OrganizationalUnit]:
+    """One OU per key, under its parent's OU (built first) or the root."""
     ous: dict[str, aws.organizations.OrganizationalUnit] = {}
 
     def make_ou(key: str) -> aws.organizations.OrganizationalUnit:
         if key in ous:
             return ous[key]
         ou = settings.organizational_units[key]
-        parent_id = make_ou(ou.parent).id if ou.parent else root_id
+        parent_id = make_ou(ou.parent).id if ou.parent else root
         ous[key] = aws.organizations.OrganizationalUnit(
-            f"{name}-ou-{key}",
+            f"{scope.name}-ou-{key}",
             name=ou.name,
             parent_id=parent_id,
-            tags=context.tags(component, Name=ou.name),
-            opts=child_opts(parent, protect=protect),
+            tags=scope.tags(Name=ou.name),
+            opts=scope.stateful_opts(),
         )
         return ous[key]
 
     for key in settings.organizational_units:
         make_ou(key)
+    return ous
 
-    accounts: dict[str, aws.organizations.Account] = {}
-    for key, account in settings.accounts.items():
-        accounts[key] = aws.organizations.Account(
-            f"{name}-account-{key}",
+
+def member_accounts(
+    scope: Scope,
+    settings: OrganizationSettings,
+    ous: OrganizationalUnits,
+    root: pulumi.Output[str],
+) -> dict[str, aws.organizations.Account]:
+    return {
+        key: aws.organizations.Account(
+            f"{scope.name}-account-{key}",
             name=account.name,
             email=account.email,
-            parent_id=ous[account.ou].id if account.ou else root_id,
+            parent_id=ous[account.ou].id if account.ou else root,
             # a destroy must never close an account holding audit logs or card data
             close_on_deletion=False,
             iam_user_access_to_billing="DENY",
             role_name="OrganizationAccountAccessRole",
-            tags=context.tags(component, Name=account.name),
+            tags=scope.tags(Name=account.name),
             # AWS ignores changes to these after creation; diffs would otherwise replace
-            opts=child_opts(
-                parent, protect=True, ignore_changes=["roleName", "iamUserAccessToBilling"]
-            ),
+            opts=scope.opts(protect=True, ignore_changes=["roleName", "iamUserAccessToBilling"]),
         )
+        for key, account in settings.accounts.items()
+    }
 
-    scp = settings.service_control_policies
-    if scp.enabled:
-        for policy, document in service_control_policies(scp).items():
-            resource = aws.organizations.Policy(
-                f"{name}-scp-{policy}",
-                name=f"{context.project}-{policy}",
-                description=f"{context.project} guardrail: {policy}",
-                type="SERVICE_CONTROL_POLICY",
-                content=render_scp(document),
-                tags=context.tags(component),
-                opts=child_opts(parent, depends_on=[org]),
+
+def guardrail_policies(
+    scope: Scope,
+    scp: ServiceControlPolicySettings,
+    org: aws.organizations.Organization,
+    ous: OrganizationalUnits,
+) -> None:
+    """The guardrail SCPs, each attached to every target OU (by key)."""
+    if not scp.enabled:
+        return
+    project = scope.context.project
+    for policy, document in service_control_policies(scp).items():
+        resource = aws.organizations.Policy(
+            f"{scope.name}-scp-{policy}",
+            name=f"{project}-{policy}",
+            description=f"{project} guardrail: {policy}",
+            type="SERVICE_CONTROL_POLICY",
+            content=render_scp(document),
+            tags=scope.tags(),
+            opts=scope.opts(depends_on=[org]),
+        )
+        for ou_key in scp.target_ous:
+            aws.organizations.PolicyAttachment(
+                f"{scope.name}-scp-{policy}-{ou_key}",
+                policy_id=resource.id,
+                target_id=ous[ou_key].id,
+                opts=scope.opts(),
             )
-            for ou_key in scp.target_ous:
-                aws.organizations.PolicyAttachment(
-                    f"{name}-scp-{policy}-{ou_key}",
-                    policy_id=resource.id,
-                    target_id=ous[ou_key].id,
-                    opts=child_opts(parent),
-                )
-
-    landing_zone_arn = _control_tower(parent, name, settings, context, component, ous, accounts)
-    permission_set_arns = _identity_center(
-        parent, name, settings, context, component, env, accounts
-    )
-
-    return OrganizationOutputs(
-        organization_id=org.id,
-        root_id=root_id,
-        ou_ids={k: v.id for k, v in ous.items()},
-        account_ids={k: v.id for k, v in accounts.items()},
-        permission_set_arns=permission_set_arns,
-        landing_zone_arn=landing_zone_arn,
-    )
 
 
-def _control_tower(
-    parent: pulumi.Resource,
-    name: str,
-    settings: OrganizationSettings,
-    context: StackContext,
-    component: str,
-    ous: Mapping[str, aws.organizations.OrganizationalUnit],
-    accounts: Mapping[str, aws.organizations.Account],
+def control_tower(
+    scope: Scope, ct: ControlTowerSettings, ous: OrganizationalUnits, accounts: Accounts
 ) -> pulumi.Output[str] | None:
-    ct = settings.control_tower
+    """The Control Tower landing zone and its controls; its ARN (None when disabled)."""
     if not ct.enabled:
         return None
     manifest = {
@@ -375,12 +378,11 @@ def _control_tower(
         "accessManagement": {"enabled": True},
     }
     landing_zone = aws.controltower.LandingZone(
-        f"{name}-control-tower",
+        f"{scope.name}-control-tower",
         version=ct.version,
         manifest_json=policy_json(manifest),
-        tags=context.tags(component),
-        opts=child_opts(
-            parent,
+        tags=scope.tags(),
+        opts=scope.opts(
             protect=True,
             depends_on=list(accounts.values()),
             # launch and updates take an hour or more (and can exceed two)
@@ -389,58 +391,25 @@ def _control_tower(
     )
     for control_name, control in ct.controls.items():
         aws.controltower.ControlTowerControl(
-            f"{name}-control-{control_name}",
+            f"{scope.name}-control-{control_name}",
             control_identifier=control.control_identifier,
             target_identifier=ous[control.ou].arn,
-            opts=child_opts(parent, depends_on=[landing_zone]),
+            opts=scope.opts(depends_on=[landing_zone]),
         )
     return landing_zone.arn
 
 
-def _identity_center(
-    parent: pulumi.Resource,
-    name: str,
-    settings: OrganizationSettings,
-    context: StackContext,
-    component: str,
-    env: AwsEnv,
-    accounts: Mapping[str, aws.organizations.Account],
+def identity_center(
+    scope: Scope, settings: OrganizationSettings, accounts: Accounts
 ) -> dict[str, pulumi.Output[str]]:
+    """Permission sets and group assignments; the permission sets' ARNs by name."""
     ic = settings.identity_center
     if not ic.enabled:
         return {}
-    instances = aws.ssoadmin.get_instances_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    instances = aws.ssoadmin.get_instances_output(opts=scope.invoke_opts())
     instance_arn = instances.arns.apply(lambda arns: arns[0])
     identity_store_id = instances.identity_store_ids.apply(lambda ids: ids[0])
-
-    permission_sets: dict[str, aws.ssoadmin.PermissionSet] = {}
-    for ps_name, policies in PERMISSION_SET_POLICIES.items():
-        permission_set = aws.ssoadmin.PermissionSet(
-            f"{name}-ps-{ps_name.lower()}",
-            name=ps_name,
-            description=PERMISSION_SET_DESCRIPTIONS[ps_name],
-            instance_arn=instance_arn,
-            session_duration=ic.session_durations[ps_name],
-            tags=context.tags(component),
-            opts=child_opts(parent),
-        )
-        permission_sets[ps_name] = permission_set
-        for policy in policies:
-            aws.ssoadmin.ManagedPolicyAttachment(
-                f"{name}-ps-{ps_name.lower()}-{policy.split('/')[-1].lower()}",
-                instance_arn=instance_arn,
-                permission_set_arn=permission_set.arn,
-                managed_policy_arn=aws_managed_policy_arn(env, policy),
-                opts=child_opts(parent),
-            )
-    aws.ssoadmin.PermissionSetInlinePolicy(
-        f"{name}-ps-operator-inline",
-        instance_arn=instance_arn,
-        permission_set_arn=permission_sets["Operator"].arn,
-        inline_policy=policy_json(OPERATOR_INLINE_POLICY),
-        opts=child_opts(parent),
-    )
-
+    permission_sets = _permission_sets(scope, ic, instance_arn)
     for assignment_name, assignment in ic.assignments.items():
         ps_name = resolve_permission_set(
             assignment.role, settings.account_environment(assignment.account)
@@ -456,19 +425,53 @@ def _identity_center(
                         "attribute_value": assignment.group_name or "",
                     }
                 },
-                opts=pulumi.InvokeOutputOptions(parent=parent),
+                opts=scope.invoke_opts(),
             ).group_id
         aws.ssoadmin.AccountAssignment(
-            f"{name}-assign-{assignment_name}",
+            f"{scope.name}-assign-{assignment_name}",
             instance_arn=instance_arn,
             permission_set_arn=permission_sets[ps_name].arn,
             principal_id=principal_id,
             principal_type="GROUP",
             target_id=accounts[assignment.account].id,
             target_type="AWS_ACCOUNT",
-            opts=child_opts(parent),
+            opts=scope.opts(),
         )
     return {k: v.arn for k, v in permission_sets.items()}
+
+
+def _permission_sets(
+    scope: Scope, ic: IdentityCenterSettings, instance_arn: pulumi.Output[str]
+) -> dict[str, aws.ssoadmin.PermissionSet]:
+    sessions = ic.all_session_durations()
+    permission_sets: dict[str, aws.ssoadmin.PermissionSet] = {}
+    for ps_name, policies in PERMISSION_SET_POLICIES.items():
+        permission_set = aws.ssoadmin.PermissionSet(
+            f"{scope.name}-ps-{ps_name.lower()}",
+            name=ps_name,
+            description=PERMISSION_SET_DESCRIPTIONS[ps_name],
+            instance_arn=instance_arn,
+            session_duration=sessions[ps_name],
+            tags=scope.tags(),
+            opts=scope.opts(),
+        )
+        permission_sets[ps_name] = permission_set
+        for policy in policies:
+            aws.ssoadmin.ManagedPolicyAttachment(
+                f"{scope.name}-ps-{ps_name.lower()}-{policy.split('/')[-1].lower()}",
+                instance_arn=instance_arn,
+                permission_set_arn=permission_set.arn,
+                managed_policy_arn=aws_managed_policy_arn(scope.env, policy),
+                opts=scope.opts(),
+            )
+    aws.ssoadmin.PermissionSetInlinePolicy(
+        f"{scope.name}-ps-operator-inline",
+        instance_arn=instance_arn,
+        permission_set_arn=permission_sets["Operator"].arn,
+        inline_policy=policy_json(OPERATOR_INLINE_POLICY),
+        opts=scope.opts(),
+    )
+    return permission_sets
 
 
 def aws_managed_policy_arn(env: AwsEnv, policy: str) -> pulumi.Output[str]:
@@ -481,7 +484,3 @@ def resolve_permission_set(role: str, account_environment: str) -> PermissionSet
     if role == "Developer":
         return "Developer" if account_environment == "nonprod" else "DeveloperProd"
     return role  # type: ignore[return-value]
-
-
-def permission_set_names() -> Sequence[str]:
-    return list(PERMISSION_SET_POLICIES)

@@ -1,16 +1,16 @@
-"""Settings of the LandingZone (stack key `payments-platform:landingZone`).
-
-Plain data validated before anything is registered. Rules that differ between prod and
-nonprod (log retention, budget size) are not here: the stack's PROD_RULES hold them.
+"""Settings of the LandingZone (stack key `payments-platform:landingZone`): plain data, each
+field with its secure default and its own format check. Rules that relate fields or entries
+(references between OUs, accounts and assignments, the trail lifecycle, an endpoint that
+matches its protocol, session lengths) and the environment's rules are in ``checks.py``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from ..core.settings import SettingsModel, check_log_retention
 
@@ -25,6 +25,7 @@ _GROUP_ID = re.compile(
     r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _RULE_ID = re.compile(r"^[A-Z0-9_]{3,128}$")
+_Entries = TypeVar("_Entries", bound=Mapping[str, Any])
 
 PermissionSetName = Literal[
     "PlatformAdmin", "Operator", "Developer", "DeveloperProd", "Auditor", "BreakGlass"
@@ -49,17 +50,39 @@ DEFAULT_GUARDDUTY_FEATURES: tuple[GuardDutyFeature, ...] = (
 DEFAULT_ALERT_SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH")
 
 
-def validate_email(value: str, key: str) -> str:
+def validate_email(value: str) -> str:
+    """``value`` if it is an email address AWS accepts (at most 64 characters)."""
     if not _EMAIL.match(value) or len(value) > 64:
-        raise ValueError(f"{key}: {value!r} is not an email address like secops@example.com")
+        raise ValueError(f"{value!r} is not an email address like secops@example.com")
     return value
 
 
 def session_hours(value: str) -> float:
+    """The hours of an ISO 8601 duration in hours and minutes (``PT1H30M`` -> 1.5)."""
     match = _SESSION.match(value)
     if not match or not (match.group(1) or match.group(2)):
         raise ValueError(f"{value!r} is not an ISO 8601 duration like PT1H or PT8H")
     return int(match.group(1) or 0) + int(match.group(2) or 0) / 60
+
+
+def _keys(value: _Entries, example: str) -> _Entries:
+    """``value`` if its keys are lowercase words (they end logical names)."""
+    bad = [k for k in value if not _KEY.match(k)]
+    if bad:
+        raise ValueError(
+            f"keys {bad} must be lowercase letters, digits or '-' starting with a letter "
+            f"(at most 31), like {example}"
+        )
+    return value
+
+
+def _region_names(value: list[str]) -> list[str]:
+    bad = [r for r in value if not _REGION.match(r)]
+    if bad:
+        raise ValueError(f"{bad} must be region names like ap-southeast-1")
+    if not value:
+        raise ValueError("list at least one region, like ap-southeast-1")
+    return value
 
 
 class OrganizationalUnit(SettingsModel):
@@ -105,13 +128,13 @@ class MemberAccount(SettingsModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _ACCOUNT_NAME.match(value):
-            raise ValueError(f"name: {value!r} must be 1-50 letters, digits, spaces or .,@'&+-")
+            raise ValueError(f"{value!r} must be 1-50 letters, digits, spaces or .,@'&+-")
         return value
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return validate_email(value, "email")
+        return validate_email(value)
 
 
 class ControlTowerControlSettings(SettingsModel):
@@ -130,8 +153,7 @@ class ControlTowerControlSettings(SettingsModel):
     def _arn(cls, value: str) -> str:
         if not _CONTROL_ARN.match(value):
             raise ValueError(
-                f"controlIdentifier: {value!r} is not a control ARN like "
-                "arn:aws:controlcatalog:::control/<id>"
+                f"{value!r} is not a control ARN like arn:aws:controlcatalog:::control/<id>"
             )
         return value
 
@@ -167,18 +189,13 @@ class ControlTowerSettings(SettingsModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if not re.match(r"^\d+\.\d+$", value):
-            raise ValueError(f"version: {value!r} is not a landing zone version like 3.3")
+            raise ValueError(f"{value!r} is not a landing zone version like 3.3")
         return value
 
     @field_validator("governed_regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
-        bad = [r for r in value if not _REGION.match(r)]
-        if bad or not value:
-            raise ValueError(
-                f"governedRegions: {bad or value} must be region names like ap-southeast-1"
-            )
-        return value
+        return _region_names(value)
 
 
 class ServiceControlPolicySettings(SettingsModel):
@@ -206,12 +223,7 @@ class ServiceControlPolicySettings(SettingsModel):
     @field_validator("allowed_regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
-        bad = [r for r in value if not _REGION.match(r)]
-        if bad or not value:
-            raise ValueError(
-                f"allowedRegions: {bad or value} must be region names like ap-southeast-1"
-            )
-        return value
+        return _region_names(value)
 
     @field_validator("exempt_role_patterns")
     @classmethod
@@ -219,8 +231,7 @@ class ServiceControlPolicySettings(SettingsModel):
         bad = [r for r in value if not r.startswith("arn:aws:iam::") or ":role/" not in r]
         if bad:
             raise ValueError(
-                f"exemptRolePatterns: {bad} must be role ARN patterns like "
-                "arn:aws:iam::*:role/AWSControlTowerExecution"
+                f"{bad} must be role ARN patterns like arn:aws:iam::*:role/AWSControlTowerExecution"
             )
         return value
 
@@ -240,13 +251,15 @@ class AccountAssignmentSettings(SettingsModel):
         )
     )
 
-    @model_validator(mode="after")
-    def _one_group(self) -> AccountAssignmentSettings:
-        if (self.group_id is None) == (self.group_name is None):
-            raise ValueError("set exactly one of groupId or groupName")
-        if self.group_id is not None and not _GROUP_ID.match(self.group_id):
-            raise ValueError(f"groupId: {self.group_id!r} is not an identity store group id")
-        return self
+    @field_validator("group_id")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not an identity store group id like "
+                "0a1b2c3d4e-12345678-1234-1234-1234-123456789012"
+            )
+        return value
 
 
 def default_sessions() -> dict[PermissionSetName, str]:
@@ -274,23 +287,17 @@ class IdentityCenterSettings(SettingsModel):
 
     @field_validator("session_durations")
     @classmethod
-    def _sessions(cls, value: dict[PermissionSetName, str]) -> dict[PermissionSetName, str]:
-        merged = {**default_sessions(), **value}
-        for name, duration in merged.items():
-            hours = session_hours(duration)
-            if not 1 <= hours <= 12:
-                raise ValueError(
-                    f"sessionDurations.{name}: {duration} is outside PT1H..PT12H, the range "
-                    "IAM Identity Center accepts"
-                )
-        admin_sets: tuple[PermissionSetName, ...] = ("PlatformAdmin", "BreakGlass")
-        for name in admin_sets:
-            if session_hours(merged[name]) > 1:
-                raise ValueError(
-                    f"sessionDurations.{name}: admin sessions last at most PT1H, so a stolen "
-                    "privileged session soon expires"
-                )
-        return merged
+    def _durations(cls, value: dict[PermissionSetName, str]) -> dict[PermissionSetName, str]:
+        for name, duration in value.items():
+            try:
+                session_hours(duration)
+            except ValueError as error:
+                raise ValueError(f"{error} (the session of {name})") from None
+        return value
+
+    def all_session_durations(self) -> dict[PermissionSetName, str]:
+        """The session duration of every permission set: the caller's, else the default."""
+        return {**default_sessions(), **self.session_durations}
 
 
 class OrganizationSettings(SettingsModel):
@@ -322,87 +329,16 @@ class OrganizationSettings(SettingsModel):
 
     @field_validator("organizational_units")
     @classmethod
-    def _ous(cls, value: dict[str, OrganizationalUnit]) -> dict[str, OrganizationalUnit]:
-        for key, ou in value.items():
-            if not _KEY.match(key):
-                raise ValueError(
-                    f"organizationalUnits.{key}: keys are lowercase words like workloads-prod"
-                )
-            if ou.parent is not None and ou.parent not in value:
-                raise ValueError(
-                    f"organizationalUnits.{key}.parent: {ou.parent!r} is not an OU key; use one "
-                    f"of {sorted(value)} or leave it empty for the root"
-                )
-        for key in value:
-            seen = {key}
-            parent = value[key].parent
-            while parent is not None:
-                if parent in seen:
-                    raise ValueError(f"organizationalUnits.{key}.parent: the OU tree has a cycle")
-                seen.add(parent)
-                parent = value[parent].parent
-            if len(seen) > 5:
-                raise ValueError(f"organizationalUnits.{key}: AWS allows at most 5 levels of OUs")
-        return value
+    def _ou_keys(cls, value: dict[str, OrganizationalUnit]) -> dict[str, OrganizationalUnit]:
+        return _keys(value, "workloads-prod")
 
-    @model_validator(mode="after")
-    def _references(self) -> OrganizationSettings:
-        ous = self.organizational_units
-        problems: list[str] = []
-        for key, account in self.accounts.items():
-            if not _KEY.match(key):
-                problems.append(f"accounts.{key}: keys are lowercase words like log-archive")
-            if account.ou is not None and account.ou not in ous:
-                problems.append(
-                    f"accounts.{key}.ou: {account.ou!r} is not an OU key; use one of {sorted(ous)}"
-                )
-        emails = [a.email.lower() for a in self.accounts.values()]
-        if len(set(emails)) != len(emails):
-            problems.append("accounts: every account needs its own email (AWS requires it unique)")
-        scp = self.service_control_policies
-        for ou in scp.target_ous:
-            if ou not in ous:
-                problems.append(
-                    f"serviceControlPolicies.targetOus: {ou!r} is not an OU key; use one of "
-                    f"{sorted(ous)}"
-                )
-        ct = self.control_tower
-        if ct.enabled:
-            for role, key in (
-                ("logArchiveAccount", ct.log_archive_account),
-                ("auditAccount", ct.audit_account),
-            ):
-                if key not in self.accounts:
-                    problems.append(
-                        f"controlTower.{role}: {key!r} is not in accounts; Control Tower needs "
-                        "the shared accounts created first"
-                    )
-            taken = {ou.name for key, ou in ous.items() if ou.parent is None}
-            for role, ou_name in (
-                ("securityOuName", ct.security_ou_name),
-                ("sandboxOuName", ct.sandbox_ou_name),
-            ):
-                if ou_name in taken:
-                    problems.append(
-                        f"controlTower.{role}: Control Tower creates the {ou_name!r} OU itself; "
-                        "remove it from organizationalUnits or pick another name"
-                    )
-        for cname, control in ct.controls.items():
-            if control.ou not in ous:
-                problems.append(
-                    f"controlTower.controls.{cname}.ou: {control.ou!r} is not an OU key"
-                )
-        for aname, assignment in self.identity_center.assignments.items():
-            if assignment.account not in self.accounts:
-                problems.append(
-                    f"identityCenter.assignments.{aname}.account: {assignment.account!r} is not in "
-                    f"accounts; use one of {sorted(self.accounts)}"
-                )
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
+    @field_validator("accounts")
+    @classmethod
+    def _account_keys(cls, value: dict[str, MemberAccount]) -> dict[str, MemberAccount]:
+        return _keys(value, "log-archive")
 
     def account_environment(self, key: str) -> str:
+        """What account ``key`` holds: its OU's environment (`shared` at the root)."""
         ou = self.accounts[key].ou
         return self.organizational_units[ou].environment if ou else "shared"
 
@@ -454,20 +390,6 @@ class TrailSettings(SettingsModel):
     @classmethod
     def _retention(cls, value: int) -> int:
         return check_log_retention(value)
-
-    @model_validator(mode="after")
-    def _lifecycle(self) -> TrailSettings:
-        if self.expiration_days <= self.transition_days:
-            raise ValueError(
-                f"expirationDays ({self.expiration_days}) must be greater than transitionDays "
-                f"({self.transition_days})"
-            )
-        if self.object_lock.enabled and self.expiration_days < self.object_lock.retention_days:
-            raise ValueError(
-                "expirationDays must be at least objectLock.retentionDays, or S3 cannot expire "
-                "locked objects"
-            )
-        return self
 
 
 class ConfigRecorderSettings(SettingsModel):
@@ -524,7 +446,7 @@ class GuardDutySettings(SettingsModel):
     @classmethod
     def _severity(cls, value: float) -> float:
         if not 1 <= value <= 10:
-            raise ValueError(f"minAlertSeverity: {value} must be between 1 and 10 (7 = High)")
+            raise ValueError(f"{value} must be between 1 and 10 (7 = High)")
         return value
 
 
@@ -549,14 +471,6 @@ class Subscription(SettingsModel):
     protocol: Literal["email", "https"] = Field(description="email or https.")
     endpoint: str = Field(description="Email address or https:// URL.")
 
-    @model_validator(mode="after")
-    def _endpoint(self) -> Subscription:
-        if self.protocol == "email":
-            validate_email(self.endpoint, "endpoint")
-        elif not re.match(r"^https://[^\s/]+(/\S*)?$", self.endpoint):
-            raise ValueError(f"endpoint: {self.endpoint!r} is not an https:// URL")
-        return self
-
 
 class BudgetThreshold(SettingsModel):
     """A budget notification threshold."""
@@ -570,7 +484,7 @@ class BudgetThreshold(SettingsModel):
     @classmethod
     def _percent(cls, value: float) -> float:
         if not 0 < value <= 1000:
-            raise ValueError(f"percent: {value} must be above 0 and at most 1000")
+            raise ValueError(f"{value} must be above 0 and at most 1000")
         return value
 
 
@@ -593,20 +507,19 @@ class BudgetSettings(SettingsModel):
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        for i, email in enumerate(value):
-            validate_email(email, f"emails[{i}]")
+        for email in value:
+            validate_email(email)
         if len(value) > 10:
-            raise ValueError("emails: AWS Budgets notifies at most 10 email addresses")
+            raise ValueError(f"{len(value)} addresses: AWS Budgets notifies at most 10")
         return value
 
     @field_validator("thresholds")
     @classmethod
-    def _unique(cls, value: list[BudgetThreshold]) -> list[BudgetThreshold]:
-        keys = [(t.percent, t.type) for t in value]
-        if len(set(keys)) != len(keys):
-            raise ValueError("thresholds: each (percent, type) may appear once")
+    def _thresholds(cls, value: list[BudgetThreshold]) -> list[BudgetThreshold]:
         if len(value) > 5:
-            raise ValueError("thresholds: AWS Budgets allows at most 5 notifications per budget")
+            raise ValueError(
+                f"{len(value)} thresholds: AWS Budgets allows at most 5 notifications per budget"
+            )
         return value
 
 
@@ -625,25 +538,21 @@ class PasswordPolicySettings(SettingsModel):
     @classmethod
     def _length(cls, value: int) -> int:
         if not 12 <= value <= 128:
-            raise ValueError(
-                f"minimumLength: {value} must be 12-128 (PCI DSS 8.3.6 requires >= 12)"
-            )
+            raise ValueError(f"{value} must be 12-128 (PCI DSS 8.3.6 requires >= 12)")
         return value
 
     @field_validator("reuse_prevention")
     @classmethod
     def _reuse(cls, value: int) -> int:
         if not 4 <= value <= 24:
-            raise ValueError(
-                f"reusePrevention: {value} must be 4-24 (PCI DSS 8.3.7: last 4 at least)"
-            )
+            raise ValueError(f"{value} must be 4-24 (PCI DSS 8.3.7: last 4 at least)")
         return value
 
     @field_validator("max_age_days")
     @classmethod
     def _age(cls, value: int) -> int:
         if not 1 <= value <= 90:
-            raise ValueError(f"maxAgeDays: {value} must be 1-90 (PCI DSS 8.3.9)")
+            raise ValueError(f"{value} must be 1-90 (PCI DSS 8.3.9)")
         return value
 
 
@@ -659,11 +568,8 @@ class NotificationSettings(SettingsModel):
 
     @field_validator("alarm_subscriptions", "security_subscriptions")
     @classmethod
-    def _keys(cls, value: dict[str, Subscription]) -> dict[str, Subscription]:
-        bad = [k for k in value if not _KEY.match(k)]
-        if bad:
-            raise ValueError(f"subscription names {bad} must be lowercase words like on-call")
-        return value
+    def _names(cls, value: dict[str, Subscription]) -> dict[str, Subscription]:
+        return _keys(value, "on-call")
 
 
 class LandingZoneSettings(SettingsModel):
