@@ -501,16 +501,18 @@ async def _run_to_quiescence(program: Callable[[], None]) -> None:
     every registration already started has reached the monitor: a test asserting "nothing
     was registered" sees what really was, and nothing leaks into the next run.
     """
-    error: BaseException | None = None
+    # the first error of each kind, raised in this order: the program's own, an Output's
+    # (e.g. a value checked when it resolves), then the SDK's wrapper of a failed RPC
+    errors: dict[str, BaseException] = {}
     try:
         program()
     except Exception as exc:  # noqa: BLE001 - re-raised below, once the run is settled
-        error = exc
+        errors["program"] = exc
     while True:
         try:
             await wait_for_rpcs(await_all_outstanding_tasks=False)
         except Exception as exc:  # noqa: BLE001
-            error = error or exc
+            errors.setdefault("rpc", exc)
         with SETTINGS.lock:
             pending = list(SETTINGS.outputs)
             SETTINGS.outputs.clear()
@@ -519,10 +521,28 @@ async def _run_to_quiescence(program: Callable[[], None]) -> None:
                 break
             continue
         for result in await asyncio.gather(*pending, return_exceptions=True):
-            if isinstance(result, BaseException) and error is None:
-                error = result
-    if error is not None:
-        raise error
+            if isinstance(result, Exception):
+                errors.setdefault("output", result)
+    for kind in ("program", "output", "rpc"):
+        if kind in errors:
+            raise _clean_error(errors[kind])
+
+
+def _clean_error(error: BaseException) -> BaseException:
+    """The ``pulumi.RunError`` (e.g. a ComponentConfigError raised when an Output resolved)
+    behind the SDK's "While processing resource ..." wrappers, which the CLI would show
+    without a traceback; otherwise ``error`` itself. The wrappers' chain may be cyclic."""
+    seen: set[int] = set()
+    frontier: list[BaseException | None] = [error]
+    while frontier:
+        current = frontier.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, pulumi.RunError):
+            return current
+        seen.add(id(current))
+        frontier += [current.__cause__, current.__context__]
+    return error
 
 
 def run_offline(

@@ -15,8 +15,9 @@ import sys
 import types
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import pulumi
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -53,10 +54,15 @@ def _map_value(annotation: Any) -> Any | None:
 
 def type_name(annotation: Any) -> str:
     origin = get_origin(annotation)
+    if origin is Annotated:
+        return type_name(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, pulumi.Output):
+        return "Output"  # a value another resource produces: never in a stack file
     if origin is Literal:
         return " \\| ".join(f"`{v}`" for v in get_args(annotation))
     if origin in (Union, types.UnionType):
         parts = [type_name(a) for a in get_args(annotation) if a is not type(None)]
+        parts = [p for p in parts if p != "Output"]
         optional = type(None) in get_args(annotation)
         return " \\| ".join(parts) + (" \\| null" if optional else "")
     if origin is list:
