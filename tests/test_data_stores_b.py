@@ -1,29 +1,39 @@
-"""ManagedDataTier stores, part B: ElastiCache Redis, Amazon MQ for RabbitMQ, OpenSearch.
+"""ManagedDataTier stores, part B: ElastiCache Redis/Valkey, Amazon MQ for RabbitMQ, OpenSearch.
 
-Each builder runs under mocks inside a stand-in ManagedDataTier parent, with a real SecureVpc
-for the network, a KMS key for the data-tier CMK and app security groups for the clients.
+Each scenario builds a ManagedDataTier holding the three stores (settings in Python names),
+on a real SecureVpc and the apps' references (``AppRef``), once per module; the tests assert
+properties of the recorded plan. The rules of these stores are refused before anything
+registers, on a network reference planned without a VPC.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pytest
 from pydantic import ValidationError
 
-from components.core.aws_env import aws_env
-from components.core.security_groups import restricted_security_group
+from components import ComponentConfigError
 from components.core.settings import STANDARD_TAG_KEYS, StackContext
-from components.managed_data_tier.common import DataTierScope, StoreResult
-from components.managed_data_tier.opensearch import OpenSearchSettings, build_opensearch
-from components.managed_data_tier.rabbitmq import RabbitMqSettings, build_rabbitmq
-from components.managed_data_tier.redis import RedisSettings, build_redis
-from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
+from components.ha_app_tier import AppRef
+from components.managed_data_tier import (
+    ManagedDataTier,
+    ManagedDataTierSettings,
+    OpenSearchSettings,
+    RabbitMqSettings,
+    RedisSettings,
+)
+from components.secure_vpc import (
+    NetworkPlan,
+    NetworkRef,
+    SecureVpc,
+    SecureVpcSettings,
+    plan_network,
+)
 from components.testing import (
     DEFAULT_ACCOUNT_ID,
     Plan,
@@ -52,7 +62,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 @dataclasses.dataclass
 class Run:
     plan: Plan
-    results: dict[str, Any]
+    tier: ManagedDataTier
 
     def store(self, store: str) -> list[Registered]:
         return [r for r in self.plan if r.name.startswith(f"data-{store}-")]
@@ -62,9 +72,9 @@ class Run:
         assert len(found) == 1, f"{len(found)} x {type_}"
         return found[0]
 
-    def out(self, store: str, field: str) -> Any:
-        value = getattr(self.results[store], field)
-        return pulumi.runtime.sync_await._sync_await(value.future()) if value is not None else None
+    @property
+    def key_arn(self) -> Any:
+        return self.plan.named("data-key").outputs["arn"]
 
     def data_subnet_ids(self) -> dict[str, str]:
         return {
@@ -74,98 +84,90 @@ class Run:
         }
 
 
-def _program(
-    environment: str,
-    results: dict[str, Any],
+def app_refs(
+    settings: ManagedDataTierSettings, services: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, AppRef]:
+    """An AppRef per app, reaching the services its stores serve (or those given)."""
+    reach = services or {app: settings.services_of_client(app) for app in APPS}
+    return {
+        app: AppRef(app, pulumi.Output.from_input(f"sg-0{app}"), frozenset(served))
+        for app, served in reach.items()
+    }
+
+
+def fake_network(
+    settings: ManagedDataTierSettings,
     *,
-    redis: RedisSettings | None = None,
-    rabbitmq: RabbitMqSettings | None = None,
-    opensearch: OpenSearchSettings | None = None,
-    azs: tuple[str, ...] = ("a", "b", "c"),
-    name: str = "data",
-    full_network: bool = True,
-) -> Callable[[], None]:
-    def program() -> None:
-        ctx = StackContext.model_validate({"environment": environment})
-        network = _network(ctx, azs) if full_network else _stub_network(azs)
-        parent = pulumi.ComponentResource("payments:index:ManagedDataTier", name)
-        key = aws.kms.Key("data-tier-key", opts=pulumi.ResourceOptions(parent=parent))
-        apps = {
-            app: restricted_security_group(
-                f"{app}-instances",
-                vpc_id=network.vpc_id,
-                description=f"{app} instances",
-                context=ctx,
-                component="ha-app-tier",
-                parent=parent,
-            ).id
-            for app in APPS
-        }
-        scope = DataTierScope(
-            parent=parent,
-            name=name,
-            context=ctx,
-            env=aws_env(parent),
-            network=network,
-            kms_key=key,
-            alarm_topic_arn=TOPIC,
-            app_security_groups=apps,
-        )
-        results["key_arn"] = key.arn
-        try:
-            if redis is not None:
-                results["redis"] = build_redis(scope, redis)
-            if rabbitmq is not None:
-                results["rabbitmq"] = build_rabbitmq(scope, rabbitmq)
-            if opensearch is not None:
-                results["opensearch"] = build_opensearch(scope, opensearch)
-        except ValueError as exc:
-            results["error"] = exc
-
-    return program
-
-
-def _network(ctx: StackContext, azs: tuple[str, ...]) -> NetworkRef:
-    vpc = SecureVpc(
-        "t",
-        SecureVpcSettings(availability_zones=["a", "b", "c"]),
-        context=ctx,
-        data_services=["redis", "rabbitmq", "opensearch"],
+    azs: Iterable[str] = ("a", "b", "c"),
+    data_services: Iterable[str] | None = None,
+) -> NetworkRef:
+    """A NetworkRef planned for ``settings`` (or admitting only ``data_services``), with no
+    VPC behind it: a refused data tier then registers nothing at all."""
+    plan: NetworkPlan = plan_network(
+        SecureVpcSettings(availability_zones=list(azs)),
+        on_prem={},
+        data_services=settings.data_services() if data_services is None else data_services,
+        dms_source_engines=(),
     )
-    return dataclasses.replace(vpc.ref, availability_zones=azs)
-
-
-def _stub_network(azs: tuple[str, ...]) -> NetworkRef:
-    """A NetworkRef without a VPC behind it: enough for the checks that run first."""
-
-    def out(value: str) -> pulumi.Output[str]:
-        return pulumi.Output.from_input(value)
-
+    out = pulumi.Output.from_input
     return NetworkRef(
+        plan=plan,
         vpc_id=out("vpc-stub"),
-        vpc_cidr="10.10.0.0/16",
-        availability_zones=azs,
-        tier_cidrs={"data": "10.10.64.0/19"},
-        subnet_ids={"data": {az: out(f"subnet-data-{az}") for az in azs}},
-        route_table_ids={"data": {az: out(f"rtb-data-{az}") for az in azs}},
+        subnet_ids={
+            t: {az: out(f"subnet-{t}-{az}") for az in plan.availability_zones} for t in plan.tiers
+        },
+        route_table_ids={
+            t: {az: out(f"rtb-{t}-{az}") for az in plan.availability_zones} for t in plan.tiers
+        },
         endpoint_security_group_id=out("sg-endpoints"),
         db_subnet_group_name=out("t-db"),
         docdb_subnet_group_name=out("t-docdb"),
         cache_subnet_group_name=out("t-cache"),
-        on_prem_cidrs={},
     )
 
 
-def _run(environment: str, **stores: Any) -> Run:
-    results: dict[str, Any] = {}
-    plan = run_offline(_program(environment, results, **stores))
-    resolved = {
-        k: v
-        if not isinstance(v, pulumi.Output)
-        else pulumi.runtime.sync_await._sync_await(v.future())
-        for k, v in results.items()
-    }
-    return Run(plan, resolved)
+def _run(
+    environment: str,
+    *,
+    name: str = "data",
+    real_vpc: bool = True,
+    monitor: RecordingMonitor | None = None,
+    apps: Mapping[str, Iterable[str]] | None = None,
+    azs: Iterable[str] = ("a", "b", "c"),
+    data_services: Iterable[str] | None = None,
+    **stores: Any,
+) -> Run:
+    """One program holding a ManagedDataTier with the given stores (settings, or functions
+    making them inside the run when they hold Outputs)."""
+    made: list[ManagedDataTier] = []
+
+    def program() -> None:
+        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        settings = ManagedDataTierSettings(
+            **{k: v() if callable(v) else v for k, v in stores.items()}
+        )
+        if real_vpc:
+            network = SecureVpc(
+                "t",
+                SecureVpcSettings(availability_zones=list(azs)),
+                context=context,
+                data_services=settings.data_services(),
+            ).ref
+        else:
+            network = fake_network(settings, azs=azs, data_services=data_services)
+        tier = ManagedDataTier(
+            name,
+            settings,
+            context=context,
+            network=network,
+            alarm_topic_arn=TOPIC,
+            apps=app_refs(settings, apps),
+        )
+        made.append(tier)
+        pulumi.export("stores", tier.stores)
+
+    plan = run_offline(program, monitor=monitor)
+    return Run(plan, made[0])
 
 
 def _prod_stores() -> dict[str, Any]:
@@ -183,31 +185,8 @@ def prod() -> Run:
 
 @pytest.fixture(scope="module")
 def nonprod() -> Run:
-    return _run(
-        "nonprod",
-        redis=RedisSettings(
-            clients=["loyalty"],
-            node_type="cache.t4g.small",
-            replicas_per_shard=0,
-            automatic_failover=False,
-            multi_az=False,
-            snapshot_retention_days=1,
-            log_retention_days=30,
-        ),
-        rabbitmq=RabbitMqSettings(
-            clients=["mmf"], deployment_mode="SINGLE_INSTANCE", host_instance_type="mq.t3.micro"
-        ),
-        opensearch=OpenSearchSettings(
-            clients=["loyalty"],
-            master_user_arn=MASTER_ROLE,
-            instance_type="t3.medium.search",
-            instance_count=1,
-            zone_awareness=1,
-            dedicated_masters=False,
-            auto_tune=False,
-            volume_size_gib=20,
-        ),
-    )
+    """The prod settings in a nonprod stack: the nonprod defaults fill what they leave out."""
+    return _run("nonprod", azs=("a", "b"), **_prod_stores())
 
 
 def _walk(value: Any) -> Iterator[Any]:
@@ -225,7 +204,7 @@ def _walk(value: Any) -> Iterator[Any]:
 
 
 def test_redis_and_opensearch_encrypt_at_rest_with_the_data_tier_cmk(prod: Run) -> None:
-    key = prod.results["key_arn"]
+    key = prod.key_arn
     group = prod.one(REDIS_GROUP).inputs
     assert group["atRestEncryptionEnabled"] is True
     assert group["kmsKeyId"] == key
@@ -234,7 +213,7 @@ def test_redis_and_opensearch_encrypt_at_rest_with_the_data_tier_cmk(prod: Run) 
 
 
 def test_secrets_and_logs_of_the_stores_are_encrypted_with_the_cmk(prod: Run) -> None:
-    key = prod.results["key_arn"]
+    key = prod.key_arn
     secrets = [r for r in prod.plan.of_type(SECRET) if r.name.startswith(STORE_PREFIXES)]
     logs = [r for r in prod.plan.of_type(LOG_GROUP) if r.name.startswith(STORE_PREFIXES)]
     assert {r.name for r in secrets} == {"data-redis-credentials", "data-rabbitmq-credentials"}
@@ -283,7 +262,7 @@ def test_stores_are_private_and_in_data_subnets(prod: Run) -> None:
 
 
 def test_each_store_admits_only_its_declared_clients_on_its_port(prod: Run) -> None:
-    app_sgs = {app: prod.plan.named(f"{app}-instances").outputs["id"] for app in APPS}
+    app_sgs = {app: f"sg-0{app}" for app in APPS}
     expected = {
         "redis": (6379, {"loyalty", "mmf"}),
         "rabbitmq": (5671, {"mmf"}),
@@ -340,13 +319,13 @@ def test_no_generated_password_appears_in_plain_text(prod: Run) -> None:
 
 
 def _resolved(run: Run, store: str) -> dict[str, Any]:
-    """What a store hands back to ManagedDataTier (and the stack), with Outputs resolved."""
-    result: StoreResult = run.results[store]
+    """What the data tier gives the stack for a store (its ``stores`` output)."""
+    output = run.plan.stack_outputs["stores"][store]
     return {
-        "endpoint": run.out(store, "endpoint"),
-        "port": result.port,
-        "security_group_id": run.out(store, "security_group_id"),
-        "secret_arn": run.out(store, "secret_arn"),
+        "endpoint": output["endpoint"],
+        "port": output["port"],
+        "security_group_id": output["securityGroupId"],
+        "secret_arn": output["secretArn"],
     }
 
 
@@ -558,143 +537,316 @@ def test_every_taggable_store_resource_has_the_standard_tags(prod: Run) -> None:
 
 def test_widgets_are_given_for_the_dashboard(prod: Run) -> None:
     for store in ("redis", "rabbitmq", "opensearch"):
-        assert prod.results[store].widgets, store
+        assert prod.tier.store_results[store].widgets, store
 
 
-# --- validation ----------------------------------------------------------------------------
+# --- the environment -------------------------------------------------------------------------
+
+
+def test_nonprod_defaults_fill_what_the_caller_left_out(nonprod: Run) -> None:
+    group = nonprod.one(REDIS_GROUP).inputs
+    assert group["nodeType"] == "cache.t4g.small"
+    assert group["automaticFailoverEnabled"] is False
+    assert group["snapshotRetentionLimit"] == 1
+    assert nonprod.one(BROKER).inputs["hostInstanceType"] == "mq.t3.micro"
+    cluster = nonprod.one(DOMAIN).inputs["clusterConfig"]
+    assert (cluster["instanceType"], cluster["instanceCount"]) == ("t3.medium.search", 1)
+    assert cluster["dedicatedMasterEnabled"] is False
+    assert nonprod.one(DOMAIN).inputs["ebsOptions"]["volumeSize"] == 20
+
+
+def test_a_nonprod_redis_without_replicas_needs_no_other_setting() -> None:
+    run = _run(
+        "nonprod",
+        real_vpc=False,
+        redis=RedisSettings(clients=["loyalty"], replicas_per_shard=0),
+    )
+    group = run.one(REDIS_GROUP).inputs
+    assert group["numCacheClusters"] == 1
+    assert group["automaticFailoverEnabled"] is False and group["multiAzEnabled"] is False
+
+
+def test_what_a_nonprod_caller_sets_wins_over_the_nonprod_defaults() -> None:
+    run = _run(
+        "nonprod",
+        real_vpc=False,
+        opensearch=OpenSearchSettings(
+            clients=["loyalty"], master_user_arn=MASTER_ROLE, zone_awareness=2, instance_count=2
+        ),
+    )
+    cluster = run.one(DOMAIN).inputs["clusterConfig"]
+    assert cluster["zoneAwarenessEnabled"] is True and cluster["instanceCount"] == 2  # explicit
+    assert cluster["instanceType"] == "t3.medium.search"  # the nonprod default
+
+
+def test_the_search_administrator_may_be_a_role_of_the_same_program() -> None:
+    run = _run(
+        "prod",
+        real_vpc=False,
+        opensearch=lambda: OpenSearchSettings(
+            clients=["loyalty"], master_user_arn=pulumi.Output.from_input(MASTER_ROLE)
+        ),
+    )
+    security = run.one(DOMAIN).inputs["advancedSecurityOptions"]
+    assert security["masterUserOptions"] == {"masterUserArn": MASTER_ROLE}
+
+
+# --- bad values: pydantic names the Python field ---------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("model", "values", "key"),
+    ("model", "values", "field"),
     [
-        (RedisSettings, {"replicasPerShard": 0}, "redis.automaticFailover"),
-        (RedisSettings, {"shards": 2}, "redis.shards"),
-        (
-            RedisSettings,
-            {"multiAz": True, "automaticFailover": False, "replicasPerShard": 1},
-            "redis.multiAz",
-        ),
-        (
-            RedisSettings,
-            {"clusterMode": "enabled", "automaticFailover": False, "multiAz": False},
-            "redis.automaticFailover",
-        ),
-        (RedisSettings, {"engineVersion": "6.2"}, "redis.engineVersion"),
-        (RedisSettings, {"engineVersion": "7"}, "redis.engineVersion"),
-        (RedisSettings, {"engine": "valkey", "engineVersion": "7.1"}, "redis.engineVersion"),
-        (RedisSettings, {"nodeType": "r7g.large"}, "redis.nodeType"),
-        (RedisSettings, {"snapshotWindow": "5pm"}, "redis.snapshotWindow"),
-        (RedisSettings, {"maintenanceWindow": "sunday"}, "redis.maintenanceWindow"),
-        (RedisSettings, {"parameters": {"cluster-enabled": "yes"}}, "redis.parameters"),
-        (RedisSettings, {"logRetentionDays": 366}, "redis.logRetentionDays"),
-        (RabbitMqSettings, {"engineVersion": "3.11"}, "rabbitmq.engineVersion"),
-        (RabbitMqSettings, {"engineVersion": "latest"}, "rabbitmq.engineVersion"),
-        (
-            RabbitMqSettings,
-            {"engineVersion": "4.2", "hostInstanceType": "mq.m5.large"},
-            "rabbitmq.engineVersion",
-        ),
-        (RabbitMqSettings, {"autoMinorVersionUpgrade": False}, "rabbitmq.autoMinorVersionUpgrade"),
-        (RabbitMqSettings, {"hostInstanceType": "mq.t3.micro"}, "rabbitmq.hostInstanceType"),
-        (RabbitMqSettings, {"hostInstanceType": "m5.large"}, "rabbitmq.hostInstanceType"),
-        (RabbitMqSettings, {"adminUsername": "guest"}, "rabbitmq.adminUsername"),
-        (RabbitMqSettings, {"maintenanceTime": "25:00"}, "rabbitmq.maintenanceTime"),
-        (OpenSearchSettings, {}, "opensearch.masterUserArn"),
-        (OpenSearchSettings, {"masterUserArn": "admin"}, "opensearch.masterUserArn"),
-        (
-            OpenSearchSettings,
-            {"masterUserArn": MASTER_ROLE, "engineVersion": "Elasticsearch_7.10"},
-            "opensearch.engineVersion",
-        ),
-        (
-            OpenSearchSettings,
-            {"masterUserArn": MASTER_ROLE, "instanceCount": 4},
-            "opensearch.instanceCount",
-        ),
-        (
-            OpenSearchSettings,
-            {"masterUserArn": MASTER_ROLE, "instanceType": "t3.small.search", "zoneAwareness": 1},
-            "opensearch.autoTune",
-        ),
-        (
-            OpenSearchSettings,
-            {"masterUserArn": MASTER_ROLE, "domainName": "Payments_Search"},
-            "opensearch.domainName",
-        ),
-        (
-            OpenSearchSettings,
-            {"masterUserArn": MASTER_ROLE, "logRetentionDays": 2},
-            "opensearch.logRetentionDays",
-        ),
+        (RedisSettings, {"engine_version": "7"}, "engine_version"),
+        (RedisSettings, {"node_type": "r7g.large"}, "node_type"),
+        (RedisSettings, {"snapshot_window": "5pm"}, "snapshot_window"),
+        (RedisSettings, {"maintenance_window": "sunday"}, "maintenance_window"),
+        (RedisSettings, {"parameters": {"cluster-enabled": "yes"}}, "parameters"),
+        (RedisSettings, {"log_retention_days": 366}, "log_retention_days"),
+        (RedisSettings, {"replicas_per_shard": 6}, "replicas_per_shard"),
+        (RabbitMqSettings, {"engine_version": "3.11"}, "engine_version"),
+        (RabbitMqSettings, {"engine_version": "latest"}, "engine_version"),
+        (RabbitMqSettings, {"host_instance_type": "m5.large"}, "host_instance_type"),
+        (RabbitMqSettings, {"admin_username": "guest"}, "admin_username"),
+        (RabbitMqSettings, {"maintenance_time": "25:00"}, "maintenance_time"),
+        (OpenSearchSettings, {"master_user_arn": "admin"}, "master_user_arn"),
+        (OpenSearchSettings, {"engine_version": "Elasticsearch_7.10"}, "engine_version"),
+        (OpenSearchSettings, {"instance_type": "r7g.large"}, "instance_type"),
+        (OpenSearchSettings, {"domain_name": "Payments_Search"}, "domain_name"),
+        (OpenSearchSettings, {"off_peak_start": "6pm"}, "off_peak_start"),
+        (OpenSearchSettings, {"log_retention_days": 2}, "log_retention_days"),
+        (OpenSearchSettings, {"zone_awareness": 4}, "zone_awareness"),
     ],
 )
-def test_bad_settings_are_rejected_naming_the_key(
+def test_a_bad_value_is_rejected_naming_the_python_field(
     model: type[RedisSettings | RabbitMqSettings | OpenSearchSettings],
     values: dict[str, Any],
-    key: str,
+    field: str,
 ) -> None:
     with pytest.raises(ValidationError) as info:
-        model.model_validate(values)
-    assert key in str(info.value)
+        model(**values)
+    lines = str(info.value).splitlines()
+    assert lines[1].startswith(field), lines
+    assert field not in lines[2], lines[2]  # the location names it; the message does not
 
 
-def _rejected(
-    environment: str, azs: tuple[str, ...] = ("a", "b", "c"), **stores: Any
-) -> tuple[str, Plan]:
-    results: dict[str, Any] = {}
+def test_nothing_is_refused_when_the_settings_are_built() -> None:
+    """Rules between fields belong to the component, which knows the environment: a nonprod
+    caller may write what prod refuses, and one object serves both."""
+    RedisSettings(clients=["app"], replicas_per_shard=0)
+    RabbitMqSettings(host_instance_type="mq.t3.micro")
+    OpenSearchSettings(instance_type="t3.small.search", instance_count=1, zone_awareness=1)
+
+
+# --- rules: every problem names the Python key and nothing is registered ---------------------
+
+
+def refused(environment: str = "prod", **kwargs: Any) -> str:
+    """The ComponentConfigError message of a data tier; asserts nothing was registered."""
     monitor = RecordingMonitor(PlatformMocks())
-    plan = run_offline(
-        _program(environment, results, azs=azs, full_network=False, **stores), monitor=monitor
+    with pytest.raises(ComponentConfigError) as error:
+        _run(environment, real_vpc=False, monitor=monitor, **kwargs)
+    assert monitor.registered == []
+    return str(error.value)
+
+
+def search(**values: Any) -> OpenSearchSettings:
+    return OpenSearchSettings(clients=["loyalty"], master_user_arn=MASTER_ROLE, **values)
+
+
+RULES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "Redis OSS before 7",
+        {"redis": RedisSettings(clients=["loyalty"], engine_version="6.2")},
+        "settings.redis.engine_version: 6.2 with `redis.engine` redis: use 7.0 or 7.1",
+    ),
+    (
+        "Valkey before 7.2",
+        {"redis": RedisSettings(clients=["loyalty"], engine="valkey", engine_version="7.1")},
+        "settings.redis.engine_version: 7.1 with `redis.engine` valkey: use 7.2 or 8.x",
+    ),
+    (
+        "shards without cluster mode",
+        {"redis": RedisSettings(clients=["loyalty"], shards=2)},
+        "settings.redis.shards: 2 shards need `redis.cluster_mode` enabled",
+    ),
+    (
+        "failover without a replica",
+        {"redis": RedisSettings(clients=["loyalty"], replicas_per_shard=0)},
+        "settings.redis.automatic_failover: has no replica to promote: set "
+        "`redis.replicas_per_shard` to 1 or more",
+    ),
+    (
+        "cluster mode without failover",
+        {
+            "redis": RedisSettings(
+                clients=["loyalty"],
+                cluster_mode="enabled",
+                automatic_failover=False,
+                multi_az=False,
+            )
+        },
+        "settings.redis.automatic_failover: must be on with `redis.cluster_mode` enabled",
+    ),
+    (
+        "Multi-AZ without failover",
+        {"redis": RedisSettings(clients=["loyalty"], automatic_failover=False)},
+        "settings.redis.multi_az: needs `redis.automatic_failover`",
+    ),
+    (
+        "RabbitMQ without minor upgrades",
+        {"rabbitmq": RabbitMqSettings(clients=["mmf"], auto_minor_version_upgrade=False)},
+        "settings.rabbitmq.auto_minor_version_upgrade: must be true",
+    ),
+    (
+        "RabbitMQ 4 off Graviton",
+        {
+            "rabbitmq": RabbitMqSettings(
+                clients=["mmf"], engine_version="4.2", host_instance_type="mq.m5.large"
+            )
+        },
+        "settings.rabbitmq.engine_version: 4.2 runs on mq.m7g instances only; set "
+        "`rabbitmq.host_instance_type`",
+    ),
+    (
+        "a micro broker in a cluster",
+        {"rabbitmq": RabbitMqSettings(clients=["mmf"], host_instance_type="mq.t3.micro")},
+        "settings.rabbitmq.host_instance_type: mq.t3.micro runs SINGLE_INSTANCE brokers only",
+    ),
+    (
+        "OpenSearch without an administrator",
+        {"opensearch": OpenSearchSettings(clients=["loyalty"])},
+        "settings.opensearch.master_user_arn: is required",
+    ),
+    (
+        "data nodes uneven over the AZs",
+        {"opensearch": search(instance_count=4)},
+        "settings.opensearch.instance_count: 4 data nodes do not spread evenly over "
+        "`opensearch.zone_awareness` (3) AZs",
+    ),
+    (
+        "Auto-Tune on a burstable node",
+        {"opensearch": search(instance_type="t3.small.search", instance_count=3)},
+        "settings.opensearch.auto_tune: Auto-Tune is not available on t3.small.search",
+    ),
+    (
+        "t2 search nodes",
+        {"opensearch": search(instance_type="t2.medium.search", auto_tune=False)},
+        "settings.opensearch.instance_type: t2.medium.search: t2 nodes cannot encrypt",
+    ),
+    (
+        "unknown Redis client",
+        {"redis": RedisSettings(clients=["billing"])},
+        "settings.redis.clients: names unknown app(s) ['billing']",
+    ),
+    (
+        "unknown RabbitMQ client",
+        {"rabbitmq": RabbitMqSettings(clients=["billing"])},
+        "settings.rabbitmq.clients: names unknown app(s) ['billing']",
+    ),
+    (
+        "unknown OpenSearch client",
+        {"opensearch": OpenSearchSettings(clients=["billing"], master_user_arn=MASTER_ROLE)},
+        "settings.opensearch.clients: names unknown app(s) ['billing']",
+    ),
+    (
+        "a client app without egress to the broker",
+        {
+            "rabbitmq": RabbitMqSettings(clients=["mmf"]),
+            "apps": {"mmf": ["postgres"]},
+        },
+        "settings.rabbitmq.clients: app 'mmf' has no egress to rabbitmq: build HaAppTier('mmf') "
+        "with data_services including 'rabbitmq'",
+    ),
+    (
+        "a network whose NACLs do not admit the cache",
+        {"redis": RedisSettings(clients=["loyalty"]), "data_services": ["postgres"]},
+        "network: the network's data-tier NACLs do not admit redis (redis); build the SecureVpc "
+        "with data_services including it",
+    ),
+    (
+        "zone awareness over more AZs than the network has",
+        {"opensearch": search(), "azs": ["a"]},
+        "settings.opensearch.zone_awareness: is 3 but the network has 1 AZ(s)",
+    ),
+    (
+        "Multi-AZ Redis in a one-AZ network",
+        {"redis": RedisSettings(clients=["loyalty"]), "azs": ["a"]},
+        "settings.redis.multi_az: needs at least 2 AZs in the network (it has 1)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
+def test_a_broken_rule_is_refused_naming_the_python_key_and_registers_nothing(
+    kwargs: dict[str, Any], expected: str
+) -> None:
+    message = refused(**kwargs)
+    assert expected in message, message
+
+
+def test_a_redis_user_id_too_long_for_elasticache_asks_for_a_shorter_name() -> None:
+    message = refused(
+        "nonprod", name="payments-cardholder", redis=RedisSettings(clients=["loyalty"])
     )
-    assert "error" in results, "expected the builder to reject the settings"
-    return str(results["error"]), plan
+    assert "name: the Redis user id 'nonprod-payments-cardholder-redis-default'" in message
+
+
+PROD_RULE_CASES: list[tuple[dict[str, Any], str]] = [
+    (
+        {
+            "redis": RedisSettings(
+                clients=["loyalty"], replicas_per_shard=0, automatic_failover=False, multi_az=False
+            )
+        },
+        "settings.redis.replicas_per_shard: prod Redis has >= 1 replica per shard",
+    ),
+    (
+        {"redis": RedisSettings(clients=["loyalty"], multi_az=False)},
+        "settings.redis.multi_az: prod Redis is Multi-AZ with automatic failover",
+    ),
+    (
+        {"redis": RedisSettings(clients=["loyalty"], snapshot_retention_days=3)},
+        "settings.redis.snapshot_retention_days: prod Redis keeps snapshots >= 7 days",
+    ),
+    (
+        {"redis": RedisSettings(clients=["loyalty"], log_retention_days=90)},
+        "settings.redis.log_retention_days: prod keeps Redis logs >= 365 days",
+    ),
+    (
+        {"rabbitmq": RabbitMqSettings(clients=["mmf"], deployment_mode="SINGLE_INSTANCE")},
+        "settings.rabbitmq.deployment_mode: prod RabbitMQ is CLUSTER_MULTI_AZ",
+    ),
+    (
+        {"opensearch": search(zone_awareness=1)},
+        "settings.opensearch.zone_awareness: prod OpenSearch spans >= 2 AZs",
+    ),
+    (
+        {"opensearch": search(zone_awareness=2, instance_count=2)},
+        "settings.opensearch.instance_count: prod OpenSearch has >= 3 data nodes",
+    ),
+    (
+        {"opensearch": search(dedicated_masters=False)},
+        "settings.opensearch.dedicated_masters: prod OpenSearch has dedicated cluster managers",
+    ),
+    (
+        {"opensearch": search(log_retention_days=90)},
+        "settings.opensearch.log_retention_days: prod keeps OpenSearch logs >= 365 days",
+    ),
+]
 
 
 @pytest.mark.parametrize(
-    ("stores", "azs", "key"),
-    [
-        ({"redis": RedisSettings(clients=["billing"])}, ("a", "b", "c"), "redis.clients"),
-        ({"rabbitmq": RabbitMqSettings(clients=["billing"])}, ("a", "b", "c"), "rabbitmq.clients"),
-        (
-            {"opensearch": OpenSearchSettings(clients=["billing"], master_user_arn=MASTER_ROLE)},
-            ("a", "b", "c"),
-            "opensearch.clients",
-        ),
-        (
-            {"opensearch": OpenSearchSettings(master_user_arn=MASTER_ROLE)},
-            ("a",),
-            "opensearch.zoneAwareness is 3 but the network has 1 AZ",
-        ),
-        ({"redis": RedisSettings()}, ("a",), "redis.multiAz"),
-    ],
+    ("stores", "expected"),
+    PROD_RULE_CASES,
+    ids=[expected.split(":")[0] for _, expected in PROD_RULE_CASES],
 )
-def test_settings_the_stack_cannot_satisfy_are_rejected_before_anything_registers(
-    stores: dict[str, Any], azs: tuple[str, ...], key: str
-) -> None:
-    message, plan = _rejected("prod", azs, **stores)
-    assert key in message
-    assert not [r for r in plan if r.name.startswith(STORE_PREFIXES)]
-
-
-def test_a_default_domain_name_too_long_for_opensearch_asks_for_domain_name() -> None:
-    results: dict[str, Any] = {}
-    monitor = RecordingMonitor(PlatformMocks())
-    plan = run_offline(
-        _program(
-            "nonprod",
-            results,
-            opensearch=OpenSearchSettings(master_user_arn=MASTER_ROLE),
-            name="cardholder-data-environment",
-            full_network=False,
-        ),
-        monitor=monitor,
-    )
-    assert "opensearch.domainName" in str(results["error"])
-    assert not [r for r in plan if r.name.startswith("cardholder-data-environment-opensearch")]
+def test_prod_refuses_what_only_nonprod_may_do(stores: dict[str, Any], expected: str) -> None:
+    assert expected in refused(**stores)
+    _run("nonprod", real_vpc=False, **stores)  # the same settings build in nonprod
 
 
 def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarms() -> None:
-    results: dict[str, Any] = {}
     settings = RedisSettings(
         clients=["loyalty"],
         engine="valkey",
@@ -703,8 +855,8 @@ def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarm
         shards=2,
         replicas_per_shard=1,
     )
-    plan = run_offline(_program("prod", results, redis=settings, full_network=False))
-    run = Run(plan, results)
+    run = _run("prod", real_vpc=False, redis=settings)
+    plan = run.plan
     group = run.one(REDIS_GROUP)
     assert group.inputs["engine"] == "valkey"
     assert (group.inputs["numNodeGroups"], group.inputs["replicasPerNodeGroup"]) == (2, 1)
@@ -715,7 +867,7 @@ def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarm
     for user in ("data-redis-users", "data-redis-default-user", "data-redis-app-user"):
         assert plan.named(user).inputs["engine"] == "valkey"
     # clients of a sharded group must use the configuration endpoint
-    assert run.out("redis", "endpoint").startswith("clustercfg.")
+    assert plan.stack_outputs["stores"]["redis"]["endpoint"].startswith("clustercfg.")
     gid = group.outputs["id"]
     watched = {
         a.inputs["dimensions"]["CacheClusterId"]

@@ -1,49 +1,66 @@
-"""ManagedDataTier (RDS, DocumentDB, DMS): what a DBA, a security reviewer or a PCI auditor
-checks, on offline plans."""
+"""ManagedDataTier (RDS, DocumentDB, DMS, and the rules of the whole component): what a DBA,
+a security reviewer or a PCI auditor checks, on offline plans.
+
+The stores are built from the Python API (settings in Python names) the way a team's program
+builds them: a SecureVpc's reference and the apps' references (``AppRef``). Runs that only
+test the data tier use a network reference planned without a VPC (``fake_network``), so a
+refused configuration registers nothing at all.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
-from components.core.environment import apply_defaults
+from components import ComponentConfigError
 from components.core.onprem import OnPremNetwork
-from components.core.settings import STANDARD_TAG_KEYS, Environment, StackContext
+from components.core.settings import STANDARD_TAG_KEYS, StackContext
+from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
 from components.managed_data_tier import (
+    DmsSettings,
+    DmsSource,
+    DmsTask,
+    DocumentDbSettings,
     ManagedDataTier,
     ManagedDataTierSettings,
+    OpenSearchSettings,
+    RabbitMqSettings,
+    RdsDatabaseSettings,
+    RedisSettings,
 )
-from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings
+from components.secure_vpc import (
+    NetworkPlan,
+    NetworkRef,
+    SecureVpc,
+    SecureVpcSettings,
+    plan_network,
+)
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
-
-def with_nonprod_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """The data tier section as a nonprod stack sees it (components/environments.py)."""
-    return apply_defaults(data, NONPROD_DEFAULTS["dataTier"])
-
-
 TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
-APPS = {"loyalty": "sg-0loyalty", "mmf": "sg-0mmf", "backoffice": "sg-0backoffice"}
 ACCOUNT = "111122223333"
 ON_PREM = {"hcm-dc-db": OnPremNetwork(cidr="172.16.32.0/22", nacl_slot=2)}
+APPS = ("loyalty", "mmf", "backoffice")
 
 RDS = "aws:rds/instance:Instance"
 RDS_PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 DOCDB = "aws:docdb/cluster:Cluster"
 DOCDB_INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
 DOCDB_PARAMS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
-SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
 DMS_INSTANCE = "aws:dms/replicationInstance:ReplicationInstance"
 DMS_SUBNETS = "aws:dms/replicationSubnetGroup:ReplicationSubnetGroup"
@@ -67,6 +84,7 @@ MAPPINGS = json.dumps(
 )
 SECRET_ARN = "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:onprem/{}-AbCdEf"
 CERT_ARN = "arn:aws:dms:ap-southeast-1:111122223333:cert:{}"
+KMS_ARN = "arn:aws:kms:ap-southeast-1:111122223333:key/{}"
 
 #: The case studies: LOYALTY (PostgreSQL) and MMF (PostgreSQL + MongoDB), migrated by DMS.
 PROD: dict[str, Any] = {
@@ -76,72 +94,113 @@ PROD: dict[str, Any] = {
     },
     "documentdb": {"mmf": {"clients": ["mmf"]}},
     "dms": {
-        "targetCaCertificateArn": CERT_ARN.format("RDSGLOBAL"),
+        "target_ca_certificate_arn": CERT_ARN.format("RDSGLOBAL"),
         "sources": {
             "loyalty-pg": {
                 "engine": "postgres",
-                "onPremNetwork": "hcm-dc-db",
+                "on_prem_network": "hcm-dc-db",
                 "host": "172.16.32.10",
-                "databaseName": "loyalty",
-                "secretArn": SECRET_ARN.format("loyalty"),
-                "certificateArn": CERT_ARN.format("ONPREMCA"),
+                "database_name": "loyalty",
+                "secret_arn": SECRET_ARN.format("loyalty"),
+                "certificate_arn": CERT_ARN.format("ONPREMCA"),
             },
             "mmf-mongo": {
                 "engine": "mongodb",
-                "onPremNetwork": "hcm-dc-db",
+                "on_prem_network": "hcm-dc-db",
                 "host": "172.16.32.20",
-                "databaseName": "mmf",
-                "secretArn": SECRET_ARN.format("mmf"),
-                "certificateArn": CERT_ARN.format("ONPREMCA"),
+                "database_name": "mmf",
+                "secret_arn": SECRET_ARN.format("mmf"),
+                "certificate_arn": CERT_ARN.format("ONPREMCA"),
             },
         },
         "tasks": {
-            "loyalty": {"source": "loyalty-pg", "target": "rds.loyalty", "tableMappings": MAPPINGS},
+            "loyalty": {
+                "source": "loyalty-pg",
+                "target": "rds.loyalty",
+                "table_mappings": MAPPINGS,
+            },
             "mmf-docs": {
                 "source": "mmf-mongo",
                 "target": "documentdb.mmf",
-                "tableMappings": MAPPINGS,
+                "table_mappings": MAPPINGS,
             },
         },
     },
 }
 
 
-def fake_network(azs: tuple[str, ...] = ("a", "b", "c")) -> NetworkRef:
-    """A NetworkRef without a VPC: for runs where only the data tier matters."""
+# --- building ---------------------------------------------------------------------------------
+
+
+def network_plan(
+    settings: ManagedDataTierSettings,
+    *,
+    azs: Iterable[str] = ("a", "b", "c"),
+    data_services: Iterable[str] | None = None,
+    dms_source_engines: Iterable[str] | None = None,
+) -> NetworkPlan:
+    """The plan of a VPC built for ``settings`` (what SecureVpc would admit), or one that
+    admits only the given services and engines."""
+    return plan_network(
+        SecureVpcSettings(availability_zones=list(azs)),
+        on_prem=ON_PREM,
+        data_services=settings.data_services() if data_services is None else data_services,
+        dms_source_engines=(
+            settings.dms_source_engines() if dms_source_engines is None else dms_source_engines
+        ),
+    )
+
+
+def fake_network(plan: NetworkPlan) -> NetworkRef:
+    """A NetworkRef with the plan's facts and no VPC behind it (registers nothing)."""
     out = pulumi.Output.from_input
-    tiers = {"public": "10.10.0.0/19", "app": "10.10.32.0/19", "data": "10.10.64.0/19"}
+    azs = plan.availability_zones
     return NetworkRef(
+        plan=plan,
         vpc_id=out("vpc-0fake"),
-        vpc_cidr="10.10.0.0/16",
-        availability_zones=azs,
-        tier_cidrs=tiers,
-        subnet_ids={t: {az: out(f"subnet-{t}-{az}") for az in azs} for t in tiers},
-        route_table_ids={t: {az: out(f"rtb-{t}-{az}") for az in azs} for t in tiers},
+        subnet_ids={t: {az: out(f"subnet-{t}-{az}") for az in azs} for t in plan.tiers},
+        route_table_ids={t: {az: out(f"rtb-{t}-{az}") for az in azs} for t in plan.tiers},
         endpoint_security_group_id=out("sg-0endpoints"),
         db_subnet_group_name=out("net-db"),
         docdb_subnet_group_name=out("net-docdb"),
         cache_subnet_group_name=out("net-cache"),
-        on_prem_cidrs={n: o.cidr for n, o in ON_PREM.items()},
     )
 
 
+def app_refs(
+    settings: ManagedDataTierSettings, services: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, AppRef]:
+    """An AppRef per app, reaching the services its stores serve (or those given)."""
+    reach = services or {app: settings.services_of_client(app) for app in APPS}
+    return {
+        app: AppRef(app, pulumi.Output.from_input(f"sg-0{app}"), frozenset(served))
+        for app, served in reach.items()
+    }
+
+
 def build(
-    config: dict[str, Any],
+    data: dict[str, Any] | Callable[[], ManagedDataTierSettings],
+    environment: str = "prod",
     *,
-    environment: Environment = "prod",
     real_vpc: bool = False,
     monitor: RecordingMonitor | None = None,
+    name: str = "data",
+    apps: Mapping[str, Iterable[str]] | None = None,
+    edit_plan: Callable[[NetworkPlan], NetworkPlan] | None = None,
+    **network: Any,
 ) -> tuple[Plan, list[ManagedDataTier]]:
-    """Run one stack holding a ManagedDataTier; returns the plan and the component."""
+    """Run one program holding a ManagedDataTier; returns the plan and the component.
+
+    ``data`` is the settings in Python names, or a function making them inside the run
+    (for settings holding Outputs).
+    """
     made: list[ManagedDataTier] = []
 
     def program() -> None:
-        context = StackContext(environment=environment)
-        raw = with_nonprod_defaults(config) if environment == "nonprod" else config
-        settings = ManagedDataTierSettings.model_validate(raw)
+        context = StackContext(environment=environment)  # type: ignore[arg-type]
+        settings = data() if callable(data) else ManagedDataTierSettings.model_validate(data)
         if real_vpc:
-            network = SecureVpc(
+            ref = SecureVpc(
                 "net",
                 SecureVpcSettings(availability_zones=["a", "b", "c"]),
                 context=context,
@@ -150,19 +209,49 @@ def build(
                 dms_source_engines=settings.dms_source_engines(),
             ).ref
         else:
-            network = fake_network()
+            plan = network_plan(settings, **network)
+            ref = fake_network(edit_plan(plan) if edit_plan else plan)
         tier = ManagedDataTier(
-            "data",
+            name,
             settings,
             context=context,
-            network=network,
+            network=ref,
             alarm_topic_arn=TOPIC,
-            app_security_groups=APPS,
+            apps=app_refs(settings, apps),
         )
         made.append(tier)
         pulumi.export("stores", tier.stores)
 
     return run_offline(program, monitor=monitor), made
+
+
+def refused(data: dict[str, Any], environment: str = "prod", **wiring: Any) -> str:
+    """The ComponentConfigError message of a data tier; asserts nothing was registered."""
+    monitor = RecordingMonitor(PlatformMocks())
+    with pytest.raises(ComponentConfigError) as error:
+        build(data, environment, monitor=monitor, **wiring)
+    assert monitor.registered == []
+    return str(error.value)
+
+
+def settle() -> None:
+    """Let the registrations a failed run left in flight finish against that run's mocks, so
+    none of them reaches the next test's run."""
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=30))
+
+
+def edit(path: str, value: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A copy of ``data`` (default PROD) with the dotted Python path set to ``value``."""
+    config = copy.deepcopy(PROD if data is None else data)
+    node = config
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return config
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +266,7 @@ def prod(prod_run: tuple[Plan, list[ManagedDataTier]]) -> Plan:
 
 @pytest.fixture(scope="module")
 def nonprod() -> Plan:
-    return build(PROD, environment="nonprod")[0]
+    return build(PROD, "nonprod")[0]
 
 
 def data_tier(plan: Plan) -> list[Registered]:
@@ -186,12 +275,6 @@ def data_tier(plan: Plan) -> list[Registered]:
 
 def key_arn(plan: Plan) -> Any:
     return plan.named("data-key").outputs["arn"]
-
-
-def by_id(plan: Plan, resource_id: Any) -> Registered:
-    found = plan.by_id(resource_id)
-    assert found is not None, f"no resource has id {resource_id}"
-    return found
 
 
 def data_subnet_ids(plan: Plan) -> set[Any]:
@@ -215,6 +298,7 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
     key = key_arn(prod)
     data_subnets = data_subnet_ids(prod)
     assert data_subnets
+    assert prod.of_type(RDS) and prod.of_type(DOCDB)
     for db in prod.of_type(RDS):
         assert db.inputs["storageEncrypted"] is True
         assert db.inputs["kmsKeyId"] == key
@@ -239,11 +323,15 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
     assert dms.inputs["publiclyAccessible"] is False
     (dms_subnets,) = prod.of_type(DMS_SUBNETS)
     assert set(dms_subnets.inputs["subnetIds"]) == data_subnets
+    assert prod.of_type(DMS_ENDPOINT)
     for endpoint in prod.of_type(DMS_ENDPOINT):
         assert endpoint.inputs["kmsKeyArn"] == key
-    for resource in [*prod.of_type(LOG_GROUP), *prod.of_type(SECRET)]:
-        if resource in data_tier(prod):
-            assert resource.inputs["kmsKeyId"] == key, resource.name
+    logs_and_secrets = [
+        r for r in [*prod.of_type(LOG_GROUP), *prod.of_type(SECRET)] if r in data_tier(prod)
+    ]
+    assert logs_and_secrets
+    for resource in logs_and_secrets:
+        assert resource.inputs["kmsKeyId"] == key, resource.name
 
 
 def test_the_data_tier_key_rotates_and_serves_only_this_account_through_data_services(
@@ -295,17 +383,40 @@ def test_prod_documentdb_has_an_instance_per_az_and_is_kept_safe(prod: Plan) -> 
     )
 
 
-def test_nonprod_is_cheaper_and_can_be_torn_down(nonprod: Plan) -> None:
-    for resource in data_tier(nonprod):
+# --- the environment --------------------------------------------------------------------------
+
+
+def test_a_nonprod_context_makes_it_cheaper_and_removable(nonprod: Plan) -> None:
+    resources = data_tier(nonprod)
+    assert resources
+    for resource in resources:
         assert resource.protect is False, resource.name
+    assert nonprod.of_type(RDS)
     for db in nonprod.of_type(RDS):
         assert db.inputs["multiAz"] is False
         assert db.inputs["deletionProtection"] is False
         assert db.inputs["instanceClass"] == "db.t4g.medium"
+        assert db.inputs["backupRetentionPeriod"] == 7
         assert db.inputs["skipFinalSnapshot"] is False  # a last snapshot still costs little
+        assert db.inputs["storageEncrypted"] is True  # nonprod still encrypts
     assert len(nonprod.of_type(DOCDB_INSTANCE)) == 1
     (dms,) = nonprod.of_type(DMS_INSTANCE)
     assert dms.inputs["multiAz"] is False
+    assert dms.inputs["replicationInstanceClass"] == "dms.t3.medium"
+
+
+def test_what_a_nonprod_caller_sets_wins_over_the_nonprod_defaults() -> None:
+    data = {"rds": {"loyalty": {"clients": ["loyalty"], "multi_az": True}}}
+    plan, _ = build(data, "nonprod")
+    db = plan.named("data-rds-loyalty", RDS)
+    assert db.inputs["multiAz"] is True  # explicit
+    assert db.inputs["instanceClass"] == "db.t4g.medium"  # the nonprod default
+
+
+def test_nonprod_defaults_never_create_a_store() -> None:
+    settings = ManagedDataTierSettings().for_environment("nonprod")
+    assert settings == ManagedDataTierSettings()
+    assert settings.redis is None and settings.dms is None
 
 
 # --- TLS, auth, logging, monitoring -----------------------------------------------------
@@ -316,6 +427,7 @@ def test_rds_parameter_groups_force_tls(prod: Plan) -> None:
         "postgres": ("rds.force_ssl", "1", "postgres16"),
         "mysql": ("require_secure_transport", "ON", "mysql8.0"),
     }
+    assert prod.of_type(RDS)
     for db in prod.of_type(RDS):
         params = next(
             p
@@ -349,6 +461,7 @@ def test_rds_uses_managed_secrets_iam_auth_insights_and_enhanced_monitoring(prod
     assert trust["Statement"][0]["Principal"]["Service"] == "monitoring.rds.amazonaws.com"
     attachment = prod.named("data-rds-monitoring-policy")
     assert attachment.inputs["policyArn"].endswith("service-role/AmazonRDSEnhancedMonitoringRole")
+    assert prod.of_type(RDS)
     for db in prod.of_type(RDS):
         assert db.inputs["manageMasterUserPassword"] is True
         assert "password" not in db.inputs
@@ -369,6 +482,7 @@ def test_database_logs_are_exported_into_encrypted_year_long_log_groups(prod: Pl
         "postgres": {"postgresql", "upgrade"},
         "mysql": {"audit", "error", "general", "slowquery"},
     }
+    assert prod.of_type(RDS)
     for db in prod.of_type(RDS):
         logs = set(db.inputs["enabledCloudwatchLogsExports"])
         assert logs == exports[db.inputs["engine"]]
@@ -405,16 +519,24 @@ def test_mysql_writes_an_audit_log_and_forces_tls() -> None:
 
 def test_alarms_and_dms_failures_notify_the_stack_topic(prod: Plan) -> None:
     alarms = {a.name: a for a in prod.of_type(ALARM) if a in data_tier(prod)}
+    assert alarms
     for a in alarms.values():
         assert a.inputs["alarmActions"] == [TOPIC] and a.inputs["okActions"] == [TOPIC]
+        assert a.inputs["alarmDescription"], a.name
+        assert a.parent == prod.named("data").urn, a.name
     for store in ("rds-loyalty", "rds-mmf"):
         for metric in ("cpu", "storage", "memory", "connections"):
-            assert f"data-{store}-{metric}" in alarms
+            # three 5-minute periods, so a blip does not page anyone
+            assert alarms[f"data-{store}-{metric}"].inputs["evaluationPeriods"] == 3
     for metric in ("cpu", "memory", "connections", "replica-lag"):
         assert f"data-docdb-mmf-{metric}" in alarms
     lag = alarms["data-docdb-mmf-replica-lag"]
     assert lag.inputs["metricName"] == "DBClusterReplicaLagMaximum"
     assert lag.inputs["dimensions"] == {"DBClusterIdentifier": "data-mmf"}
+    storage = alarms["data-rds-loyalty-storage"]
+    # 10% of the 100 GiB allocated, in bytes as CloudWatch reports FreeStorageSpace
+    assert storage.inputs["threshold"] == 100 * 1024**3 * 10 / 100
+    assert {"data-dms-storage", "data-dms-cpu"} <= set(alarms)
     events = {e.inputs["sourceType"]: e for e in prod.of_type(DMS_EVENTS)}
     task_events = events["replication-task"]
     assert task_events.inputs["snsTopicArn"] == TOPIC
@@ -433,9 +555,9 @@ def rules_of(plan: Plan, type_: str, group: Registered) -> list[Registered]:
 def test_each_store_admits_only_the_apps_that_declared_it(prod: Plan) -> None:
     dms_sg = prod.named("data-dms-sg").outputs["id"]
     expected = {
-        "data-rds-loyalty-sg": ({APPS["loyalty"], APPS["backoffice"], dms_sg}, 5432),
-        "data-rds-mmf-sg": ({APPS["mmf"]}, 5432),  # no DMS task writes to it
-        "data-docdb-mmf-sg": ({APPS["mmf"], dms_sg}, 27017),
+        "data-rds-loyalty-sg": ({"sg-0loyalty", "sg-0backoffice", dms_sg}, 5432),
+        "data-rds-mmf-sg": ({"sg-0mmf"}, 5432),  # no DMS task writes to it
+        "data-docdb-mmf-sg": ({"sg-0mmf", dms_sg}, 27017),
     }
     for name, (peers, port) in expected.items():
         group = prod.named(name)
@@ -467,6 +589,54 @@ def test_dms_reaches_only_its_sources_targets_and_the_aws_endpoints(prod: Plan) 
     }
 
 
+def test_a_store_admits_the_instances_of_the_hatier_it_names() -> None:
+    """The whole chain a team writes: SecureVpc -> HaAppTier -> ManagedDataTier, wired only
+    through the references (``vpc.ref``, ``app.ref``) and the settings' helpers."""
+
+    def program() -> None:
+        context = StackContext()
+        data = ManagedDataTierSettings(rds={"loyalty": RdsDatabaseSettings(clients=["loyalty"])})
+        vpc = SecureVpc(
+            "net",
+            SecureVpcSettings(),
+            context=context,
+            data_services=data.data_services(),
+            dms_source_engines=data.dms_source_engines(),
+        )
+        app = HaAppTier(
+            "loyalty",
+            HaAppTierSettings(
+                certificate_arn="arn:aws:acm:ap-southeast-1:111122223333:certificate/"
+                "12345678-1234-1234-1234-123456789012"
+            ),
+            context=context,
+            network=vpc.ref,
+            alarm_topic_arn=TOPIC,
+            data_services=data.services_of_client("loyalty"),
+        )
+        ManagedDataTier(
+            "data",
+            data,
+            context=context,
+            network=vpc.ref,
+            alarm_topic_arn=TOPIC,
+            apps={"loyalty": app.ref},
+        )
+
+    plan = run_offline(program)
+    instances = plan.named("loyalty-instances", "aws:ec2/securityGroup:SecurityGroup")
+    (rule,) = rules_of(plan, INGRESS, plan.named("data-rds-loyalty-sg"))
+    assert rule.inputs["referencedSecurityGroupId"] == instances.outputs["id"]
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (5432, 5432)
+    # and the app's instances may reach the store's port in the data tier, nothing else there
+    egress = {
+        r.inputs["fromPort"]
+        for r in rules_of(plan, EGRESS, instances)
+        if r.inputs.get("cidrIpv4") == "10.10.64.0/19"
+    }
+    assert egress == {5432}
+
+
 # --- credentials ------------------------------------------------------------------------
 
 
@@ -485,7 +655,9 @@ def test_no_secret_value_appears_in_plain_text(
                 assert password not in text, f"{resource.name}.{key} holds a password in plain"
     # the only inputs holding a password are secret ones
     assert plan.named("data-dms-target-mmf-docs").secret_paths == {"password"}
-    for version in plan.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
+    versions = plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert versions
+    for version in versions:
         assert "secretString" in version.secret_paths
     stores = plan.stack_outputs["stores"]
     text = json.dumps(stores)
@@ -504,6 +676,7 @@ def test_dms_reads_credentials_from_secrets_over_tls(prod: Plan) -> None:
     target_secrets = {s.outputs["arn"] for s in prod.of_type(SECRET) if "dms-target" in s.name}
     assert readable == {SECRET_ARN.format("loyalty"), SECRET_ARN.format("mmf")} | target_secrets
     policy_urn = prod.named("data-dms-secrets-read").urn
+    assert prod.of_type(DMS_ENDPOINT)
     assert all(policy_urn in e.dependencies for e in prod.of_type(DMS_ENDPOINT))
     endpoints = {e.name: e.inputs for e in prod.of_type(DMS_ENDPOINT)}
     for name in ("data-dms-source-loyalty-pg", "data-dms-source-mmf-mongo"):
@@ -511,6 +684,7 @@ def test_dms_reads_credentials_from_secrets_over_tls(prod: Plan) -> None:
         assert source["endpointType"] == "source"
         assert source["secretsManagerAccessRoleArn"] == role.outputs["arn"]
         assert source["sslMode"] == "verify-full"
+        assert source["certificateArn"] == CERT_ARN.format("ONPREMCA")
         assert not {"password", "username", "serverName"} & set(source)
     loyalty = endpoints["data-dms-target-loyalty"]
     assert loyalty["engineName"] == "postgres" and loyalty["databaseName"] == "loyalty"
@@ -525,6 +699,58 @@ def test_dms_reads_credentials_from_secrets_over_tls(prod: Plan) -> None:
     assert json.loads(tasks["data-loyalty"]["tableMappings"]) == json.loads(MAPPINGS)
 
 
+def _dms_with_inputs(secret: str, kms: str, cert: str) -> Callable[[], ManagedDataTierSettings]:
+    """Settings whose DMS ARNs are Outputs (of resources in the same or another stack)."""
+
+    def settings() -> ManagedDataTierSettings:
+        out = pulumi.Output.from_input
+        source = DmsSource(
+            engine="postgres",
+            on_prem_network="hcm-dc-db",
+            host="172.16.32.10",
+            database_name="loyalty",
+            secret_arn=out(secret),
+            secret_kms_key_arn=out(kms),
+            certificate_arn=out(cert),
+        )
+        return ManagedDataTierSettings(
+            rds={"loyalty": RdsDatabaseSettings(clients=["loyalty"])},
+            dms=DmsSettings(
+                target_ca_certificate_arn=out(CERT_ARN.format("RDSGLOBAL")),
+                sources={"loyalty-pg": source},
+                tasks={
+                    "loyalty": DmsTask(
+                        source="loyalty-pg", target="rds.loyalty", table_mappings=MAPPINGS
+                    )
+                },
+            ),
+        )
+
+    return settings
+
+
+def test_dms_takes_its_arns_from_other_resources() -> None:
+    plan, _ = build(
+        _dms_with_inputs(SECRET_ARN.format("x"), KMS_ARN.format("onprem"), CERT_ARN.format("CA"))
+    )
+    source = plan.named("data-dms-source-loyalty-pg", DMS_ENDPOINT).inputs
+    assert source["secretsManagerArn"] == SECRET_ARN.format("x")
+    assert source["certificateArn"] == CERT_ARN.format("CA")
+    target = plan.named("data-dms-target-loyalty", DMS_ENDPOINT).inputs
+    assert target["certificateArn"] == CERT_ARN.format("RDSGLOBAL")
+    policy = json.loads(plan.named("data-dms-secrets-read").inputs["policy"])
+    assert SECRET_ARN.format("x") in policy["Statement"][0]["Resource"]
+    assert KMS_ARN.format("onprem") in policy["Statement"][1]["Resource"]
+
+
+def test_a_wrong_arn_from_another_resource_fails_the_deploy_naming_it() -> None:
+    try:
+        with pytest.raises(Exception, match="'arn:aws:kms:x' is not a KMS key ARN"):
+            build(_dms_with_inputs(SECRET_ARN.format("x"), "arn:aws:kms:x", CERT_ARN.format("CA")))
+    finally:
+        settle()
+
+
 # --- identity and outputs ---------------------------------------------------------------
 
 
@@ -537,6 +763,7 @@ def test_adding_a_database_and_a_documentdb_changes_no_other_store() -> None:
     before, _ = build(small)
     after, _ = build(grown)
     after_by_urn = {r.urn: r for r in after}
+    assert len(before) > 0
     for resource in before:
         same = after_by_urn.get(resource.urn)
         assert same is not None, f"{resource.name} disappeared"
@@ -560,10 +787,12 @@ def test_outputs_give_each_store_endpoint_port_secret_arn_and_group(
     assert (
         stores["documentdb.mmf"]["securityGroupId"] == plan.named("data-docdb-mmf-sg").outputs["id"]
     )
-    titles = {w["properties"]["title"] for w in tier.dashboard_widgets}
-    assert any("data-loyalty" in t for t in titles)
+    assert set(tier.store_results) == set(stores)
+    assert tier.dms_replication_instance_arn is not None
+    titles = [w["properties"]["title"] for w in tier.dashboard_widgets]
+    assert titles[0].startswith("RDS data-loyalty")  # stores in order, DMS last
     assert any("data-mmf" in t and "DocumentDB" in t for t in titles)
-    assert any(t.startswith("DMS") for t in titles)
+    assert titles[-1].startswith("DMS")
 
 
 def test_every_taggable_resource_carries_the_standard_tags(prod: Plan) -> None:
@@ -575,124 +804,363 @@ def test_every_taggable_resource_carries_the_standard_tags(prod: Plan) -> None:
         assert resource.inputs["tags"]["component"] == "managed-data-tier"
 
 
-def test_settings_tell_the_network_which_ports_and_dms_engines_to_open() -> None:
+def test_the_settings_tell_the_network_and_the_apps_what_to_open() -> None:
     settings = ManagedDataTierSettings.model_validate(PROD)
     assert settings.data_services() == ["documentdb", "postgres"]
     assert settings.dms_source_engines() == ["mongodb", "postgres"]
+    assert settings.services_of_client("mmf") == ["documentdb", "postgres"]
+    assert settings.services_of_client("backoffice") == ["postgres"]
+    assert settings.services_of_client("nobody") == []
     assert ManagedDataTierSettings().data_services() == []
 
 
-# --- bad input ----------------------------------------------------------------------------
+# --- bad values: pydantic names the Python field ---------------------------------------------
 
 
-def edit(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    config = copy.deepcopy(PROD)
-    change(config)
+@pytest.mark.parametrize(
+    ("path", "value", "loc"),
+    [
+        ("rds.loyalty.backup_retention_days", 3, None),
+        ("documentdb.mmf.backup_retention_days", 36, None),
+        ("rds.loyalty.backup_window", "25:00-25:30", None),
+        ("rds.loyalty.backup_window", "17:00-17:10", None),
+        ("rds.loyalty.maintenance_window", "sunday 3am", None),
+        ("rds.loyalty.instance_class", "db.t4g.micro", None),
+        ("rds.loyalty.log_retention_days", 100, None),
+        ("rds.loyalty.master_username", "admin", None),
+        ("rds.loyalty.engine_version", "latest", None),
+        ("rds.loyalty.performance_insights_retention_days", 30, None),
+        ("rds.loyalty.database_name", "1st", None),
+        ("rds.loyalty.clients", ["loyalty", "loyalty"], None),
+        ("documentdb.mmf.engine_version", "3.6.0", None),
+        ("documentdb.mmf.master_username", "serviceadmin", None),
+        ("dms.instance_class", "r6i.large", None),
+        ("dms.target_ca_certificate_arn", "global-bundle.pem", None),
+        ("dms.sources.loyalty-pg.secret_arn", "my-password", None),
+        ("dms.sources.loyalty-pg.secret_kms_key_arn", "alias/onprem", None),
+        ("dms.sources.loyalty-pg.certificate_arn", "arn:aws:acm:x", None),
+        ("dms.tasks.loyalty.table_mappings", "{not json", None),
+        ("dms.tasks.loyalty.table_mappings", '{"rules": []}', None),
+        ("dms.tasks.loyalty.target", "redis", None),
+        ("rds.Loyalty_DB", {}, "rds"),
+        (
+            "dms.tasks.Load_All",
+            {"source": "x", "target": "rds.x", "table_mappings": "{}"},
+            "dms.tasks",
+        ),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_the_python_field(
+    path: str, value: Any, loc: str | None
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        ManagedDataTierSettings.model_validate(edit(path, value))
+    lines = str(error.value).splitlines()
+    expected = loc or path
+    assert expected in lines[1], lines
+    field = expected.split(".")[-1]
+    # pydantic's location names the field; the message does not repeat it
+    assert field not in lines[2] and to_camel(field) not in lines[2], lines[2]
+
+
+# --- rules: every problem names the Python key and nothing is registered ---------------------
+
+
+def without(path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` without the dotted Python path (the caller is silent there)."""
+    config = copy.deepcopy(data)
+    node = config
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node[part]
+    del node[last]
     return config
 
 
-def set_key(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def change(config: dict[str, Any]) -> None:
-        node = config
-        *parents, last = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-
-    return change
-
-
-SETTINGS_ERRORS = [
-    ("rds.loyalty.backupRetentionDays", 3, "backupRetentionDays"),
-    ("documentdb.mmf.backupRetentionDays", 6, "backupRetentionDays"),
-    ("rds.loyalty.backupWindow", "25:00-25:30", "backupWindow"),
-    ("rds.loyalty.backupWindow", "17:00-17:10", "backupWindow"),
-    ("rds.loyalty.maintenanceWindow", "sunday 3am", "maintenanceWindow"),
-    ("rds.loyalty.maintenanceWindow", "sun:17:15-sun:17:45", "overlaps backupWindow"),
-    ("documentdb.mmf.maintenanceWindow", "mon:17:20-mon:18:00", "overlaps backupWindow"),
-    ("rds.loyalty.maxAllocatedStorageGib", 100, "maxAllocatedStorageGib"),
-    ("rds.loyalty.instanceClass", "db.t4g.micro", "instanceClass"),
-    ("rds.loyalty.logRetentionDays", 100, "logRetentionDays"),
-    ("rds.loyalty.masterUsername", "admin", "masterUsername"),
-    ("rds.loyalty.engineVersion", "11", "engineVersion"),
-    ("rds.loyalty.engineVersion", "latest", "engineVersion"),
-    ("dms.tasks.loyalty.tableMappings", "{not json", "tableMappings"),
-    ("dms.tasks.loyalty.tableMappings", '{"rules": []}', "tableMappings"),
-    ("dms.tasks.loyalty.target", "rds.billing", "dms.tasks.loyalty.target"),
-    ("dms.tasks.loyalty.target", "redis", "target"),
-    ("dms.tasks.mmf-docs.target", "rds.mmf", "tasks.mmf-docs.target"),
-    ("dms.tasks.loyalty.source", "oracle-db", "tasks.loyalty.source"),
-    ("dms.sources.loyalty-pg.certificateArn", None, "certificateArn"),
-    ("dms.sources.loyalty-pg.secretArn", "my-password", "secretArn"),
-    ("dms.targetCaCertificateArn", None, "targetCaCertificateArn"),
-    ("rds.Loyalty_DB", {}, "Loyalty_DB"),
+RULES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    # (why, settings, wiring, expected line)
+    (
+        "windows overlap",
+        edit("rds.loyalty.maintenance_window", "sun:17:15-sun:17:45"),
+        {},
+        "settings.rds['loyalty'].maintenance_window: sun:17:15-sun:17:45 overlaps the backup "
+        "window 17:00-17:30 (`rds.loyalty.backup_window`)",
+    ),
+    (
+        "windows overlap across midnight",
+        edit(
+            "documentdb.mmf",
+            {
+                "clients": ["mmf"],
+                "backup_window": "23:45-00:15",
+                "maintenance_window": "mon:00:00-mon:00:30",
+            },
+        ),
+        {},
+        "settings.documentdb['mmf'].maintenance_window: mon:00:00-mon:00:30 overlaps",
+    ),
+    (
+        "postgres too old",
+        edit("rds.loyalty.engine_version", "11"),
+        {},
+        "settings.rds['loyalty'].engine_version: PostgreSQL 11 is out of standard support",
+    ),
+    (
+        "mysql version without a family",
+        {"rds": {"ledger": {"engine": "mysql", "engine_version": "8", "clients": ["mmf"]}}},
+        {},
+        "settings.rds['ledger'].engine_version: 8 is not a MySQL version RDS runs here",
+    ),
+    (
+        "no storage autoscaling",
+        edit("rds.loyalty.max_allocated_storage_gib", 100),
+        {},
+        "settings.rds['loyalty'].max_allocated_storage_gib: 100 GiB must exceed "
+        "`rds.loyalty.allocated_storage_gib` (100 GiB)",
+    ),
+    (
+        "verify-full without the CA",
+        without("dms.sources.loyalty-pg.certificate_arn", PROD),
+        {},
+        "settings.dms.sources['loyalty-pg'].certificate_arn: is required with "
+        "`dms.sources.loyalty-pg.ssl_mode` verify-full",
+    ),
+    (
+        "unknown task source",
+        edit("dms.tasks.loyalty.source", "oracle-db"),
+        {},
+        "settings.dms.tasks['loyalty'].source: unknown source 'oracle-db'; declare it under "
+        "`dms.sources`",
+    ),
+    (
+        "incompatible target",
+        edit("dms.tasks.mmf-docs.target", "rds.mmf"),
+        {},
+        "settings.dms.tasks['mmf-docs'].target: a mongodb source migrates into ['documentdb'], "
+        "not rds",
+    ),
+    (
+        "documentdb target without the RDS CA",
+        without("dms.target_ca_certificate_arn", PROD),
+        {},
+        "settings.dms.target_ca_certificate_arn: is required: task(s) ['mmf-docs'] write to "
+        "DocumentDB",
+    ),
+    (
+        "target not in the tier",
+        edit("dms.tasks.loyalty.target", "rds.billing"),
+        {},
+        "settings.dms.tasks['loyalty'].target: rds.billing is not a store of this data tier; "
+        "declare it under `rds`",
+    ),
+    (
+        "target of another engine",
+        edit("rds.loyalty.engine", "mysql"),
+        {},
+        "settings.dms.tasks['loyalty'].target: source engine postgres differs from rds.loyalty "
+        "(mysql)",
+    ),
+    (
+        "unknown client app",
+        edit("rds.loyalty.clients", ["loyalty", "payments"]),
+        {},
+        "settings.rds['loyalty'].clients: names unknown app(s) ['payments']",
+    ),
+    (
+        "client app without egress to the store",
+        PROD,
+        {
+            "apps": {
+                "loyalty": ["redis"],
+                "backoffice": ["postgres"],
+                "mmf": ["postgres", "documentdb"],
+            }
+        },
+        "settings.rds['loyalty'].clients: app 'loyalty' has no egress to postgres: build "
+        "HaAppTier('loyalty') with data_services including 'postgres'",
+    ),
+    (
+        "network NACLs do not admit the store",
+        PROD,
+        {"data_services": ["documentdb"]},
+        "network: the network's data-tier NACLs do not admit postgres (rds.loyalty); build the "
+        "SecureVpc with data_services including it",
+    ),
+    (
+        "network without a data tier",
+        PROD,
+        {"edit_plan": lambda p: dataclasses.replace(p, tier_slots={"public": 0, "app": 1})},
+        "network: the network has no data tier",
+    ),
+    (
+        "more DocumentDB instances than AZs",
+        edit("documentdb.mmf.instance_count", 4),
+        {},
+        "settings.documentdb['mmf'].instance_count: 4 exceeds the network's 3 AZs",
+    ),
+    (
+        "Multi-AZ database in a one-AZ network",
+        {"rds": {"loyalty": {"clients": ["loyalty"]}}},
+        {"azs": ["a"]},
+        "settings.rds['loyalty'].multi_az: needs a network with at least 2 AZs (it has 1)",
+    ),
+    (
+        "unknown on-prem range",
+        edit("dms.sources.loyalty-pg.on_prem_network", "sgp-dc"),
+        {},
+        "settings.dms.sources['loyalty-pg'].on_prem_network: unknown on-prem range 'sgp-dc'",
+    ),
+    (
+        "DMS source engine the network does not admit",
+        PROD,
+        {"dms_source_engines": ["mongodb"]},
+        "network: the network's data-tier NACLs do not let DMS reach postgres sources "
+        "(loyalty-pg); build the SecureVpc with dms_source_engines including it",
+    ),
+    (
+        "DMS source host outside its on-prem range",
+        edit("dms.sources.loyalty-pg.host", "10.99.0.5"),
+        {},
+        "settings.dms.sources['loyalty-pg'].host: 10.99.0.5 is outside hcm-dc-db (172.16.32.0/22)",
+    ),
+    (
+        "bad name",
+        PROD,
+        {"name": "Data_1"},
+        "name: 'Data_1' must be lowercase letters, digits and single '-'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "message"), SETTINGS_ERRORS)
-def test_bad_settings_are_rejected_naming_the_key(path: str, value: Any, message: str) -> None:
-    with pytest.raises(ValidationError) as error:
-        ManagedDataTierSettings.model_validate(edit(set_key(path, value)))
-    assert message in str(error.value)
-
-
-def test_backup_window_wrapping_midnight_is_checked_against_maintenance() -> None:
-    config = edit(set_key("rds.loyalty.backupWindow", "23:45-00:15"))
-    config["rds"]["loyalty"]["maintenanceWindow"] = "mon:00:00-mon:00:30"
-    with pytest.raises(ValidationError, match="maintenanceWindow"):
-        ManagedDataTierSettings.model_validate(config)
-    config["rds"]["loyalty"]["maintenanceWindow"] = "mon:00:30-mon:01:00"
-    ManagedDataTierSettings.model_validate(config)  # adjacent, not overlapping
-
-
-STACK_ERRORS = [
-    (set_key("rds.loyalty.clients", ["loyalty", "payments"]), "rds.loyalty.clients"),
-    (set_key("documentdb.mmf.clients", ["ledger"]), "documentdb.mmf.clients"),
-    (set_key("documentdb.mmf.instanceCount", 4), "documentdb.mmf.instanceCount"),
-    (set_key("dms.sources.loyalty-pg.onPremNetwork", "sgp-dc"), "onPremNetwork"),
-    (set_key("dms.sources.loyalty-pg.host", "10.99.0.5"), "dms.sources.loyalty-pg.host"),
-]
-
-
-@pytest.mark.parametrize(("change", "message"), STACK_ERRORS)
-def test_config_that_does_not_fit_the_stack_registers_nothing(
-    change: Callable[[dict[str, Any]], None], message: str
+@pytest.mark.parametrize(
+    ("settings", "wiring", "expected"),
+    [rule[1:] for rule in RULES],
+    ids=[rule[0] for rule in RULES],
+)
+def test_a_broken_rule_is_refused_naming_the_python_key_and_registers_nothing(
+    settings: dict[str, Any], wiring: dict[str, Any], expected: str
 ) -> None:
+    message = refused(settings, **wiring)
+    assert message.startswith("ManagedDataTier(")
+    assert expected in message
+
+
+PROD_RULE_CASES = [
+    ("rds.mmf.multi_az", False, "settings.rds['mmf'].multi_az: prod databases are Multi-AZ"),
+    (
+        "rds.mmf.deletion_protection",
+        False,
+        "settings.rds['mmf'].deletion_protection: prod databases keep deletion protection",
+    ),
+    (
+        "rds.mmf.log_retention_days",
+        90,
+        "settings.rds['mmf'].log_retention_days: prod keeps database logs >= 365 days",
+    ),
+    (
+        "documentdb.mmf.deletion_protection",
+        False,
+        "settings.documentdb['mmf'].deletion_protection: prod clusters keep deletion protection",
+    ),
+    (
+        "documentdb.mmf.instance_count",
+        1,
+        "settings.documentdb['mmf'].instance_count: prod clusters have >= 2 instances",
+    ),
+    (
+        "documentdb.mmf.log_retention_days",
+        30,
+        "settings.documentdb['mmf'].log_retention_days: prod keeps cluster logs >= 365 days",
+    ),
+    ("dms.multi_az", False, "settings.dms.multi_az: a prod replication instance is Multi-AZ"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), PROD_RULE_CASES)
+def test_prod_refuses_what_only_nonprod_may_do(path: str, value: Any, expected: str) -> None:
+    assert expected in refused(edit(path, value))
+    build(edit(path, value), "nonprod")  # the same settings build in nonprod
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = edit("rds.mmf.multi_az", False, edit("rds.loyalty.engine_version", "11"))
+    message = refused(data, name="Data", data_services=["postgres"])
+    for key in (
+        "name: 'Data'",
+        "settings.rds['mmf'].multi_az",
+        "settings.rds['loyalty'].engine_version",
+        "network: the network's data-tier NACLs do not admit documentdb",
+    ):
+        assert key in message
+
+
+# --- references -------------------------------------------------------------------------------
+
+
+def test_passing_the_securevpc_instead_of_its_reference_is_refused() -> None:
     monitor = RecordingMonitor(PlatformMocks())
-    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
-        build(edit(change), monitor=monitor)
+
+    def program() -> None:
+        context = StackContext()
+        settings = ManagedDataTierSettings.model_validate(PROD)
+        vpc = SecureVpc("net", SecureVpcSettings(), context=context)
+        ManagedDataTier(
+            "data",
+            settings,
+            context=context,
+            network=vpc,  # type: ignore[arg-type]
+            alarm_topic_arn=TOPIC,
+            apps=app_refs(settings),
+        )
+
+    try:
+        with pytest.raises(ComponentConfigError) as error:
+            run_offline(program, monitor=monitor)
+    finally:
+        settle()  # the SecureVpc's registrations were in flight
+    assert "network: expected the SecureVpc's reference: pass network=vpc.ref" in str(error.value)
+    assert monitor.registered  # the SecureVpc's
+    assert not [r for r in monitor.registered if r.name.startswith("data")]
+
+
+def test_passing_security_group_ids_instead_of_app_references_is_refused() -> None:
+    monitor = RecordingMonitor(PlatformMocks())
+
+    def program() -> None:
+        settings = ManagedDataTierSettings.model_validate(PROD)
+        ManagedDataTier(
+            "data",
+            settings,
+            context=StackContext(),
+            network=fake_network(network_plan(settings)),
+            alarm_topic_arn=TOPIC,
+            apps={"loyalty": "sg-0loyalty"},  # type: ignore[dict-item]
+        )
+
+    with pytest.raises(ComponentConfigError, match=r"apps: expected a mapping of app name"):
+        run_offline(program, monitor=monitor)
     assert monitor.registered == []
 
 
-def test_redis_rabbitmq_and_opensearch_plug_in_without_touching_the_databases() -> None:
-    small = {"rds": {"loyalty": {"clients": ["loyalty"]}}}
-    before, _ = build(small)
-    after, _ = build({**small, "redis": {"clients": ["loyalty"]}})
-    assert "redis" in after.stack_outputs["stores"]
-    assert (
-        after.stack_outputs["stores"]["rds.loyalty"]
-        == before.stack_outputs["stores"]["rds.loyalty"]
+# --- the package ------------------------------------------------------------------------------
+
+
+def test_the_package_exports_what_it_lists() -> None:
+    import components.managed_data_tier as package
+
+    namespace: dict[str, Any] = {}
+    exec("from components.managed_data_tier import *", namespace)
+    assert set(package.__all__) <= set(namespace)
+    assert {"ManagedDataTier", "ManagedDataTierSettings", "RedisSettings", "check"} <= set(
+        namespace
     )
-    after_by_urn = {r.urn: r for r in after}
-    for resource in before:
-        assert after_by_urn[resource.urn].inputs == resource.inputs, resource.name
-
-
-def test_nonprod_defaults_never_override_what_the_stack_file_sets() -> None:
-    raw = with_nonprod_defaults({"rds": {"loyalty": {"multiAz": True}}, "dms": {}})
-    assert raw["rds"]["loyalty"]["multiAz"] is True
-    assert raw["rds"]["loyalty"]["instanceClass"] == "db.t4g.medium"
-    assert raw["dms"]["multiAz"] is False
-    assert "redis" not in with_nonprod_defaults({})  # an absent store is never created
 
 
 def test_the_docs_reference_every_setting() -> None:
-    from pathlib import Path
-
-    from components.managed_data_tier import DmsSettings, DocumentDbSettings, RdsDatabaseSettings
-    from components.managed_data_tier.dms import DmsSource, DmsTask
-
-    docs = (Path(__file__).parent.parent / "docs" / "managed-data-tier.md").read_text()
+    docs = Path(__file__).parent.parent / "docs"
+    text = (docs / "managed-data-tier.md").read_text() + (
+        docs / "managed-data-tier-stores.md"
+    ).read_text()
     for model in (
         ManagedDataTierSettings,
         RdsDatabaseSettings,
@@ -700,6 +1168,9 @@ def test_the_docs_reference_every_setting() -> None:
         DmsSettings,
         DmsSource,
         DmsTask,
+        RedisSettings,
+        RabbitMqSettings,
+        OpenSearchSettings,
     ):
         for name, field in model.model_fields.items():
-            assert f"| `{field.alias or name}` |" in docs, f"{model.__name__}.{name} undocumented"
+            assert f"| `{field.alias or name}` |" in text, f"{model.__name__}.{name} undocumented"

@@ -13,11 +13,21 @@ from collections.abc import Collection, Mapping
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, each, optional
 from ..core.problems import Problem, at
 from ..core.settings import StackContext
+from ..ha_app_tier import AppRef
 from ..secure_vpc.plan import NetworkPlan
-from .opensearch import DOMAIN_NAME
-from .rds import MAX_STORE_NAME, STORE_NAME
 from .redis import ELASTICACHE_ID, redis_user_ids
-from .settings import ManagedDataTierSettings
+from .settings import (
+    COMPATIBLE_TARGETS,
+    MAX_STORE_NAME,
+    STORE_NAME,
+    DmsSettings,
+    ManagedDataTierSettings,
+    OpenSearchSettings,
+    RabbitMqSettings,
+    RdsDatabaseSettings,
+    RedisSettings,
+    windows_overlap,
+)
 
 #: The data tier's name starts the identifiers of its databases, clusters and DMS objects.
 NAME = STORE_NAME
@@ -139,6 +149,293 @@ def check_name(name: str) -> list[Problem]:
     ]
 
 
+def check_app_refs(apps: object) -> list[Problem]:
+    """``apps`` maps app names to HaAppTier references (``app.ref``)."""
+    if isinstance(apps, Mapping) and all(isinstance(ref, AppRef) for ref in apps.values()):
+        return []
+    return [
+        Problem(
+            ("apps",),
+            "expected a mapping of app name to the HaAppTier's reference: "
+            "apps={name: app.ref for name, app in apps.items()}",
+        )
+    ]
+
+
+# --- rules between the fields of the settings --------------------------------------------------
+
+
+def check_windows(settings: ManagedDataTierSettings) -> list[Problem]:
+    """RDS and DocumentDB: AWS refuses a maintenance window that overlaps the backup window
+    (at create time; this fails at preview instead)."""
+    problems: list[Problem] = []
+    for kind, stores in (("rds", settings.rds), ("documentdb", settings.documentdb)):
+        for name, store in stores.items():
+            if windows_overlap(store.backup_window, store.maintenance_window):
+                problems.append(
+                    Problem(
+                        at(kind, name, "maintenance_window"),
+                        f"{store.maintenance_window} overlaps the backup window "
+                        f"{store.backup_window} (`{kind}.{name}.backup_window`); move one "
+                        "of them",
+                    )
+                )
+    return problems
+
+
+def check_rds(name: str, rds: RdsDatabaseSettings) -> list[Problem]:
+    """The engine version gives the parameter group family (`postgres16`, `mysql8.0`), and
+    storage autoscaling needs a ceiling above the allocated storage."""
+    problems: list[Problem] = []
+    parts = rds.version.split(".")
+    if rds.engine == "postgres" and int(parts[0]) < 13:
+        problems.append(
+            Problem(
+                at("rds", name, "engine_version"),
+                f"PostgreSQL {rds.version} is out of standard support on RDS; use 13 or later",
+            )
+        )
+    if rds.engine == "mysql" and ".".join(parts[:2]) not in ("8.0", "8.4"):
+        problems.append(
+            Problem(
+                at("rds", name, "engine_version"),
+                f"{rds.version} is not a MySQL version RDS runs here; give 8.0 or 8.4 "
+                "(optionally with the patch, e.g. 8.0.39)",
+            )
+        )
+    if rds.max_allocated_storage_gib <= rds.allocated_storage_gib:
+        problems.append(
+            Problem(
+                at("rds", name, "max_allocated_storage_gib"),
+                f"{rds.max_allocated_storage_gib} GiB must exceed "
+                f"`rds.{name}.allocated_storage_gib` ({rds.allocated_storage_gib} GiB) so "
+                "storage autoscaling is on; raise it",
+            )
+        )
+    return problems
+
+
+def check_redis(redis: RedisSettings) -> list[Problem]:
+    """Engine and version, sharding, and failover belong together (ElastiCache's rules)."""
+    problems: list[Problem] = []
+    version = redis.version
+    if redis.engine == "redis" and version[0] != 7:
+        problems.append(
+            Problem(
+                at("redis", "engine_version"),
+                f"{redis.engine_version} with `redis.engine` redis: use 7.0 or 7.1 "
+                "(TLS-required mode and RBAC users need Redis OSS 7)",
+            )
+        )
+    if redis.engine == "valkey" and version < (7, 2):
+        problems.append(
+            Problem(
+                at("redis", "engine_version"),
+                f"{redis.engine_version} with `redis.engine` valkey: use 7.2 or 8.x",
+            )
+        )
+    if redis.shards > 1 and redis.cluster_mode == "disabled":
+        problems.append(
+            Problem(
+                at("redis", "shards"),
+                f"{redis.shards} shards need `redis.cluster_mode` enabled; enable it or use "
+                "1 shard",
+            )
+        )
+    if redis.automatic_failover and redis.replicas_per_shard < 1:
+        problems.append(
+            Problem(
+                at("redis", "automatic_failover"),
+                "has no replica to promote: set `redis.replicas_per_shard` to 1 or more, or "
+                "turn failover off (and `redis.multi_az` with it)",
+            )
+        )
+    if redis.cluster_mode == "enabled" and not redis.automatic_failover:
+        problems.append(
+            Problem(
+                at("redis", "automatic_failover"),
+                "must be on with `redis.cluster_mode` enabled (ElastiCache requires it)",
+            )
+        )
+    if redis.multi_az and not redis.automatic_failover:
+        problems.append(
+            Problem(
+                at("redis", "multi_az"),
+                "needs `redis.automatic_failover` (and a replica per shard); turn both on or "
+                "both off",
+            )
+        )
+    return problems
+
+
+def check_rabbitmq(rabbitmq: RabbitMqSettings) -> list[Problem]:
+    """What Amazon MQ accepts for a RabbitMQ broker."""
+    problems: list[Problem] = []
+    if not rabbitmq.auto_minor_version_upgrade:
+        problems.append(
+            Problem(
+                at("rabbitmq", "auto_minor_version_upgrade"),
+                "must be true: Amazon MQ requires automatic minor version upgrades for "
+                "RabbitMQ 3.13 and later",
+            )
+        )
+    if rabbitmq.major >= 4 and not rabbitmq.host_instance_type.startswith("mq.m7g."):
+        problems.append(
+            Problem(
+                at("rabbitmq", "engine_version"),
+                f"{rabbitmq.engine_version} runs on mq.m7g instances only; set "
+                "`rabbitmq.host_instance_type` to an mq.m7g type",
+            )
+        )
+    if rabbitmq.deployment_mode == "CLUSTER_MULTI_AZ" and (
+        rabbitmq.host_instance_type == "mq.t3.micro"
+    ):
+        problems.append(
+            Problem(
+                at("rabbitmq", "host_instance_type"),
+                "mq.t3.micro runs SINGLE_INSTANCE brokers only; use mq.m7g.large (or larger) "
+                "for `rabbitmq.deployment_mode` CLUSTER_MULTI_AZ",
+            )
+        )
+    return problems
+
+
+def check_opensearch(opensearch: OpenSearchSettings) -> list[Problem]:
+    """The domain's administrator, node layout and instance type."""
+    problems: list[Problem] = []
+    if opensearch.master_user_arn is None:
+        problems.append(
+            Problem(
+                at("opensearch", "master_user_arn"),
+                "is required: give the ARN of the IAM role that administers fine-grained "
+                "access control (arn:aws:iam::<account>:role/<name>); no internal users exist",
+            )
+        )
+    if opensearch.instance_count % opensearch.zone_awareness:
+        problems.append(
+            Problem(
+                at("opensearch", "instance_count"),
+                f"{opensearch.instance_count} data nodes do not spread evenly over "
+                f"`opensearch.zone_awareness` ({opensearch.zone_awareness}) AZs (AWS requires "
+                f"an even count for 2 AZs); use a multiple of {opensearch.zone_awareness}",
+            )
+        )
+    family = opensearch.instance_family
+    if opensearch.auto_tune and family in ("t2", "t3"):
+        problems.append(
+            Problem(
+                at("opensearch", "auto_tune"),
+                f"Auto-Tune is not available on {opensearch.instance_type}; turn it off or use "
+                "a non-burstable `opensearch.instance_type`",
+            )
+        )
+    if family == "t2":
+        problems.append(
+            Problem(
+                at("opensearch", "instance_type"),
+                f"{opensearch.instance_type}: t2 nodes cannot encrypt data at rest; use t3 "
+                "(nonprod) or a larger type",
+            )
+        )
+    return problems
+
+
+def check_dms(dms: DmsSettings) -> list[Problem]:
+    """Sources verify the server they read from; tasks read a declared source and write to a
+    kind of store its engine migrates into."""
+    problems: list[Problem] = []
+    for name, source in sorted(dms.sources.items()):
+        if source.ssl_mode == "verify-full" and source.certificate_arn is None:
+            problems.append(
+                Problem(
+                    at("dms", "sources", name, "certificate_arn"),
+                    f"is required with `dms.sources.{name}.ssl_mode` verify-full: import the "
+                    "on-prem CA as a DMS certificate (or, knowingly, use ssl_mode require)",
+                )
+            )
+    to_documentdb: list[str] = []
+    for name, task in sorted(dms.tasks.items()):
+        if task.source not in dms.sources:
+            problems.append(
+                Problem(
+                    at("dms", "tasks", name, "source"),
+                    f"unknown source {task.source!r}; declare it under `dms.sources` (known: "
+                    f"{sorted(dms.sources)})",
+                )
+            )
+        else:
+            engine = dms.sources[task.source].engine
+            if task.target_kind not in COMPATIBLE_TARGETS[engine]:
+                problems.append(
+                    Problem(
+                        at("dms", "tasks", name, "target"),
+                        f"a {engine} source migrates into "
+                        f"{sorted(COMPATIBLE_TARGETS[engine])}, not {task.target_kind}",
+                    )
+                )
+        if task.target_kind == "documentdb":
+            to_documentdb.append(name)
+    if to_documentdb and dms.target_ca_certificate_arn is None:
+        problems.append(
+            Problem(
+                at("dms", "target_ca_certificate_arn"),
+                f"is required: task(s) {to_documentdb} write to DocumentDB, which DMS reaches "
+                "only with TLS verify-full (import global-bundle.pem as a DMS certificate)",
+            )
+        )
+    return problems
+
+
+def check_dms_targets(settings: ManagedDataTierSettings) -> list[Problem]:
+    """Every task writes to a store of this data tier, of the source's engine."""
+    if settings.dms is None:
+        return []
+    problems: list[Problem] = []
+    for name, task in sorted(settings.dms.tasks.items()):
+        stores = settings.rds if task.target_kind == "rds" else settings.documentdb
+        if task.target_store not in stores:
+            problems.append(
+                Problem(
+                    at("dms", "tasks", name, "target"),
+                    f"{task.target} is not a store of this data tier; declare it under "
+                    f"`{task.target_kind}` (known: "
+                    f"{sorted(f'{task.target_kind}.{s}' for s in stores)})",
+                )
+            )
+            continue
+        source = settings.dms.sources.get(task.source)
+        if task.target_kind == "rds" and source is not None:
+            engine = settings.rds[task.target_store].engine
+            if source.engine != engine:
+                problems.append(
+                    Problem(
+                        at("dms", "tasks", name, "target"),
+                        f"source engine {source.engine} differs from {task.target} "
+                        f"({engine}); this platform migrates like to like",
+                    )
+                )
+    return problems
+
+
+def check_settings(settings: ManagedDataTierSettings) -> list[Problem]:
+    """Every rule between fields of the settings, in every store."""
+    problems = check_windows(settings)
+    for name, rds in sorted(settings.rds.items()):
+        problems += check_rds(name, rds)
+    if settings.redis is not None:
+        problems += check_redis(settings.redis)
+    if settings.rabbitmq is not None:
+        problems += check_rabbitmq(settings.rabbitmq)
+    if settings.opensearch is not None:
+        problems += check_opensearch(settings.opensearch)
+    if settings.dms is not None:
+        problems += check_dms(settings.dms)
+    return problems + check_dms_targets(settings)
+
+
+# --- rules between the settings and the references ---------------------------------------------
+
+
 def check_clients(
     settings: ManagedDataTierSettings, network: NetworkPlan, apps: Mapping[str, Collection[str]]
 ) -> list[Problem]:
@@ -223,7 +520,7 @@ def check_network(settings: ManagedDataTierSettings, network: NetworkPlan) -> li
 def check_identifiers(
     settings: ManagedDataTierSettings, name: str, environment: str
 ) -> list[Problem]:
-    """Identifiers derived from the tier's name that AWS limits."""
+    """Identifiers derived from the tier's name that AWS limits beyond the name's own rule."""
     problems: list[Problem] = []
     if settings.redis is not None:
         for user_id in redis_user_ids(name, environment).values():
@@ -236,16 +533,7 @@ def check_identifiers(
                         "the name",
                     )
                 )
-    if settings.opensearch is not None:
-        domain = settings.opensearch.resolved_domain_name(name, environment)
-        if not DOMAIN_NAME.match(domain):
-            problems.append(
-                Problem(
-                    at("opensearch", "domain_name"),
-                    f"the default {domain!r} is not a valid domain name (3-28 characters, "
-                    "lowercase letter first); set `opensearch.domain_name`",
-                )
-            )
+    # (the default OpenSearch domain name, `<name>-search`, is valid for every valid name)
     return problems
 
 
@@ -303,6 +591,7 @@ def check(
     (``settings.for_environment(...)``); ``apps`` maps each app that may be a client to the
     data services its instances can reach (``HaAppTier.ref.data_services``)."""
     problems = check_name(name)
+    problems += check_settings(settings)
     problems += check_network(settings, network)
     problems += check_clients(settings, network, apps)
     problems += check_identifiers(settings, name, context.environment)

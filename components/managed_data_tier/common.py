@@ -1,8 +1,10 @@
 """What every data store of ManagedDataTier is built from, and what it gives back.
 
-Each store module (rds, docdb, redis, rabbitmq, opensearch, dms) exposes a settings model
-and a ``build_<store>(scope, settings) -> StoreResult`` function; ManagedDataTier builds the
-shared pieces once (CMK, scope) and calls the builders of the stores the config enables.
+Each store module (rds, docdb, redis, rabbitmq, opensearch, dms) holds one
+``build_<store>(scope, ...) -> StoreResult`` function; ManagedDataTier builds the shared
+pieces once (CMK, DMS security group) into a :class:`DataTierScope` and calls the builders
+of the stores its settings declare. Their settings are in ``settings/``, their alarms in
+``alarms.py``.
 """
 
 from __future__ import annotations
@@ -15,44 +17,32 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ..core.alarms import Widget
-from ..core.aws_env import AwsEnv
+from ..core.alarms import Alarm, Widget
+from ..core.scope import Scope
 from ..core.security_groups import Rule, restricted_security_group
-from ..core.settings import StackContext
 from ..secure_vpc import NetworkRef
 
 COMPONENT = "managed-data-tier"
 
 
-@dataclass(frozen=True)
-class DataTierScope:
-    """Shared inputs of every store builder."""
+@dataclass(frozen=True, kw_only=True)
+class DataTierScope(Scope):
+    """What every store of one data tier shares, beyond what every child shares."""
 
-    parent: pulumi.Resource  # the ManagedDataTier: parent of every child
-    name: str  # the ManagedDataTier's name; children are f"{name}-<store>-<role>"
-    context: StackContext
-    env: AwsEnv
     network: NetworkRef
     kms_key: aws.kms.Key  # the data tier CMK (rotation on)
     alarm_topic_arn: pulumi.Input[str]
-    #: app name -> that app's instance security group id (from HaAppTier)
+    #: app name -> that app's instance security group id (``AppRef``)
     app_security_groups: Mapping[str, pulumi.Input[str]]
     #: security group of the DMS replication instance, when migration is on
     dms_security_group_id: pulumi.Input[str] | None = None
+    #: stores (`rds.loyalty`, `documentdb.mmf`) a DMS task writes to
+    dms_targets: frozenset[str] = frozenset()
 
-    @property
-    def protect(self) -> bool:
-        """Stateful resources are protected (and kept on delete) in prod."""
-        return self.context.is_prod
-
-    def stateful_opts(self, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self.parent, protect=self.protect, **kwargs)  # type: ignore[arg-type]
-
-    def opts(self, **kwargs: object) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self.parent, **kwargs)  # type: ignore[arg-type]
-
-    def tags(self, **extra: str) -> dict[str, str]:
-        return self.context.tags(COMPONENT, **extra)
+    def dms_peer(self, store: str) -> pulumi.Input[str] | None:
+        """The DMS security group, if a DMS task writes to ``store`` (`rds.loyalty`): only
+        such a store admits the replication instance."""
+        return self.dms_security_group_id if store in self.dms_targets else None
 
 
 @dataclass(frozen=True)
@@ -66,6 +56,8 @@ class StoreResult:
     secret_arn: pulumi.Output[str] | None = None
     #: resources other stores may need (e.g. the RDS instance for a DMS target endpoint)
     resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    #: the store's alarms (``alarms.py``), raised by the component on the stack topic
+    alarms: Sequence[Alarm] = ()
     widgets: list[Widget] = field(default_factory=list)
 
 
@@ -75,10 +67,12 @@ def store_security_group(
     *,
     port: int,
     clients: Sequence[str],
+    migration: pulumi.Input[str] | None = None,
     description: str | None = None,
 ) -> aws.ec2.SecurityGroup:
-    """The store's security group: its port, from exactly the declared apps (and DMS when a
-    migration task writes to it). No egress: a data store never opens connections."""
+    """The store's security group: its port, from exactly the declared apps (and the DMS
+    security group ``migration`` when a task writes to it). No egress: a data store never
+    opens connections."""
     ingress: list[Rule] = []
     if clients:
         ingress.append(
@@ -89,12 +83,12 @@ def store_security_group(
                 description=f"{store} clients",
             )
         )
-    if scope.dms_security_group_id is not None:
+    if migration is not None:
         ingress.append(
             Rule(
                 "migration",
                 port,
-                security_groups={"dms": scope.dms_security_group_id},
+                security_groups={"dms": migration},
                 description=f"DMS replication into {store}",
             )
         )
@@ -103,7 +97,7 @@ def store_security_group(
         vpc_id=scope.network.vpc_id,
         description=description or f"{store} of {scope.name}: its client apps only, port {port}",
         context=scope.context,
-        component=COMPONENT,
+        component=scope.component,
         ingress=ingress,
         parent=scope.parent,
     )
@@ -184,6 +178,28 @@ def encrypted_log_group(
         tags=scope.tags(),
         opts=scope.stateful_opts(),
     )
+
+
+def encrypted_log_groups(
+    scope: DataTierScope, store: str, names: Mapping[str, str], retention_days: int
+) -> list[aws.cloudwatch.LogGroup]:
+    """Create the log groups the service would otherwise create unencrypted and kept forever,
+    so exported database logs are CMK-encrypted and retained per PCI DSS 10.5.1."""
+    return [
+        aws.cloudwatch.LogGroup(
+            f"{scope.name}-{store}-log-{log}",
+            name=group,
+            retention_in_days=retention_days,
+            kms_key_id=scope.kms_key.arn,
+            tags=scope.tags(),
+            opts=scope.stateful_opts(),
+        )
+        for log, group in names.items()
+    ]
+
+
+def az_name(scope: DataTierScope, letter: str) -> pulumi.Output[str]:
+    return scope.env.region.apply(lambda region: f"{region}{letter}")
 
 
 def first_azs(network: NetworkRef, count: int) -> list[str]:

@@ -12,56 +12,47 @@ Secrets Manager, and alarms on the stack topic.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, cast
 
 import pulumi
+import pulumi_aws as aws
 
-from ..core.alarms import Widget
+from ..core.alarms import Alarm, Widget, raise_alarms
 from ..core.aws_env import aws_env
 from ..core.kms import customer_managed_key, key_policy
-from ..core.problems import Problem, raise_problems
+from ..core.problems import raise_problems
+from ..core.scope import Scope
 from ..core.settings import StackContext
 from ..ha_app_tier import AppRef
 from ..secure_vpc import NetworkRef, check_network_ref
-from .checks import check
+from .checks import check, check_app_refs
 from .common import COMPONENT, DataTierScope, StoreResult
-from .dms import (
-    DmsTarget,
-    build_dms,
-    dms_security_group,
-)
+from .dms import DmsResult, DmsTarget, build_dms, dms_security_group
 from .docdb import DOCDB_PORT, build_documentdb
 from .opensearch import build_opensearch
 from .rabbitmq import build_rabbitmq
-from .rds import (
-    build_rds,
-    enhanced_monitoring_role,
-)
+from .rds import build_rds, enhanced_monitoring_role
 from .redis import build_redis
 from .settings import ManagedDataTierSettings
+
+TYPE = "payments:index:ManagedDataTier"
 
 #: Services whose use of the data tier key this account allows (kms:ViaService).
 #: DocumentDB and Performance Insights go through `rds`; OpenSearch through `es`.
 KEY_VIA_SERVICES = ("rds", "elasticache", "secretsmanager", "dms", "es", "logs")
 
 
-def check_app_refs(apps: object) -> list[Problem]:
-    """``apps`` maps app names to HaAppTier references (``app.ref``)."""
-    if isinstance(apps, Mapping) and all(isinstance(ref, AppRef) for ref in apps.values()):
-        return []
-    return [
-        Problem(
-            ("apps",),
-            "expected a mapping of app name to the HaAppTier's reference: "
-            "apps={name: app.ref for name, app in apps.items()}",
-        )
-    ]
-
-
 class ManagedDataTier(pulumi.ComponentResource):
-    """The data stores a stack's config enables, with DMS when migrating."""
+    """The data stores its settings declare, each admitting only the apps it names, with
+    DMS when migrating.
+
+    ``network`` is the SecureVpc's reference (``vpc.ref``): its NACLs must admit every
+    store's service (``settings.data_services()``) and every DMS source engine
+    (``settings.dms_source_engines()``). ``apps`` maps app names to HaAppTier references
+    (``app.ref``): a store's ``clients`` must be among them, each built with egress to the
+    store's service (``settings.services_of_client(app)``).
+    """
 
     kms_key_arn: pulumi.Output[str]
     #: store key (`rds.loyalty`, `documentdb.mmf`, `redis`, ...) -> endpoint, port,
@@ -95,95 +86,51 @@ class ManagedDataTier(pulumi.ComponentResource):
                 apps={app: ref.data_services for app, ref in apps.items()},
             )
         raise_problems("ManagedDataTier", name, problems, ManagedDataTierSettings)
-        on_prem = network.on_prem_cidrs
-        super().__init__("payments:index:ManagedDataTier", name, None, opts)
-        env = aws_env(self)
-        key = customer_managed_key(
-            f"{name}-key",
-            description=f"Data tier of {name}: databases, caches, search, secrets, DMS",
-            policy=key_policy(
-                env,
-                # exported database logs land in CMK-encrypted log groups (PCI DSS 10.5)
-                service_principals=[env.service_endpoint("logs")],
-                service_conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")
-                    }
-                },
-                via_services=KEY_VIA_SERVICES,
-            ),
-            context=context,
-            component=COMPONENT,
-            parent=self,
+        super().__init__(TYPE, name, None, opts)
+        shared = Scope(self, name, context, COMPONENT, aws_env(self))
+
+        key = data_tier_key(shared)
+        dms_sg = (
+            dms_security_group(shared, network, settings.dms, dms_target_ports(settings))
+            if settings.dms is not None
+            else None
         )
         scope = DataTierScope(
             parent=self,
             name=name,
             context=context,
-            env=env,
+            component=COMPONENT,
+            env=shared.env,
             network=network,
             kms_key=key,
             alarm_topic_arn=alarm_topic_arn,
             app_security_groups={app: ref.instance_security_group_id for app, ref in apps.items()},
+            dms_security_group_id=dms_sg.id if dms_sg is not None else None,
+            dms_targets=frozenset(settings.dms_targets()),
         )
-        dms_sg = None
-        if settings.dms is not None:
-            dms_sg = dms_security_group(scope, settings.dms, on_prem, self._target_ports(settings))
-        targeted = settings.dms_targets()
-
-        def store_scope(store_key: str) -> DataTierScope:
-            """Only a store a DMS task writes to admits the replication instance."""
-            if dms_sg is not None and store_key in targeted:
-                return dataclasses.replace(scope, dms_security_group_id=dms_sg.id)
-            return scope
-
-        results: dict[str, StoreResult] = {}
-        if settings.rds:
-            monitoring_role = enhanced_monitoring_role(scope)
-            for db, rds in sorted(settings.rds.items()):
-                results[f"rds.{db}"] = build_rds(
-                    store_scope(f"rds.{db}"), db, rds, monitoring_role=monitoring_role
-                )
-        for cluster, docdb in sorted(settings.documentdb.items()):
-            results[f"documentdb.{cluster}"] = build_documentdb(
-                store_scope(f"documentdb.{cluster}"), cluster, docdb
-            )
-        if settings.redis is not None:
-            results["redis"] = build_redis(scope, settings.redis)
-        if settings.rabbitmq is not None:
-            results["rabbitmq"] = build_rabbitmq(scope, settings.rabbitmq)
-        if settings.opensearch is not None:
-            results["opensearch"] = build_opensearch(scope, settings.opensearch)
-
-        widgets = [w for result in results.values() for w in result.widgets]
-        self.dms_replication_instance_arn = None
-        if settings.dms is not None and dms_sg is not None:
-            dms = build_dms(
+        results = build_stores(scope, settings)
+        dms = (
+            build_dms(
                 scope,
                 settings.dms,
                 security_group=dms_sg,
-                targets=self._dms_targets(settings, results),
+                targets=dms_targets(settings, results),
             )
-            self.dms_replication_instance_arn = dms.replication_instance.replication_instance_arn
-            widgets += dms.widgets
+            if settings.dms is not None and dms_sg is not None
+            else None
+        )
+        raise_alarms(scope, tier_alarms(results, dms), alarm_topic_arn)
 
         self.kms_key_arn = key.arn
         self.store_results = results
-        self.dashboard_widgets = widgets
-        self.stores = pulumi.Output.from_input(
-            cast(
-                Any,
-                {
-                    store: {
-                        "endpoint": result.endpoint,
-                        "port": result.port,
-                        "secretArn": result.secret_arn,
-                        "securityGroupId": result.security_group_id,
-                    }
-                    for store, result in results.items()
-                },
-            )
+        self.dms_replication_instance_arn = (
+            dms.replication_instance.replication_instance_arn if dms is not None else None
         )
+        self.dashboard_widgets = [
+            *(w for result in results.values() for w in result.widgets),
+            *(dms.widgets if dms is not None else []),
+        ]
+        self.stores = store_outputs(results)
         self.register_outputs(
             {
                 "kms_key_arn": self.kms_key_arn,
@@ -192,38 +139,106 @@ class ManagedDataTier(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _target_ports(settings: ManagedDataTierSettings) -> dict[str, int]:
-        ports: dict[str, int] = {}
-        for target in sorted(settings.dms_targets()):
-            kind, store = target.split(".", 1)
-            port = settings.rds[store].port if kind == "rds" else DOCDB_PORT
-            ports[f"{kind}-{store}"] = port
-        return ports
 
-    @staticmethod
-    def _dms_targets(
-        settings: ManagedDataTierSettings, results: Mapping[str, StoreResult]
-    ) -> dict[str, DmsTarget]:
-        targets: dict[str, DmsTarget] = {}
-        for target in sorted(settings.dms_targets()):
-            kind, store = target.split(".", 1)
-            result = results[target]
-            if kind == "rds":
-                rds = settings.rds[store]
-                targets[target] = DmsTarget(
-                    key=f"rds-{store}",
-                    engine=rds.engine,
-                    host=result.endpoint,
-                    port=result.port,
-                    database_name=rds.db_name(store),
-                )
-            else:
-                targets[target] = DmsTarget(
-                    key=f"docdb-{store}",
-                    engine="docdb",
-                    host=result.endpoint,
-                    port=result.port,
-                    database_name="",
-                )
-        return targets
+# --- steps -------------------------------------------------------------------------------------
+
+
+def data_tier_key(scope: Scope) -> aws.kms.Key:
+    """One CMK for every store, secret, log group and DMS endpoint of the tier."""
+    env = scope.env
+    return customer_managed_key(
+        f"{scope.name}-key",
+        description=f"Data tier of {scope.name}: databases, caches, search, secrets, DMS",
+        policy=key_policy(
+            env,
+            # exported database logs land in CMK-encrypted log groups (PCI DSS 10.5)
+            service_principals=[env.service_endpoint("logs")],
+            service_conditions={
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")}
+            },
+            via_services=KEY_VIA_SERVICES,
+        ),
+        context=scope.context,
+        component=scope.component,
+        parent=scope.parent,
+    )
+
+
+def dms_target_ports(settings: ManagedDataTierSettings) -> dict[str, int]:
+    """The port of every store a DMS task writes to, by its role (`rds-loyalty`)."""
+    ports: dict[str, int] = {}
+    for target in sorted(settings.dms_targets()):
+        kind, store = target.split(".", 1)
+        port = settings.rds[store].port if kind == "rds" else DOCDB_PORT
+        ports[f"{kind}-{store}"] = port
+    return ports
+
+
+def build_stores(scope: DataTierScope, settings: ManagedDataTierSettings) -> dict[str, StoreResult]:
+    """Every declared store, by its key (`rds.loyalty`, `documentdb.mmf`, `redis`, ...)."""
+    results: dict[str, StoreResult] = {}
+    if settings.rds:
+        monitoring_role = enhanced_monitoring_role(scope)
+        for db, rds in sorted(settings.rds.items()):
+            results[f"rds.{db}"] = build_rds(scope, db, rds, monitoring_role=monitoring_role)
+    for cluster, docdb in sorted(settings.documentdb.items()):
+        results[f"documentdb.{cluster}"] = build_documentdb(scope, cluster, docdb)
+    if settings.redis is not None:
+        results["redis"] = build_redis(scope, settings.redis)
+    if settings.rabbitmq is not None:
+        results["rabbitmq"] = build_rabbitmq(scope, settings.rabbitmq)
+    if settings.opensearch is not None:
+        results["opensearch"] = build_opensearch(scope, settings.opensearch)
+    return results
+
+
+def dms_targets(
+    settings: ManagedDataTierSettings, results: Mapping[str, StoreResult]
+) -> dict[str, DmsTarget]:
+    """What DMS needs of every store a task writes to."""
+    targets: dict[str, DmsTarget] = {}
+    for target in sorted(settings.dms_targets()):
+        kind, store = target.split(".", 1)
+        result = results[target]
+        if kind == "rds":
+            rds = settings.rds[store]
+            targets[target] = DmsTarget(
+                key=f"rds-{store}",
+                engine=rds.engine,
+                host=result.endpoint,
+                port=result.port,
+                database_name=rds.db_name(store),
+            )
+        else:
+            targets[target] = DmsTarget(
+                key=f"docdb-{store}",
+                engine="docdb",
+                host=result.endpoint,
+                port=result.port,
+                database_name="",
+            )
+    return targets
+
+
+def tier_alarms(results: Mapping[str, StoreResult], dms: DmsResult | None) -> list[Alarm]:
+    """The alarms of every store and of DMS (``alarms.py``)."""
+    alarms = [alarm for result in results.values() for alarm in result.alarms]
+    return alarms + list(dms.alarms if dms is not None else [])
+
+
+def store_outputs(results: Mapping[str, StoreResult]) -> pulumi.Output[dict[str, dict[str, Any]]]:
+    """Per store: endpoint, port, the ARN of its credentials (never the value), its group."""
+    return pulumi.Output.from_input(
+        cast(
+            Any,
+            {
+                store: {
+                    "endpoint": result.endpoint,
+                    "port": result.port,
+                    "secretArn": result.secret_arn,
+                    "securityGroupId": result.security_group_id,
+                }
+                for store, result in results.items()
+            },
+        )
+    )

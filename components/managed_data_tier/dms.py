@@ -9,249 +9,33 @@ Secrets Manager secret (RDS-managed master secrets carry no host/port, which DMS
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
-from pydantic import Field, field_validator, model_validator
 
-from ..core.alarms import Widget, metric_widget
+from ..core.alarms import Alarm, Widget
 from ..core.aws_env import assume_role_policy, policy_json
+from ..core.scope import Scope
 from ..core.security_groups import Rule, restricted_security_group
-from ..core.settings import SettingsModel
-from .common import COMPONENT, DataTierScope
-from .rds import check_store_name, store_alarm
+from ..core.settings import checked_input
+from ..secure_vpc import NetworkRef
+from .alarms import dms_alarms, dms_widgets
+from .common import DataTierScope
+from .settings import (
+    DmsSettings,
+    check_dms_certificate_arn,
+    check_kms_key_arn,
+    check_secret_arn,
+)
 
-DmsSourceEngine = Literal["postgres", "mysql", "mongodb"]
-SOURCE_PORTS: Mapping[str, int] = {"postgres": 5432, "mysql": 3306, "mongodb": 27017}
-#: Which store kinds each source engine can be migrated into here.
-COMPATIBLE_TARGETS: Mapping[str, frozenset[str]] = {
-    "postgres": frozenset({"rds"}),
-    "mysql": frozenset({"rds"}),
-    "mongodb": frozenset({"documentdb"}),
-}
-TARGET = re.compile(r"^(rds|documentdb)\.([a-z][a-z0-9-]*)$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$")
-_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:dms:[a-z0-9-]+:\d{12}:cert:.+$")
 #: The migration user DMS writes with; a DBA creates it with the password from its secret.
 MIGRATION_USER = "dms_migration"
 #: Characters every engine and DMS accept in a password (no / @ " ' ; space).
 PASSWORD_SPECIALS = "!#$%^*-_=+"
-
-
-def _check_arn(pattern: re.Pattern[str], what: str, value: str | None) -> str | None:
-    if value is not None and not pattern.match(value):
-        raise ValueError(f"{value!r} is not a {what} ARN")
-    return value
-
-
-class DmsSource(SettingsModel):
-    """One on-prem database DMS reads from (stack key `dataTier.dms.sources.<name>`)."""
-
-    engine: DmsSourceEngine = Field(description="`postgres`, `mysql` or `mongodb`.")
-    on_prem_network: str = Field(
-        description="Name of the on-prem range (hybrid.onPremNetworks) the database sits in."
-    )
-    host: str = Field(
-        description=(
-            "Database host (IP or DNS name resolvable from the VPC). Must match the `host` in "
-            "the secret, which is what DMS connects to."
-        ),
-        min_length=1,
-    )
-    port: int | None = Field(
-        default=None, ge=1, le=65535, description="Port; default the engine's standard port."
-    )
-    database_name: str = Field(description="Database to migrate.", min_length=1)
-    secret_arn: str = Field(
-        description=(
-            "Secrets Manager secret (JSON: username, password, host, port) of the migration "
-            "user on the source; owned by the on-prem DBAs, never in config."
-        )
-    )
-    secret_kms_key_arn: str | None = Field(
-        default=None,
-        description="CMK encrypting that secret, if not the data tier key or aws/secretsmanager.",
-    )
-    ssl_mode: Literal["require", "verify-full"] = Field(
-        default="verify-full",
-        description=(
-            "TLS to the source (PCI DSS 4.2.1: card data crosses the VPN/DX encrypted). "
-            "`verify-full` also checks the server's certificate against certificateArn."
-        ),
-    )
-    certificate_arn: str | None = Field(
-        default=None, description="DMS certificate of the on-prem CA (required for verify-full)."
-    )
-
-    @field_validator("secret_arn")
-    @classmethod
-    def _secret(cls, value: str) -> str:
-        _check_arn(_SECRET_ARN, "Secrets Manager secret", value)
-        return value
-
-    @field_validator("secret_kms_key_arn")
-    @classmethod
-    def _kms(cls, value: str | None) -> str | None:
-        return _check_arn(_KMS_ARN, "KMS key", value)
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _cert(cls, value: str | None) -> str | None:
-        return _check_arn(_CERT_ARN, "DMS certificate", value)
-
-    @model_validator(mode="after")
-    def _verify_needs_ca(self) -> Self:
-        if self.ssl_mode == "verify-full" and self.certificate_arn is None:
-            raise ValueError(
-                "certificateArn is required with sslMode verify-full: import the on-prem CA "
-                "as a DMS certificate (or, knowingly, use sslMode require)"
-            )
-        return self
-
-    @property
-    def effective_port(self) -> int:
-        return self.port or SOURCE_PORTS[self.engine]
-
-
-class DmsTask(SettingsModel):
-    """One replication task (stack key `dataTier.dms.tasks.<name>`)."""
-
-    source: str = Field(description="Name of a source under dms.sources.")
-    target: str = Field(description="Store written to: `rds.<name>` or `documentdb.<name>`.")
-    table_mappings: str = Field(
-        description=(
-            'DMS table-mapping JSON (`{"rules": [...]}`): which schemas/tables move, '
-            "and how they are renamed."
-        )
-    )
-    migration_type: Literal["full-load-and-cdc", "full-load", "cdc"] = Field(
-        default="full-load-and-cdc",
-        description="full-load-and-cdc keeps the target in sync until cut-over.",
-    )
-    start: bool = Field(
-        default=False,
-        description=(
-            "Start the task on deploy. Leave off until the DBA has created the migration user "
-            "on the target (see docs)."
-        ),
-    )
-
-    @field_validator("target")
-    @classmethod
-    def _target(cls, value: str) -> str:
-        if not TARGET.match(value):
-            raise ValueError(f"target {value!r} must be rds.<name> or documentdb.<name>")
-        return value
-
-    @field_validator("table_mappings")
-    @classmethod
-    def _mappings(cls, value: str) -> str:
-        try:
-            doc = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"tableMappings is not valid JSON: {exc}") from None
-        rules = doc.get("rules") if isinstance(doc, dict) else None
-        if not isinstance(rules, list) or not rules:
-            raise ValueError('tableMappings must be an object with a non-empty "rules" list')
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, dict) or "rule-type" not in rule:
-                raise ValueError(f'tableMappings rule {i} has no "rule-type"')
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
-
-    @property
-    def target_kind(self) -> str:
-        return self.target.split(".", 1)[0]
-
-    @property
-    def target_store(self) -> str:
-        return self.target.split(".", 1)[1]
-
-
-class DmsSettings(SettingsModel):
-    """The migration phase (stack key `dataTier.dms`); remove it after cut-over."""
-
-    instance_class: str = Field(default="dms.r6i.large", description="Replication instance class.")
-    allocated_storage_gib: int = Field(
-        default=100, ge=5, le=6144, description="Replication instance storage (cached changes)."
-    )
-    engine_version: str | None = Field(
-        default=None, description="DMS engine version; default AWS's current default."
-    )
-    multi_az: bool = Field(
-        default=True, description="Standby replication instance in another AZ (prod keeps it)."
-    )
-    create_account_roles: bool = Field(
-        default=False,
-        description=(
-            "Create the account-wide `dms-vpc-role` and `dms-cloudwatch-logs-role` DMS "
-            "requires. Exactly one stack per account may do this."
-        ),
-    )
-    target_ca_certificate_arn: str | None = Field(
-        default=None,
-        description=(
-            "DMS certificate of the Amazon RDS CA bundle (global-bundle.pem): targets are "
-            "then verify-full; required when a task writes to DocumentDB."
-        ),
-    )
-    free_storage_alarm_gib: int = Field(
-        default=10, gt=0, description="Alarm when the replication instance's free storage is low."
-    )
-    sources: dict[str, DmsSource] = Field(
-        default_factory=dict, description="On-prem source databases by name."
-    )
-    tasks: dict[str, DmsTask] = Field(
-        default_factory=dict, description="Replication tasks by name."
-    )
-
-    @field_validator("instance_class")
-    @classmethod
-    def _class(cls, value: str) -> str:
-        if not re.match(r"^dms\.[a-z0-9]+\.[a-z0-9]+$", value):
-            raise ValueError(f"instanceClass {value!r} must look like dms.r6i.large")
-        return value
-
-    @field_validator("target_ca_certificate_arn")
-    @classmethod
-    def _cert(cls, value: str | None) -> str | None:
-        return _check_arn(_CERT_ARN, "DMS certificate", value)
-
-    @field_validator("sources", "tasks")
-    @classmethod
-    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
-            check_store_name("name", name)
-        return value
-
-    @model_validator(mode="after")
-    def _task_sources(self) -> Self:
-        for name, task in self.tasks.items():
-            if task.source not in self.sources:
-                raise ValueError(
-                    f"tasks.{name}.source: unknown source {task.source!r}; "
-                    f"declare it under dms.sources (known: {sorted(self.sources)})"
-                )
-            engine = self.sources[task.source].engine
-            if task.target_kind not in COMPATIBLE_TARGETS[engine]:
-                raise ValueError(
-                    f"tasks.{name}.target: a {engine} source migrates into "
-                    f"{sorted(COMPATIBLE_TARGETS[engine])}, not {task.target_kind}"
-                )
-            if task.target_kind == "documentdb" and self.target_ca_certificate_arn is None:
-                raise ValueError(
-                    f"targetCaCertificateArn is required: task {name} writes to DocumentDB, "
-                    "which DMS reaches only with TLS verify-full (import global-bundle.pem)"
-                )
-        return self
-
-    def source_engines(self) -> list[str]:
-        return sorted({s.engine for s in self.sources.values()})
 
 
 @dataclass(frozen=True)
@@ -266,13 +50,15 @@ class DmsTarget:
 
 
 def dms_security_group(
-    scope: DataTierScope,
+    scope: Scope,
+    network: NetworkRef,
     settings: DmsSettings,
-    on_prem_cidrs: Mapping[str, str],
     target_ports: Mapping[str, int],
 ) -> aws.ec2.SecurityGroup:
     """Egress only: to each source on its network and port, to the data tier on the target
-    ports, and to the VPC interface endpoints (Secrets Manager, KMS, logs) on 443."""
+    ports (``target_ports``: `rds-loyalty` -> 5432), and to the VPC interface endpoints
+    (Secrets Manager, KMS, logs) on 443. The stores DMS writes to admit this group."""
+    on_prem_cidrs = network.on_prem_cidrs
     egress: list[Rule] = []
     for name, source in sorted(settings.sources.items()):
         egress.append(
@@ -288,7 +74,7 @@ def dms_security_group(
             Rule(
                 f"target-{key}",
                 port,
-                cidrs={"data": scope.network.tier_cidrs["data"]},
+                cidrs={"data": network.tier_cidrs["data"]},
                 description=f"DMS writes to {key}",
             )
         )
@@ -296,16 +82,16 @@ def dms_security_group(
         Rule(
             "endpoints",
             443,
-            security_groups={"vpce": scope.network.endpoint_security_group_id},
+            security_groups={"vpce": network.endpoint_security_group_id},
             description="AWS APIs through the VPC interface endpoints",
         )
     )
     return restricted_security_group(
         f"{scope.name}-dms-sg",
-        vpc_id=scope.network.vpc_id,
+        vpc_id=network.vpc_id,
         description="DMS replication instance: egress to its sources and targets only",
         context=scope.context,
-        component=COMPONENT,
+        component=scope.component,
         egress=egress,
         parent=scope.parent,
     )
@@ -359,6 +145,7 @@ class DmsResult:
     replication_instance: aws.dms.ReplicationInstance
     secrets_role: aws.iam.Role
     target_secret_arns: Mapping[str, pulumi.Output[str]]
+    alarms: Sequence[Alarm]
     widgets: list[Widget]
 
 
@@ -414,10 +201,10 @@ def build_dms(
             endpoint_type="source",
             engine_name=source.engine,
             database_name=source.database_name,
-            secrets_manager_arn=source.secret_arn,
+            secrets_manager_arn=checked_input(source.secret_arn, check_secret_arn),
             secrets_manager_access_role_arn=role.arn,
             ssl_mode=source.ssl_mode,
-            certificate_arn=source.certificate_arn,
+            certificate_arn=checked_input(source.certificate_arn, check_dms_certificate_arn),
             kms_key_arn=scope.kms_key.arn,
             mongodb_settings=(
                 aws.dms.EndpointMongodbSettingsArgs(
@@ -460,12 +247,12 @@ def build_dms(
             opts=scope.opts(),
         )
     _failure_notifications(scope, task_ids, f"{name}-dms")
-    widgets = _dms_alarms(scope, settings, f"{name}-dms", task_ids)
     return DmsResult(
         replication_instance=instance,
         secrets_role=role,
         target_secret_arns={t: secret.arn for t, (secret, _) in credentials.items()},
-        widgets=widgets,
+        alarms=dms_alarms(settings, f"{name}-dms"),
+        widgets=dms_widgets(f"{name}-dms", scope.env.region),
     )
 
 
@@ -537,7 +324,9 @@ def _target_endpoint(
         "engine_name": target.engine,
         "database_name": database_name,
         "ssl_mode": "verify-full" if verify else "require",
-        "certificate_arn": settings.target_ca_certificate_arn,
+        "certificate_arn": checked_input(
+            settings.target_ca_certificate_arn, check_dms_certificate_arn
+        ),
         "kms_key_arn": scope.kms_key.arn,
         "tags": scope.tags(),
         "opts": opts,
@@ -577,14 +366,19 @@ def _secrets_role(
         tags=scope.tags(),
         opts=scope.opts(),
     )
-    secret_arns: list[pulumi.Input[str]] = [
-        s.secret_arn for _, s in sorted(settings.sources.items())
+    sources = [source for _, source in sorted(settings.sources.items())]
+    secret_arns: list[pulumi.Input[str] | None] = [
+        checked_input(s.secret_arn, check_secret_arn) for s in sources
     ]
     secret_arns += [s.arn for s in target_secrets]
-    key_arns: list[pulumi.Input[str]] = [scope.kms_key.arn]
-    key_arns += sorted(
-        {s.secret_kms_key_arn for s in settings.sources.values() if s.secret_kms_key_arn}
-    )
+    # keys given as strings once each, in order; keys from other resources as they come
+    key_arns: list[pulumi.Input[str] | None] = [scope.kms_key.arn]
+    key_arns += sorted({arn for s in sources if isinstance(arn := s.secret_kms_key_arn, str)})
+    key_arns += [
+        checked_input(s.secret_kms_key_arn, check_kms_key_arn)
+        for s in sources
+        if isinstance(s.secret_kms_key_arn, pulumi.Output)
+    ]
     policy = aws.iam.RolePolicy(
         f"{scope.name}-dms-secrets-read",
         role=role.id,
@@ -645,49 +439,3 @@ def _failure_notifications(scope: DataTierScope, task_ids: list[str], instance_i
         tags=scope.tags(),
         opts=scope.opts(),
     )
-
-
-def _dms_alarms(
-    scope: DataTierScope, settings: DmsSettings, instance_id: str, task_ids: list[str]
-) -> list[Widget]:
-    dims = {"ReplicationInstanceIdentifier": instance_id}
-    store_alarm(
-        scope,
-        "dms-storage",
-        description=(
-            f"DMS {instance_id}: free storage below {settings.free_storage_alarm_gib} GiB "
-            "(cached changes will stall CDC)"
-        ),
-        namespace="AWS/DMS",
-        metric_name="FreeStorageSpace",
-        dimensions=dims,
-        threshold=settings.free_storage_alarm_gib * 1024**3,
-        comparison="LessThanThreshold",
-        statistic="Minimum",
-    )
-    store_alarm(
-        scope,
-        "dms-cpu",
-        description=f"DMS {instance_id}: CPU above 90%",
-        namespace="AWS/DMS",
-        metric_name="CPUUtilization",
-        dimensions=dims,
-        threshold=90,
-        comparison="GreaterThanThreshold",
-    )
-    return [
-        metric_widget(
-            f"DMS {instance_id}: CPU and free storage",
-            [
-                ["AWS/DMS", "CPUUtilization", "ReplicationInstanceIdentifier", instance_id],
-                [
-                    "AWS/DMS",
-                    "FreeStorageSpace",
-                    "ReplicationInstanceIdentifier",
-                    instance_id,
-                    {"yAxis": "right"},
-                ],
-            ],
-            region=scope.env.region,
-        )
-    ]

@@ -8,104 +8,21 @@ clusters are also protected, which turns an unintended replacement into an error
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
-from typing import Literal
-
-import pulumi
 import pulumi_aws as aws
-from pydantic import Field, field_validator
 
-from ..core.alarms import Comparison, Widget, metric_widget
-from .common import DataTierScope, StoreResult, store_security_group
-from .rds import (
-    StoreBackupSettings,
+from .alarms import docdb_alarms, docdb_widgets
+from .common import (
+    DataTierScope,
+    StoreResult,
     az_name,
     encrypted_log_groups,
-    store_alarm,
+    store_security_group,
 )
+from .settings import DocumentDbSettings
 
 DOCDB_PORT = 27017
-DocDbVersion = Literal["4.0.0", "5.0.0", "8.0.0"]
 #: What the cluster exports to CloudWatch Logs (PCI DSS 10.2: who did what, slow queries).
 DOCDB_LOG_EXPORTS = ("audit", "profiler")
-
-
-class DocumentDbSettings(StoreBackupSettings):
-    """One DocumentDB cluster (stack key `dataTier.documentdb.<name>`)."""
-
-    engine_version: DocDbVersion = Field(
-        default="5.0.0",
-        description=(
-            "4.0.0, 5.0.0 or 8.0.0. Change it deliberately: a version change (3.6 -> 5.0) "
-            "replaced whole clusters (provider #34183)."
-        ),
-    )
-    instance_class: str = Field(
-        default="db.r6g.large", description="Instance class of every cluster instance."
-    )
-    instance_count: int = Field(
-        default=3,
-        ge=1,
-        le=16,
-        description=(
-            "Instances, one per AZ in AZ-letter order (the first is the preferred writer); at "
-            "most the number of the VPC's AZs."
-        ),
-    )
-    master_username: str = Field(
-        default="docdbmaster",
-        description=(
-            "Master user. Its password is generated and rotated by DocumentDB in Secrets "
-            "Manager; it never appears in config or state."
-        ),
-    )
-    ca_cert_identifier: str = Field(
-        default="rds-ca-rsa2048-g1", description="Server certificate CA clients verify."
-    )
-    profiler_threshold_ms: int = Field(
-        default=100, ge=50, le=2147483646, description="Operations slower than this are logged."
-    )
-    cpu_alarm_percent: float = Field(default=80, gt=0, le=100, description="CPU alarm (%).")
-    free_memory_alarm_mib: int = Field(
-        default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
-    )
-    connections_alarm_threshold: int = Field(
-        default=500, gt=0, description="Alarm when connections stay above this."
-    )
-    replica_lag_alarm_ms: int = Field(
-        default=1000, gt=0, description="Alarm when the slowest replica lags more than this."
-    )
-
-    @field_validator("instance_class")
-    @classmethod
-    def _instance_class(cls, value: str) -> str:
-        if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value):
-            raise ValueError(f"instanceClass {value!r} must look like db.r6g.large")
-        return value
-
-    @field_validator("master_username")
-    @classmethod
-    def _username(cls, value: str) -> str:
-        if not re.match(r"^[a-zA-Z][a-zA-Z0-9]{0,62}$", value) or value.lower() in (
-            "admin",
-            "root",
-            "serviceadmin",
-        ):
-            raise ValueError(
-                f"masterUsername {value!r}: letters and digits, starting with a letter, not "
-                "a reserved name (admin, root, serviceadmin)"
-            )
-        return value
-
-    @property
-    def family(self) -> str:
-        """`docdb5.0` for 5.0.0."""
-        major, minor, _ = self.engine_version.split(".")
-        return f"docdb{major}.{minor}"
-
-    def instance_azs(self, network_azs: Sequence[str]) -> list[str]:
-        return sorted(network_azs)[: self.instance_count]
 
 
 def cluster_parameters(settings: DocumentDbSettings) -> dict[str, str]:
@@ -132,6 +49,7 @@ def build_documentdb(scope: DataTierScope, store: str, settings: DocumentDbSetti
         key,
         port=DOCDB_PORT,
         clients=settings.clients,
+        migration=scope.dms_peer(f"documentdb.{store}"),
         description=f"DocumentDB {store}: its clients only",
     )
     params = aws.docdb.ClusterParameterGroup(
@@ -198,7 +116,6 @@ def build_documentdb(scope: DataTierScope, store: str, settings: DocumentDbSetti
             tags=scope.tags(Name=f"{identifier}-{az}", store=key),
             opts=scope.stateful_opts(),
         )
-    widgets = _docdb_alarms(scope, key, identifier, settings, replicas=len(azs) > 1)
     return StoreResult(
         endpoint=cluster.endpoint,
         port=DOCDB_PORT,
@@ -207,88 +124,6 @@ def build_documentdb(scope: DataTierScope, store: str, settings: DocumentDbSetti
             lambda secrets: str(secrets[0].secret_arn) if secrets else ""
         ),
         resources={"cluster": cluster, "security_group": group},
-        widgets=widgets,
+        alarms=docdb_alarms(key, identifier, settings, replicas=len(azs) > 1),
+        widgets=docdb_widgets(identifier, scope.env.region),
     )
-
-
-def _docdb_alarms(
-    scope: DataTierScope,
-    key: str,
-    identifier: str,
-    settings: DocumentDbSettings,
-    *,
-    replicas: bool,
-) -> list[Widget]:
-    dims: Mapping[str, pulumi.Input[str]] = {"DBClusterIdentifier": identifier}
-    alarms: list[tuple[str, str, str, float, Comparison, str]] = [
-        (
-            "cpu",
-            f"CPU above {settings.cpu_alarm_percent}%",
-            "CPUUtilization",
-            settings.cpu_alarm_percent,
-            "GreaterThanThreshold",
-            "Maximum",
-        ),
-        (
-            "memory",
-            f"freeable memory below {settings.free_memory_alarm_mib} MiB",
-            "FreeableMemory",
-            settings.free_memory_alarm_mib * 1024**2,
-            "LessThanThreshold",
-            "Minimum",
-        ),
-        (
-            "connections",
-            f"more than {settings.connections_alarm_threshold} connections",
-            "DatabaseConnections",
-            settings.connections_alarm_threshold,
-            "GreaterThanThreshold",
-            "Maximum",
-        ),
-    ]
-    if replicas:
-        alarms.append(
-            (
-                "replica-lag",
-                f"a replica lags more than {settings.replica_lag_alarm_ms} ms",
-                "DBClusterReplicaLagMaximum",
-                settings.replica_lag_alarm_ms,
-                "GreaterThanThreshold",
-                "Maximum",
-            )
-        )
-    for suffix, what, metric, threshold, comparison, statistic in alarms:
-        store_alarm(
-            scope,
-            f"{key}-{suffix}",
-            description=f"DocumentDB {identifier}: {what}",
-            namespace="AWS/DocDB",
-            metric_name=metric,
-            dimensions=dims,
-            threshold=threshold,
-            comparison=comparison,
-            statistic=statistic,
-        )
-    region = scope.env.region
-    return [
-        metric_widget(
-            f"DocumentDB {identifier}: CPU and connections",
-            [
-                ["AWS/DocDB", "CPUUtilization", "DBClusterIdentifier", identifier],
-                [
-                    "AWS/DocDB",
-                    "DatabaseConnections",
-                    "DBClusterIdentifier",
-                    identifier,
-                    {"yAxis": "right"},
-                ],
-            ],
-            region=region,
-        ),
-        metric_widget(
-            f"DocumentDB {identifier}: replica lag (ms)",
-            [["AWS/DocDB", "DBClusterReplicaLagMaximum", "DBClusterIdentifier", identifier]],
-            region=region,
-            stat="Maximum",
-        ),
-    ]

@@ -1,22 +1,19 @@
 """Settings of a ManagedDataTier (stack key `payments-platform:dataTier`): which stores it
-holds, each with its own settings model. Rules that relate fields, the references or the
-environment are in ``checks.py``."""
+holds, each with its own settings model, and the facts other components need of them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from ..core.environment import EACH, IfPresent
-from ..core.settings import SettingsModel
+from ...core.environment import EACH, IfPresent
+from ...core.settings import SettingsModel
+from .base import StoreBackupSettings, check_store_name
+from .databases import DocumentDbSettings, RdsDatabaseSettings
 from .dms import DmsSettings
-from .docdb import DocumentDbSettings
-from .opensearch import OpenSearchSettings
-from .rabbitmq import RabbitMqSettings
-from .rds import RdsDatabaseSettings, StoreBackupSettings, check_store_name
-from .redis import RedisSettings
+from .stores import OpenSearchSettings, RabbitMqSettings, RedisSettings
 
 #: The settings of any one store (each has `clients`).
 AnyStoreSettings = StoreBackupSettings | RedisSettings | RabbitMqSettings | OpenSearchSettings
@@ -94,33 +91,12 @@ class ManagedDataTierSettings(SettingsModel):
     @classmethod
     def _store_names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
-            check_store_name("store", name)
+            check_store_name(name)
         return value
 
-    @model_validator(mode="after")
-    def _dms_targets_exist(self) -> Self:
-        if self.dms is None:
-            return self
-        for name, task in self.dms.tasks.items():
-            stores = self.rds if task.target_kind == "rds" else self.documentdb
-            if task.target_store not in stores:
-                raise ValueError(
-                    f"dms.tasks.{name}.target: {task.target} is not a store of this data tier; "
-                    f"declare it under {task.target_kind} (known: "
-                    f"{sorted(f'{task.target_kind}.{s}' for s in stores)})"
-                )
-            if task.target_kind == "rds":
-                source = self.dms.sources[task.source].engine
-                engine = self.rds[task.target_store].engine
-                if source != engine:
-                    raise ValueError(
-                        f"dms.tasks.{name}.target: source engine {source} differs from "
-                        f"{task.target} ({engine}); this platform migrates like to like"
-                    )
-        return self
-
     def data_services(self) -> list[str]:
-        """Ports the data tier serves (SecureVpc `data_services`, for its NACLs)."""
+        """The services the stores serve: ``SecureVpc(data_services=...)`` opens their ports on
+        the data tier's NACLs."""
         return sorted({service for service, _ in self.stores().values()})
 
     def stores(self) -> dict[str, tuple[str, AnyStoreSettings]]:
@@ -139,19 +115,18 @@ class ManagedDataTierSettings(SettingsModel):
                 found[service] = (service, settings)
         return found
 
-    def clients_by_store(self) -> dict[str, list[str]]:
-        """Store key -> the apps it admits."""
-        return {key: list(settings.clients) for key, (_, settings) in self.stores().items()}
-
     def services_of_client(self, app: str) -> list[str]:
-        """The services (ports) of every store that admits ``app``."""
+        """The services of every store that admits ``app``: ``HaAppTier(app, ...,
+        data_services=...)`` gives its instances egress to their ports."""
         return sorted(
             {service for service, settings in self.stores().values() if app in settings.clients}
         )
 
     def dms_source_engines(self) -> list[str]:
-        """Engines DMS reads on-prem (SecureVpc `dms_source_engines`, for its NACLs)."""
+        """The on-prem engines DMS reads: ``SecureVpc(dms_source_engines=...)`` lets the data
+        tier's NACLs reach their ports on the on-prem ranges."""
         return self.dms.source_engines() if self.dms else []
 
     def dms_targets(self) -> set[str]:
+        """The stores (`rds.loyalty`, `documentdb.mmf`) a DMS task writes to."""
         return {t.target for t in self.dms.tasks.values()} if self.dms else set()
