@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from .core.alarms import Widget
 from .core.aws_env import policy_json
-from .core.settings import StackContext, child_opts
+from .core.settings import StackContext
 
 #: CloudWatch dashboards are 24 grid columns wide.
 GRID_COLUMNS = 24
@@ -121,7 +121,7 @@ class StackDashboard(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=dashboard_name,
             dashboard_body=policy_json(body),
-            opts=child_opts(self),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.dashboard_name = dashboard.dashboard_name
         self.dashboard_arn = dashboard.dashboard_arn

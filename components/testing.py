@@ -506,12 +506,12 @@ async def _run_to_quiescence(program: Callable[[], None]) -> None:
     errors: dict[str, BaseException] = {}
     try:
         program()
-    except Exception as exc:  # noqa: BLE001 - re-raised below, once the run is settled
+    except Exception as exc:
         errors["program"] = exc
     while True:
         try:
             await wait_for_rpcs(await_all_outstanding_tasks=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.setdefault("rpc", exc)
         with SETTINGS.lock:
             pending = list(SETTINGS.outputs)
@@ -594,3 +594,30 @@ def run_offline(
     finally:
         pulumi.export = original_export
     return Plan(monitor.registered, stack_outputs)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a program refused with: the error's lines and what it registered first."""
+
+    message: str
+    registered: list[Registered]
+
+
+def refusal(program: Callable[[], None], **run: Any) -> Refusal:
+    """Run ``program`` offline expecting a :class:`ComponentConfigError`; return its message
+    and every registration the run made before it (settled: an empty list is proof).
+
+    ``AssertionError`` when the program is accepted. Keyword arguments go to
+    :func:`run_offline` (config, mocks ...).
+    """
+    from .core.problems import ComponentConfigError
+
+    monitor = run.pop("monitor", None) or RecordingMonitor(
+        run.pop("mocks", None) or PlatformMocks()
+    )
+    try:
+        run_offline(program, monitor=monitor, **run)
+    except ComponentConfigError as error:
+        return Refusal(str(error), list(monitor.registered))
+    raise AssertionError("the program was accepted; expected a ComponentConfigError")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -684,16 +683,6 @@ def test_a_malformed_key_given_as_an_output_fails_the_deploy_without_showing_it(
     with pytest.raises(ValueError, match=r"pre_shared_keys\['hcm-dc-fw1'\] tunnel1: a VPN") as err:
         build(hybrid(), keys=keys)
     assert "0short" not in str(err.value)
-    settle_failed_run()
-
-
-def settle_failed_run() -> None:
-    """Let the registrations a failed run left in flight fail too, so that they do not
-    surface in the next test's run (the run stops at its first error)."""
-    loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending, timeout=5))
 
 
 def test_passing_the_securevpc_instead_of_its_ref_is_refused_with_every_other_problem() -> None:

@@ -9,7 +9,6 @@ refused configuration registers nothing at all.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
 import json
@@ -226,21 +225,13 @@ def build(
 
 
 def refused(data: dict[str, Any], environment: str = "prod", **wiring: Any) -> str:
-    """The ComponentConfigError message of a data tier; asserts nothing was registered."""
+    """The ComponentConfigError message of a data tier; asserts nothing was registered
+    (run_offline settles every registration it started before it re-raises)."""
     monitor = RecordingMonitor(PlatformMocks())
     with pytest.raises(ComponentConfigError) as error:
         build(data, environment, monitor=monitor, **wiring)
     assert monitor.registered == []
     return str(error.value)
-
-
-def settle() -> None:
-    """Let the registrations a failed run left in flight finish against that run's mocks, so
-    none of them reaches the next test's run."""
-    loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending, timeout=30))
 
 
 def edit(path: str, value: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -744,11 +735,8 @@ def test_dms_takes_its_arns_from_other_resources() -> None:
 
 
 def test_a_wrong_arn_from_another_resource_fails_the_deploy_naming_it() -> None:
-    try:
-        with pytest.raises(Exception, match="'arn:aws:kms:x' is not a KMS key ARN"):
-            build(_dms_with_inputs(SECRET_ARN.format("x"), "arn:aws:kms:x", CERT_ARN.format("CA")))
-    finally:
-        settle()
+    with pytest.raises(Exception, match="'arn:aws:kms:x' is not a KMS key ARN"):
+        build(_dms_with_inputs(SECRET_ARN.format("x"), "arn:aws:kms:x", CERT_ARN.format("CA")))
 
 
 # --- identity and outputs ---------------------------------------------------------------
@@ -1113,11 +1101,8 @@ def test_passing_the_securevpc_instead_of_its_reference_is_refused() -> None:
             apps=app_refs(settings),
         )
 
-    try:
-        with pytest.raises(ComponentConfigError) as error:
-            run_offline(program, monitor=monitor)
-    finally:
-        settle()  # the SecureVpc's registrations were in flight
+    with pytest.raises(ComponentConfigError) as error:
+        run_offline(program, monitor=monitor)
     assert "network: expected the SecureVpc's reference: pass network=vpc.ref" in str(error.value)
     assert monitor.registered  # the SecureVpc's
     assert not [r for r in monitor.registered if r.name.startswith("data")]

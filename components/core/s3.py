@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from .settings import StackContext, child_opts, stateful_opts
+from .settings import StackContext, stateful_opts
 
 
 def private_bucket(
@@ -37,13 +37,13 @@ def private_bucket(
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
-        opts=child_opts(parent),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     aws.s3.BucketOwnershipControls(
         name,
         bucket=bucket.id,
         rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=child_opts(parent),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     aws.s3.BucketVersioning(
         name,
@@ -51,6 +51,6 @@ def private_bucket(
         versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
             status="Enabled"
         ),
-        opts=child_opts(parent),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     return bucket, public_access_block

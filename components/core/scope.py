@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 
 from .aws_env import AwsEnv
-from .settings import StackContext
+from .settings import StackContext, stateful_opts
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Scope:
         PCI DSS 10.5.1 and 3.x: audit logs and the keys that encrypt card data must not
         disappear through a mistaken `pulumi destroy` or a refactor that renames a resource.
         """
-        return self.opts(protect=self.context.is_prod, **kwargs)
+        return stateful_opts(self.parent, self.context, **kwargs)
 
     def invoke_opts(self) -> pulumi.InvokeOutputOptions:
         """Options of an invoke: resolved with the component's provider."""

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Self
 
 import pulumi
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     InstanceOf,
-    WithJsonSchema,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from .environment import apply_defaults
 
@@ -136,24 +139,37 @@ class StackContext(SettingsModel):
         return tags
 
 
-def input_of(check: Callable[[str], str], example: str) -> Any:
-    """A settings type that takes a string or a Pulumi Output (a value another resource or
-    stack produces, e.g. a certificate created in the same program). A string is checked
-    now with ``check``; an Output is checked by the component when it resolves
-    (:func:`checked_input`). Stack files can only hold strings."""
+#: A setting a stack file holds as a string, or a Pulumi Output another resource or stack
+#: produces (a certificate created in the same program, a role read from another stack).
+#: Annotate it with :class:`WhenKnown` for the check of its format.
+StrInput = str | InstanceOf[pulumi.Output[Any]]
 
-    def known(value: str | pulumi.Output[Any]) -> str | pulumi.Output[Any]:
-        return check(value) if isinstance(value, str) else value
 
-    return Annotated[
-        str | InstanceOf[pulumi.Output[Any]],
-        AfterValidator(known),
-        WithJsonSchema({"type": "string", "examples": [example]}),
-    ]
+@dataclass(frozen=True)
+class WhenKnown:
+    """``Annotated[StrInput, WhenKnown(check, example)]``: a str is checked at once with
+    ``check``; an Output passes, and the component checks it when it resolves
+    (:func:`checked_input`). The stack file's JSON schema sees a string."""
+
+    check: Callable[[str], str]
+    example: str
+
+    def _known(self, value: str | pulumi.Output[Any]) -> str | pulumi.Output[Any]:
+        return self.check(value) if isinstance(value, str) else value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._known, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "examples": [self.example]}
 
 
 def pattern_check(pattern: str, what: str, example: str) -> Callable[[str], str]:
-    """A check for :func:`input_of`: ``value`` must match ``pattern``."""
+    """A check for :class:`WhenKnown`: ``value`` must match ``pattern``."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -184,17 +200,6 @@ STANDARD_TAG_KEYS = (
 )
 
 
-def child_opts(
-    parent: pulumi.Resource,
-    *,
-    protect: bool = False,
-    depends_on: list[pulumi.Resource] | None = None,
-    **kwargs: Any,
-) -> pulumi.ResourceOptions:
-    """Options for a component's child: always parented, optionally protected."""
-    return pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=depends_on, **kwargs)
-
-
 def stateful_opts(
     parent: pulumi.Resource, context: StackContext, **kwargs: Any
 ) -> pulumi.ResourceOptions:
@@ -203,4 +208,4 @@ def stateful_opts(
     PCI DSS 10.5.1 and 3.x: audit logs and the keys that encrypt card data must not disappear
     through a mistaken `pulumi destroy` or a refactor that renames a resource.
     """
-    return child_opts(parent, protect=context.is_prod, **kwargs)
+    return pulumi.ResourceOptions(parent=parent, protect=context.is_prod, **kwargs)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-import pulumi
 from pydantic import AfterValidator, Field, field_validator
 
 from ..core.security_groups import FORBIDDEN_PORTS
-from ..core.settings import SettingsModel, input_of, pattern_check
+from ..core.settings import SettingsModel, StrInput, WhenKnown, pattern_check
 from ..secure_vpc import plan
 
 #: TLS 1.2+ listener policies (PCI DSS 4.2.1: strong cryptography in transit).
@@ -44,10 +43,7 @@ check_certificate_arn = pattern_check(
     "an ACM certificate ARN",
     "arn:aws:acm:ap-southeast-1:123456789012:certificate/<uuid>",
 )
-if TYPE_CHECKING:  # what the field holds; input_of builds the validating type at run time
-    CertificateArn = str | pulumi.Output[str]
-else:
-    CertificateArn = input_of(check_certificate_arn, CERTIFICATE_EXAMPLE)
+CertificateArn = Annotated[StrInput, WhenKnown(check_certificate_arn, CERTIFICATE_EXAMPLE)]
 
 
 def _client_range_name(name: str) -> str:

@@ -4,12 +4,17 @@ ARNs a stack may pass as Pulumi Inputs, and the backup settings of RDS and Docum
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Annotated
 
-import pulumi
 from pydantic import Field, field_validator
 
-from ...core.settings import SettingsModel, check_log_retention, input_of, pattern_check
+from ...core.settings import (
+    SettingsModel,
+    StrInput,
+    WhenKnown,
+    check_log_retention,
+    pattern_check,
+)
 
 #: Store, source and task names become parts of AWS identifiers (RDS, DocumentDB, DMS):
 #: a letter first, letters/digits/single hyphens, no trailing hyphen.
@@ -49,16 +54,10 @@ check_iam_role_arn = pattern_check(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$", "an IAM role ARN", IAM_ROLE_ARN_EXAMPLE
 )
 
-if TYPE_CHECKING:  # what the values are; at run time, pydantic types that check them
-    SecretArn = str | pulumi.Output[str]
-    KmsKeyArn = str | pulumi.Output[str]
-    DmsCertificateArn = str | pulumi.Output[str]
-    IamRoleArn = str | pulumi.Output[str]
-else:
-    SecretArn = input_of(check_secret_arn, SECRET_ARN_EXAMPLE)
-    KmsKeyArn = input_of(check_kms_key_arn, KMS_KEY_ARN_EXAMPLE)
-    DmsCertificateArn = input_of(check_dms_certificate_arn, DMS_CERT_ARN_EXAMPLE)
-    IamRoleArn = input_of(check_iam_role_arn, IAM_ROLE_ARN_EXAMPLE)
+SecretArn = Annotated[StrInput, WhenKnown(check_secret_arn, SECRET_ARN_EXAMPLE)]
+KmsKeyArn = Annotated[StrInput, WhenKnown(check_kms_key_arn, KMS_KEY_ARN_EXAMPLE)]
+DmsCertificateArn = Annotated[StrInput, WhenKnown(check_dms_certificate_arn, DMS_CERT_ARN_EXAMPLE)]
+IamRoleArn = Annotated[StrInput, WhenKnown(check_iam_role_arn, IAM_ROLE_ARN_EXAMPLE)]
 
 
 def check_store_name(name: str) -> str:
