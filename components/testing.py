@@ -72,7 +72,16 @@ class Plan:
         return len(self.resources)
 
     def of_type(self, type_: str) -> list[Registered]:
+        """The resources of a type (possibly none: for "there is no X" assertions)."""
         return [r for r in self.resources if r.type == type_]
+
+    def every(self, type_: str) -> list[Registered]:
+        """The resources of a type, for a test that checks each of them: fails when there is
+        none, so the test cannot pass because the type disappeared."""
+        found = self.of_type(type_)
+        if not found:
+            raise AssertionError(f"the plan has no {type_}: a check of each would prove nothing")
+        return found
 
     def named(self, name: str, type_: str | None = None) -> Registered:
         """The one resource with this logical name (and type, when names repeat across types)."""

@@ -305,7 +305,7 @@ def test_security_hub_subscribes_the_pci_dss_standard(workload: Plan) -> None:
         in arns
     )
     hub = one(workload, "aws:securityhub/account:Account")
-    for sub in workload.of_type("aws:securityhub/standardsSubscription:StandardsSubscription"):
+    for sub in workload.every("aws:securityhub/standardsSubscription:StandardsSubscription"):
         assert hub.urn in sub.dependencies
 
 
@@ -547,7 +547,7 @@ def test_each_workload_ou_keeps_scp_attachments_within_the_aws_limit(
 ) -> None:
     plan = management[0]
     per_target: dict[str, int] = {}
-    for attachment in plan.of_type("aws:organizations/policyAttachment:PolicyAttachment"):
+    for attachment in plan.every("aws:organizations/policyAttachment:PolicyAttachment"):
         per_target[attachment.inputs["targetId"]] = (
             per_target.get(attachment.inputs["targetId"], 0) + 1
         )

@@ -290,7 +290,7 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
     data_subnets = data_subnet_ids(prod)
     assert data_subnets
     assert prod.of_type(RDS) and prod.of_type(DOCDB)
-    for db in prod.of_type(RDS):
+    for db in prod.every(RDS):
         assert db.inputs["storageEncrypted"] is True
         assert db.inputs["kmsKeyId"] == key
         assert db.inputs["performanceInsightsKmsKeyId"] == key
@@ -300,14 +300,14 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
             prod, "aws:rds/subnetGroup:SubnetGroup", db.inputs["dbSubnetGroupName"]
         )
         assert set(group.inputs["subnetIds"]) == data_subnets
-    for cluster in prod.of_type(DOCDB):
+    for cluster in prod.every(DOCDB):
         assert cluster.inputs["storageEncrypted"] is True
         assert cluster.inputs["kmsKeyId"] == key
         group = subnet_group(
             prod, "aws:docdb/subnetGroup:SubnetGroup", cluster.inputs["dbSubnetGroupName"]
         )
         assert set(group.inputs["subnetIds"]) == data_subnets
-    for instance in prod.of_type(DOCDB_INSTANCE):
+    for instance in prod.every(DOCDB_INSTANCE):
         assert instance.inputs["performanceInsightsKmsKeyId"] == key
     (dms,) = prod.of_type(DMS_INSTANCE)
     assert dms.inputs["kmsKeyArn"] == key
@@ -315,7 +315,7 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
     (dms_subnets,) = prod.of_type(DMS_SUBNETS)
     assert set(dms_subnets.inputs["subnetIds"]) == data_subnets
     assert prod.of_type(DMS_ENDPOINT)
-    for endpoint in prod.of_type(DMS_ENDPOINT):
+    for endpoint in prod.every(DMS_ENDPOINT):
         assert endpoint.inputs["kmsKeyArn"] == key
     logs_and_secrets = [
         r for r in [*prod.of_type(LOG_GROUP), *prod.of_type(SECRET)] if r in data_tier(prod)
@@ -383,7 +383,7 @@ def test_a_nonprod_context_makes_it_cheaper_and_removable(nonprod: Plan) -> None
     for resource in resources:
         assert resource.protect is False, resource.name
     assert nonprod.of_type(RDS)
-    for db in nonprod.of_type(RDS):
+    for db in nonprod.every(RDS):
         assert db.inputs["multiAz"] is False
         assert db.inputs["deletionProtection"] is False
         assert db.inputs["instanceClass"] == "db.t4g.medium"
@@ -419,7 +419,7 @@ def test_rds_parameter_groups_force_tls(prod: Plan) -> None:
         "mysql": ("require_secure_transport", "ON", "mysql8.0"),
     }
     assert prod.of_type(RDS)
-    for db in prod.of_type(RDS):
+    for db in prod.every(RDS):
         params = next(
             p
             for p in prod.of_type(RDS_PARAMS)
@@ -453,7 +453,7 @@ def test_rds_uses_managed_secrets_iam_auth_insights_and_enhanced_monitoring(prod
     attachment = prod.named("data-rds-monitoring-policy")
     assert attachment.inputs["policyArn"].endswith("service-role/AmazonRDSEnhancedMonitoringRole")
     assert prod.of_type(RDS)
-    for db in prod.of_type(RDS):
+    for db in prod.every(RDS):
         assert db.inputs["manageMasterUserPassword"] is True
         assert "password" not in db.inputs
         assert db.inputs["iamDatabaseAuthenticationEnabled"] is True
@@ -474,7 +474,7 @@ def test_database_logs_are_exported_into_encrypted_year_long_log_groups(prod: Pl
         "mysql": {"audit", "error", "general", "slowquery"},
     }
     assert prod.of_type(RDS)
-    for db in prod.of_type(RDS):
+    for db in prod.every(RDS):
         logs = set(db.inputs["enabledCloudwatchLogsExports"])
         assert logs == exports[db.inputs["engine"]]
         for log in logs:
@@ -668,7 +668,7 @@ def test_dms_reads_credentials_from_secrets_over_tls(prod: Plan) -> None:
     assert readable == {SECRET_ARN.format("loyalty"), SECRET_ARN.format("mmf")} | target_secrets
     policy_urn = prod.named("data-dms-secrets-read").urn
     assert prod.of_type(DMS_ENDPOINT)
-    assert all(policy_urn in e.dependencies for e in prod.of_type(DMS_ENDPOINT))
+    assert all(policy_urn in e.dependencies for e in prod.every(DMS_ENDPOINT))
     endpoints = {e.name: e.inputs for e in prod.of_type(DMS_ENDPOINT)}
     for name in ("data-dms-source-loyalty-pg", "data-dms-source-mmf-mongo"):
         source = endpoints[name]

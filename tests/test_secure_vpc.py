@@ -94,13 +94,13 @@ def test_three_tiers_in_every_az(prod: Plan) -> None:
 def test_no_data_subnet_routes_to_a_nat_or_internet_gateway(prod: Plan) -> None:
     data_tables = route_tables_of_tier(prod, "data")
     assert data_tables
-    for route in prod.of_type(ROUTE):
+    for route in prod.every(ROUTE):
         if route.inputs["routeTableId"] in data_tables:
             pytest.fail(f"data route table has route {route.name}: {route.inputs}")
 
 
 def test_app_subnets_egress_through_their_own_azs_nat(prod: Plan) -> None:
-    for route in prod.of_type(ROUTE):
+    for route in prod.every(ROUTE):
         table = by_id(prod, route.inputs["routeTableId"])
         if tier_of(table) != "app":
             continue
@@ -116,12 +116,12 @@ def test_only_the_public_tier_routes_to_the_internet_gateway(prod: Plan) -> None
 
 
 def test_no_subnet_assigns_public_ips(prod: Plan) -> None:
-    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in prod.of_type(SUBNET))
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in prod.every(SUBNET))
 
 
 def test_every_subnet_is_associated_with_its_tiers_nacl(prod: Plan) -> None:
     associations: dict[str, list[str]] = {}
-    for assoc in prod.of_type(NACL_ASSOC):
+    for assoc in prod.every(NACL_ASSOC):
         subnet = by_id(prod, assoc.inputs["subnetId"])
         nacl = by_id(prod, assoc.inputs["networkAclId"])
         assert tier_of(nacl) == tier_of(subnet), f"{subnet.name} is guarded by {nacl.name}"
@@ -131,7 +131,7 @@ def test_every_subnet_is_associated_with_its_tiers_nacl(prod: Plan) -> None:
 
 
 def test_no_nacl_rule_allows_all_protocols_from_anywhere(prod: Plan) -> None:
-    for rule in prod.of_type(NACL_RULE):
+    for rule in prod.every(NACL_RULE):
         assert not (rule.inputs["protocol"] == "-1" and rule.inputs["cidrBlock"] == "0.0.0.0/0"), (
             rule.name
         )
@@ -141,7 +141,7 @@ def test_data_tier_is_reachable_only_from_the_app_tier_on_data_ports(prod: Plan)
     data_nacl = prod.named("net-data", NACL).outputs["id"]
     app_block = "10.10.32.0/19"
     allowed_ports = {5432, 27017, 6379, 5671, 443}
-    for rule in prod.of_type(NACL_RULE):
+    for rule in prod.every(NACL_RULE):
         if rule.inputs["networkAclId"] != data_nacl or rule.inputs["egress"]:
             continue
         if rule.inputs["fromPort"] == 1024:  # stateless return traffic
@@ -155,7 +155,7 @@ def test_data_tier_is_reachable_only_from_the_app_tier_on_data_ports(prod: Plan)
 
 def test_nacl_rule_numbers_are_unique_per_acl_and_direction(prod: Plan) -> None:
     seen: set[tuple[Any, Any, Any]] = set()
-    for rule in prod.of_type(NACL_RULE):
+    for rule in prod.every(NACL_RULE):
         key = (rule.inputs["networkAclId"], rule.inputs["egress"], rule.inputs["ruleNumber"])
         assert key not in seen, f"duplicate rule number {key}"
         seen.add(key)
@@ -294,11 +294,11 @@ def test_adding_an_az_keeps_every_existing_resource_and_cidr() -> None:
     for r in two:
         assert (r.type, r.name) in after, f"{r.type} {r.name} would be deleted"
         assert after[(r.type, r.name)].parent == r.parent
-    for subnet in two.of_type(SUBNET):
+    for subnet in two.every(SUBNET):
         grown = after[(SUBNET, subnet.name)]
         assert grown.inputs["cidrBlock"] == subnet.inputs["cidrBlock"]
         assert grown.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
-    for rule in two.of_type(NACL_RULE):
+    for rule in two.every(NACL_RULE):
         grown = after[(NACL_RULE, rule.name)]
         for key in ("ruleNumber", "cidrBlock", "fromPort", "toPort", "protocol", "egress"):
             assert grown.inputs[key] == rule.inputs[key], (rule.name, key)
@@ -317,7 +317,7 @@ def test_adding_a_data_store_or_on_prem_range_renumbers_no_nacl_rule() -> None:
         dms_source_engines=["postgres", "oracle"],
     )
     grown = {r.name: r for r in after.of_type(NACL_RULE)}
-    for rule in before.of_type(NACL_RULE):
+    for rule in before.every(NACL_RULE):
         assert grown[rule.name].inputs["ruleNumber"] == rule.inputs["ruleNumber"], rule.name
     assert len(grown) > len(before.of_type(NACL_RULE))
 

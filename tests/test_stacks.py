@@ -101,7 +101,7 @@ def test_stateful_resources_are_protected_in_prod_only(prod_plan: Plan, nonprod_
 
 
 def test_prod_databases_are_multi_az_with_deletion_protection(prod_plan: Plan) -> None:
-    for db in prod_plan.of_type("aws:rds/instance:Instance"):
+    for db in prod_plan.every("aws:rds/instance:Instance"):
         assert db.inputs["multiAz"] is True and db.inputs["deletionProtection"] is True
         assert db.inputs["skipFinalSnapshot"] is False
     (broker,) = prod_plan.of_type("aws:mq/broker:Broker")
@@ -116,11 +116,11 @@ def test_nonprod_is_smaller_and_cheaper(prod_plan: Plan, nonprod_plan: Plan) -> 
     (broker,) = nonprod_plan.of_type("aws:mq/broker:Broker")
     assert broker.inputs["deploymentMode"] == "SINGLE_INSTANCE"
     assert all(
-        db.inputs["multiAz"] is False for db in nonprod_plan.of_type("aws:rds/instance:Instance")
+        db.inputs["multiAz"] is False for db in nonprod_plan.every("aws:rds/instance:Instance")
     )
     assert not nonprod_plan.of_type("aws:directconnect/gateway:Gateway")
     assert len(nonprod_plan) < len(prod_plan)
-    for group in nonprod_plan.of_type("aws:autoscaling/group:Group"):
+    for group in nonprod_plan.every("aws:autoscaling/group:Group"):
         assert (group.inputs["minSize"], group.inputs["maxSize"]) == (1, 2)
 
 
@@ -231,7 +231,7 @@ def test_no_secret_value_reaches_a_plain_input_or_an_output(prod_plan: Plan) -> 
             value = r.inputs[key]
             if isinstance(value, str) and len(value) >= 8:
                 secrets.add(value)
-    for r in prod_plan.of_type("random:index/randomPassword:RandomPassword"):
+    for r in prod_plan.every("random:index/randomPassword:RandomPassword"):
         secrets.add(str(r.outputs["result"]))
     assert secrets
     outputs = json.dumps(prod_plan.stack_outputs, default=str)

@@ -173,4 +173,3 @@ def metric_widget(
             "metrics": [list(m) for m in metrics],
         },
     }
-
