@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,6 +25,8 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
+from .ha_app_tier import AppRef
+from .secure_vpc import NetworkPlan, NetworkRef
 from .secure_vpc.plan import REGION_AZ_LETTERS
 
 DEFAULT_ACCOUNT_ID = "111122223333"
@@ -630,3 +632,38 @@ def refusal(program: Callable[[], None], **run: Any) -> Refusal:
     except ComponentConfigError as error:
         return Refusal(str(error), list(monitor.registered))
     raise AssertionError("the program was accepted; expected a ComponentConfigError")
+
+
+def stub_id(kind: str, key: str) -> str:
+    """An AWS-shaped id (``sg-`` + 17 hex digits) derived from ``key``: stable across runs."""
+    return f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:17]}"
+
+
+def stub_network(plan: NetworkPlan, name: str = "net") -> NetworkRef:
+    """A NetworkRef with ``plan``'s facts and AWS-shaped placeholder ids, and no VPC behind
+    it: for testing a component alone (nothing is registered for the network).
+
+    ``plan`` comes from :func:`components.plan_network`, so the component sees exactly the
+    network a SecureVpc with those settings would give it."""
+
+    def out(kind: str, key: str) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(stub_id(kind, key))
+
+    azs = plan.availability_zones
+    return NetworkRef(
+        plan=plan,
+        vpc_id=out("vpc", name),
+        subnet_ids={t: {az: out("subnet", f"{name}-{t}-{az}") for az in azs} for t in plan.tiers},
+        route_table_ids={t: {az: out("rtb", f"{name}-{t}-{az}") for az in azs} for t in plan.tiers},
+        endpoint_security_group_id=out("sg", f"{name}-endpoints"),
+        db_subnet_group_name=pulumi.Output.from_input(f"{name}-db"),
+        docdb_subnet_group_name=pulumi.Output.from_input(f"{name}-docdb"),
+        cache_subnet_group_name=pulumi.Output.from_input(f"{name}-cache"),
+    )
+
+
+def stub_app(name: str, data_services: Iterable[str]) -> AppRef:
+    """An AppRef (an HaAppTier's reference) with a placeholder security group id, reaching
+    ``data_services``: for testing a data tier alone."""
+    group = pulumi.Output.from_input(stub_id("sg", name))
+    return AppRef(name, group, frozenset(data_services))

@@ -28,7 +28,6 @@ from components.managed_data_tier import (
     RedisSettings,
 )
 from components.secure_vpc import (
-    NetworkPlan,
     NetworkRef,
     SecureVpc,
     SecureVpcSettings,
@@ -41,6 +40,9 @@ from components.testing import (
     RecordingMonitor,
     Registered,
     run_offline,
+    stub_app,
+    stub_id,
+    stub_network,
 )
 
 TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
@@ -89,10 +91,7 @@ def app_refs(
 ) -> dict[str, AppRef]:
     """An AppRef per app, reaching the services its stores serve (or those given)."""
     reach = services or {app: settings.services_of_client(app) for app in APPS}
-    return {
-        app: AppRef(app, pulumi.Output.from_input(f"sg-0{app}"), frozenset(served))
-        for app, served in reach.items()
-    }
+    return {app: stub_app(app, served) for app, served in reach.items()}
 
 
 def fake_network(
@@ -103,27 +102,13 @@ def fake_network(
 ) -> NetworkRef:
     """A NetworkRef planned for ``settings`` (or admitting only ``data_services``), with no
     VPC behind it: a refused data tier then registers nothing at all."""
-    plan: NetworkPlan = plan_network(
+    plan = plan_network(
         SecureVpcSettings(availability_zones=list(azs)),
         on_prem={},
         data_services=settings.data_services() if data_services is None else data_services,
         dms_source_engines=(),
     )
-    out = pulumi.Output.from_input
-    return NetworkRef(
-        plan=plan,
-        vpc_id=out("vpc-stub"),
-        subnet_ids={
-            t: {az: out(f"subnet-{t}-{az}") for az in plan.availability_zones} for t in plan.tiers
-        },
-        route_table_ids={
-            t: {az: out(f"rtb-{t}-{az}") for az in plan.availability_zones} for t in plan.tiers
-        },
-        endpoint_security_group_id=out("sg-endpoints"),
-        db_subnet_group_name=out("t-db"),
-        docdb_subnet_group_name=out("t-docdb"),
-        cache_subnet_group_name=out("t-cache"),
-    )
+    return stub_network(plan, "t")
 
 
 def _run(
@@ -262,7 +247,7 @@ def test_stores_are_private_and_in_data_subnets(prod: Run) -> None:
 
 
 def test_each_store_admits_only_its_declared_clients_on_its_port(prod: Run) -> None:
-    app_sgs = {app: f"sg-0{app}" for app in APPS}
+    app_sgs = {app: stub_id("sg", app) for app in APPS}
     expected = {
         "redis": (6379, {"loyalty", "mmf"}),
         "rabbitmq": (5671, {"mmf"}),

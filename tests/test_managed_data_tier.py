@@ -39,12 +39,20 @@ from components.managed_data_tier import (
 )
 from components.secure_vpc import (
     NetworkPlan,
-    NetworkRef,
     SecureVpc,
     SecureVpcSettings,
     plan_network,
 )
-from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+from components.testing import (
+    Plan,
+    PlatformMocks,
+    RecordingMonitor,
+    Registered,
+    run_offline,
+    stub_app,
+    stub_id,
+    stub_network,
+)
 
 TOPIC = "arn:aws:sns:ap-southeast-1:111122223333:platform-alarms"
 ACCOUNT = "111122223333"
@@ -150,31 +158,12 @@ def network_plan(
     )
 
 
-def fake_network(plan: NetworkPlan) -> NetworkRef:
-    """A NetworkRef with the plan's facts and no VPC behind it (registers nothing)."""
-    out = pulumi.Output.from_input
-    azs = plan.availability_zones
-    return NetworkRef(
-        plan=plan,
-        vpc_id=out("vpc-0fake"),
-        subnet_ids={t: {az: out(f"subnet-{t}-{az}") for az in azs} for t in plan.tiers},
-        route_table_ids={t: {az: out(f"rtb-{t}-{az}") for az in azs} for t in plan.tiers},
-        endpoint_security_group_id=out("sg-0endpoints"),
-        db_subnet_group_name=out("net-db"),
-        docdb_subnet_group_name=out("net-docdb"),
-        cache_subnet_group_name=out("net-cache"),
-    )
-
-
 def app_refs(
     settings: ManagedDataTierSettings, services: Mapping[str, Iterable[str]] | None = None
 ) -> dict[str, AppRef]:
     """An AppRef per app, reaching the services its stores serve (or those given)."""
     reach = services or {app: settings.services_of_client(app) for app in APPS}
-    return {
-        app: AppRef(app, pulumi.Output.from_input(f"sg-0{app}"), frozenset(served))
-        for app, served in reach.items()
-    }
+    return {app: stub_app(app, served) for app, served in reach.items()}
 
 
 def build(
@@ -209,7 +198,7 @@ def build(
             ).ref
         else:
             plan = network_plan(settings, **network)
-            ref = fake_network(edit_plan(plan) if edit_plan else plan)
+            ref = stub_network(edit_plan(plan) if edit_plan else plan)
         tier = ManagedDataTier(
             name,
             settings,
@@ -544,11 +533,14 @@ def rules_of(plan: Plan, type_: str, group: Registered) -> list[Registered]:
 
 
 def test_each_store_admits_only_the_apps_that_declared_it(prod: Plan) -> None:
+    def sg(app: str) -> str:
+        return stub_id("sg", app)
+
     dms_sg = prod.named("data-dms-sg").outputs["id"]
     expected = {
-        "data-rds-loyalty-sg": ({"sg-0loyalty", "sg-0backoffice", dms_sg}, 5432),
-        "data-rds-mmf-sg": ({"sg-0mmf"}, 5432),  # no DMS task writes to it
-        "data-docdb-mmf-sg": ({"sg-0mmf", dms_sg}, 27017),
+        "data-rds-loyalty-sg": ({sg("loyalty"), sg("backoffice"), dms_sg}, 5432),
+        "data-rds-mmf-sg": ({sg("mmf")}, 5432),  # no DMS task writes to it
+        "data-docdb-mmf-sg": ({sg("mmf"), dms_sg}, 27017),
     }
     for name, (peers, port) in expected.items():
         group = prod.named(name)
@@ -1117,7 +1109,7 @@ def test_passing_security_group_ids_instead_of_app_references_is_refused() -> No
             "data",
             settings,
             context=StackContext(),
-            network=fake_network(network_plan(settings)),
+            network=stub_network(network_plan(settings)),
             alarm_topic_arn=TOPIC,
             apps={"loyalty": "sg-0loyalty"},  # type: ignore[dict-item]
         )

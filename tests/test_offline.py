@@ -9,7 +9,14 @@ import pulumi_aws as aws
 import pytest
 
 from components import ComponentConfigError
-from components.testing import PlatformMocks, RecordingMonitor, run_offline
+from components.testing import (
+    PlatformMocks,
+    RecordingMonitor,
+    refusal,
+    run_offline,
+    stub_id,
+    stub_network,
+)
 
 
 def test_a_program_that_raises_still_shows_what_it_registered_first() -> None:
@@ -57,3 +64,44 @@ def test_mocked_acm_certificates_have_acm_shaped_arns() -> None:
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}",
         cert.outputs["arn"],
     )
+
+
+def test_refusal_returns_the_problems_and_what_was_registered_before() -> None:
+    from components import SecureVpc, SecureVpcSettings, StackContext
+
+    def program() -> None:
+        aws.s3.Bucket("first")
+        SecureVpc("Bad Name", SecureVpcSettings(), context=StackContext())
+
+    result = refusal(program)
+    assert result.message.startswith("SecureVpc('Bad Name'): invalid configuration")
+    assert [r.name for r in result.registered] == ["first"]
+    with pytest.raises(AssertionError, match="accepted"):
+        refusal(lambda: None)
+
+
+def test_a_component_can_be_tested_alone_on_a_stub_network() -> None:
+    from components import HaAppTier, HaAppTierSettings, SecureVpcSettings, StackContext
+    from components.secure_vpc import plan_network
+
+    network = plan_network(
+        SecureVpcSettings(), on_prem={}, data_services=["redis"], dms_source_engines=[]
+    )
+    cert = (
+        "arn:aws:acm:ap-southeast-1:111122223333:certificate/12345678-1234-1234-1234-123456789012"
+    )
+
+    def program() -> None:
+        HaAppTier(
+            "orders",
+            HaAppTierSettings(certificate_arn=cert),
+            context=StackContext(),
+            network=stub_network(network),
+            alarm_topic_arn="arn:aws:sns:ap-southeast-1:111122223333:alarms",
+            data_services=["redis"],
+        )
+
+    plan = run_offline(program)
+    assert not plan.of_type("aws:ec2/vpc:Vpc")  # no network was built
+    asg = plan.named("orders-asg", "aws:autoscaling/group:Group")
+    assert asg.inputs["vpcZoneIdentifiers"] == [stub_id("subnet", f"net-app-{az}") for az in "abc"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -47,6 +47,12 @@ class Problem:
     @property
     def argument(self) -> str:
         return str(self.key[0]) if self.key else SETTINGS
+
+
+def check_name(name: str, valid: Callable[[str], object], rule: str) -> list[Problem]:
+    """The component's name, which starts the names of what it builds: one problem stating
+    ``rule`` when ``valid(name)`` is falsy."""
+    return [] if valid(name) else [Problem(("name",), f"{name!r} {rule}")]
 
 
 def at(*key: KeyPart) -> KeyPath:

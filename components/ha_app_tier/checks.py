@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
+from ..core.problems import check_name as core_check_name
 from ..core.security_groups import OPEN_CIDRS
 from ..core.settings import StackContext
 from ..secure_vpc.checks import check_services
@@ -268,15 +269,12 @@ def check_wiring(
 
 
 def check_name(name: str) -> list[Problem]:
-    if APP_NAME.match(name):
-        return []
-    return [
-        Problem(
-            ("name",),
-            f"{name!r} must be 1-20 lowercase letters, digits or '-' starting with a letter "
-            "(ALB and target group names are limited to 32 characters)",
-        )
-    ]
+    return core_check_name(
+        name,
+        APP_NAME.match,
+        "must be 1-20 lowercase letters, digits or '-' starting with a letter (ALB and target "
+        "group names are limited to 32 characters)",
+    )
 
 
 def check_certificate_region(certificate_arn: Any, region: str) -> list[Problem]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
+from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
 from .organization import SCP_MAX_CHARS, render_scp, service_control_policies
 from .settings import (
@@ -85,15 +86,12 @@ _IDENTITY_CENTER = (*_ORG, "identity_center")
 
 
 def check_name(name: str) -> list[Problem]:
-    if NAME.match(name):
-        return []
-    return [
-        Problem(
-            ("name",),
-            f"{name!r} must be 1-32 lowercase letters, digits or '-' starting with a letter "
-            "(it starts the trail, Config recorder, conformance pack and analyzer names)",
-        )
-    ]
+    return core_check_name(
+        name,
+        NAME.match,
+        "must be 1-32 lowercase letters, digits or '-' starting with a letter (it starts the "
+        "trail, Config recorder, conformance pack and analyzer names)",
+    )
 
 
 # --- organization ---------------------------------------------------------------------------

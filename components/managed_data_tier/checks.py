@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, each, optional
 from ..core.problems import Problem, at
+from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
 from ..ha_app_tier import AppRef
 from ..secure_vpc.plan import NetworkPlan
@@ -138,15 +139,12 @@ def _store_key(store: str) -> tuple[str, ...]:
 
 
 def check_name(name: str) -> list[Problem]:
-    if NAME.match(name) and len(name) <= MAX_STORE_NAME:
-        return []
-    return [
-        Problem(
-            ("name",),
-            f"{name!r} must be lowercase letters, digits and single '-', start with a letter "
-            f"and be at most {MAX_STORE_NAME} characters (it becomes part of AWS identifiers)",
-        )
-    ]
+    return core_check_name(
+        name,
+        lambda n: NAME.match(n) and len(n) <= MAX_STORE_NAME,
+        "must be lowercase letters, digits and single '-', start with a letter and be at "
+        f"most {MAX_STORE_NAME} characters (it becomes part of AWS identifiers)",
+    )
 
 
 def check_app_refs(apps: object) -> list[Problem]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.onprem import OnPremNetwork, on_prem_problems
 from ..core.problems import Problem, at
+from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
 from . import plan as net
 from .plan import NetworkPlan, plan_network
@@ -44,15 +45,12 @@ PROD_RULES: tuple[EnvRule[SecureVpcSettings], ...] = (
 
 
 def check_name(name: str) -> list[Problem]:
-    if NAME.match(name):
-        return []
-    return [
-        Problem(
-            ("name",),
-            f"{name!r} must be 1-32 lowercase letters, digits or '-' starting with a letter "
-            "(it starts the names of subnet groups, log groups and key aliases)",
-        )
-    ]
+    return core_check_name(
+        name,
+        NAME.match,
+        "must be 1-32 lowercase letters, digits or '-' starting with a letter (it starts the "
+        "names of subnet groups, log groups and key aliases)",
+    )
 
 
 def check_settings(settings: SecureVpcSettings) -> list[Problem]:
