@@ -28,7 +28,7 @@ from components import (
     StackContext,
 )
 from components.core.problems import settings_path
-from components.core.settings import Environment
+from components.core.settings import DataClassification, Environment
 
 NAMESPACE = "payments-platform"
 DEFAULT_REGION = "ap-southeast-1"
@@ -92,7 +92,7 @@ class StackSettings(SettingsModel):
         description="Read from `aws:region` (not from this namespace); default ap-southeast-1.",
     )
     owner: str = Field(default="platform-team", min_length=1, description="Tag `owner`.")
-    data_classification: str = Field(
+    data_classification: DataClassification = Field(
         default="cde", description="Tag `data-classification`: cde, connected or out-of-scope."
     )
     extra_tags: dict[str, str] = Field(
@@ -136,14 +136,6 @@ class StackSettings(SettingsModel):
                 ipaddress.IPv4Network(cidr, strict=True)
             except ValueError as exc:
                 raise ValueError(f"{name}: {cidr!r} is not an IPv4 CIDR like 10.20.0.0/16") from exc
-        return value
-
-    @field_validator("data_classification")
-    @classmethod
-    def _classification(cls, value: str) -> str:
-        allowed = ("cde", "connected", "out-of-scope")
-        if value not in allowed:
-            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
         return value
 
     @model_validator(mode="after")

@@ -28,6 +28,8 @@ from pydantic_core import core_schema
 from .environment import apply_defaults
 
 Environment = Literal["prod", "nonprod"]
+#: PCI DSS scope: stores, processes or transmits card data; connected to the CDE; neither.
+DataClassification = Literal["cde", "connected", "out-of-scope"]
 
 PROJECT_TAG = "payments-platform"
 
@@ -97,7 +99,7 @@ class StackContext(SettingsModel):
         description="Team accountable for the resources (tag `owner`).",
         min_length=1,
     )
-    data_classification: Literal["cde", "connected", "out-of-scope"] = Field(
+    data_classification: DataClassification = Field(
         default="cde",
         description=(
             "PCI DSS scope of the stack: `cde` (stores, processes or transmits card data), "
