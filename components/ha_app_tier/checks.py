@@ -19,7 +19,8 @@ from ..core.problems import check_name as core_check_name
 from ..core.security_groups import OPEN_CIDRS
 from ..core.settings import StackContext
 from ..secure_vpc.checks import check_services
-from ..secure_vpc.plan import DATA_SERVICES, NetworkPlan
+from ..secure_vpc.network import NetworkPlan
+from ..secure_vpc.plan import DATA_SERVICES
 from .settings import HaAppTierSettings, HealthCheckSettings, check_certificate_arn
 
 #: ALB and target group names are limited to 32 characters; the app name starts them.

@@ -16,7 +16,7 @@ from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.onprem import ON_PREM_NAME, on_prem_problems
 from ..core.problems import Problem, at
 from ..core.settings import StackContext
-from ..secure_vpc.plan import NetworkPlan
+from ..secure_vpc.network import NetworkPlan
 from .settings import TUNNELS, HybridConnectivitySettings, check_preshared_key
 
 PreSharedKeys = Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]]

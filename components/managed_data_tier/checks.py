@@ -15,7 +15,7 @@ from ..core.problems import Problem, at
 from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
 from ..ha_app_tier import AppRef
-from ..secure_vpc.plan import NetworkPlan
+from ..secure_vpc.network import NetworkPlan
 from .redis import ELASTICACHE_ID, redis_user_ids
 from .settings import (
     COMPATIBLE_TARGETS,

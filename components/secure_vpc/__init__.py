@@ -6,7 +6,8 @@ HaAppTier("orders", app_settings, context=context, network=vpc.ref, ...)
 
 from .checks import PROD_RULES, plan_and_check
 from .component import NetworkRef, SecureVpc, check_network_ref
-from .plan import DATA_SERVICES, NetworkPlan, parse_port_range, plan_network
+from .network import NetworkPlan, plan_network
+from .plan import DATA_SERVICES, parse_port_range
 from .settings import ExtraTier, SecureVpcSettings
 
 __all__ = [

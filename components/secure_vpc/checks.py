@@ -16,7 +16,7 @@ from ..core.problems import Problem, at
 from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
 from . import plan as net
-from .plan import NetworkPlan, plan_network
+from .network import NetworkPlan, plan_network
 from .settings import SecureVpcSettings
 
 #: A SecureVpc's name starts the names of its subnet groups, log groups and key aliases.

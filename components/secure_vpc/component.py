@@ -26,7 +26,7 @@ from ..core.security_groups import Rule, restricted_security_group
 from ..core.settings import StackContext
 from . import plan as net
 from .checks import plan_and_check
-from .plan import NetworkPlan
+from .network import NetworkPlan
 from .settings import SecureVpcSettings
 
 COMPONENT = "secure-vpc"
