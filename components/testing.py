@@ -25,6 +25,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
+from . import mock_aws
 from .ha_app_tier import AppRef
 from .secure_vpc import NetworkPlan, NetworkRef
 from .secure_vpc.plan import REGION_AZ_LETTERS
@@ -122,32 +123,6 @@ class Plan:
         return {r.urn: (r.type, r.parent) for r in self.resources}
 
 
-def _short(type_: str) -> str:
-    return type_.split(":")[-1].split("/")[-1].lower()
-
-
-def _fake_id(type_: str, name: str) -> str:
-    digest = hashlib.sha256(f"{type_}|{name}".encode()).hexdigest()[:17]
-    return f"{_short(type_)[:8]}-{digest}"
-
-
-def _uuid(name: str) -> str:
-    """A stable UUID-shaped id (ACM certificates, ...) derived from a logical name."""
-    h = hashlib.sha256(name.encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
-
-
-def _arn_service(type_: str) -> str:
-    module = type_.split(":")[1].split("/")[0]
-    return {
-        "ec2transitgateway": "ec2",
-        "vpc": "ec2",
-        "alb": "elasticloadbalancing",
-        "lb": "elasticloadbalancing",
-        "cloudwatch": "logs",
-    }.get(module, module)
-
-
 class PlatformMocks(pulumi.runtime.Mocks):
     """Realistic answers for the resources and invokes the platform uses."""
 
@@ -163,18 +138,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         self.ami_id = ami_id
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        resource_id = args.resource_id or _fake_id(args.typ, args.name)
-        state: dict[str, Any] = dict(args.inputs)
-        if args.typ.startswith("aws:"):
-            state.setdefault(
-                "arn",
-                f"arn:aws:{_arn_service(args.typ)}:{self.region}:{self.account_id}:"
-                f"{_short(args.typ)}/{resource_id}",
-            )
-        extra = COMPUTED_OUTPUTS.get(args.typ)
-        if extra is not None:
-            state.update(extra(args, resource_id, self))
-        return resource_id, state
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            digest = hashlib.sha256(args.name.encode()).hexdigest()
+            return "none", {**args.inputs, "result": f"Offline-{digest[:24]}!"}
+        resource_id, state = mock_aws.create(
+            args.typ, args.name, args.inputs, region=self.region, account=self.account_id
+        )
+        return args.resource_id or resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token = args.token
@@ -227,186 +197,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(
             f"PlatformMocks has no answer for invoke {token}; add one to components/testing.py"
         )
-
-
-ComputedOutputs = Callable[[pulumi_mocks.MockResourceArgs, str, PlatformMocks], dict[str, Any]]
-
-#: Per-type outputs the provider computes (beyond id and arn). Components add entries here
-#: for the attributes they read from their resources.
-COMPUTED_OUTPUTS: dict[str, ComputedOutputs] = {
-    # HybridConnectivity: AWS gives each tunnel an outside IP and the first/second host of
-    # its inside /30 to the VGW/customer side.
-    "aws:ec2/vpnConnection:VpnConnection": lambda a, i, m: {
-        key: value
-        for n in (1, 2)
-        for cidr in [str(a.inputs.get(f"tunnel{n}InsideCidr") or f"169.254.{100 + n}.0/30")]
-        for net, last in [cidr.split("/")[0].rsplit(".", 1)]
-        for key, value in {
-            f"tunnel{n}Address": f"13.250.{int(i[-2:], 16)}.{n}",
-            f"tunnel{n}VgwInsideAddress": f"{net}.{int(last) + 1}",
-            f"tunnel{n}CgwInsideAddress": f"{net}.{int(last) + 2}",
-        }.items()
-    },
-    "aws:ec2/vpc:Vpc": lambda a, i, m: {
-        "defaultNetworkAclId": f"acl-default-{i}",
-        "defaultSecurityGroupId": f"sg-default-{i}",
-        "defaultRouteTableId": f"rtb-default-{i}",
-        "mainRouteTableId": f"rtb-default-{i}",
-    },
-    "aws:ec2/eip:Eip": lambda a, i, m: {
-        "allocationId": f"eipalloc-{i}",
-        "publicIp": "203.0.113.10",
-    },
-    "aws:kms/key:Key": lambda a, i, m: {"keyId": i},
-    # ACM: certificate ids are UUIDs
-    "aws:acm/certificate:Certificate": lambda a, i, m: {
-        "arn": f"arn:aws:acm:{m.region}:{m.account_id}:certificate/{_uuid(a.name)}",
-        "status": "PENDING_VALIDATION",
-    },
-    "aws:secretsmanager/secret:Secret": lambda a, i, m: {
-        "arn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
-        f"{a.inputs.get('name') or a.name}-AbCdEf"
-    },
-    "aws:cloudwatch/logGroup:LogGroup": lambda a, i, m: {
-        "arn": f"arn:aws:logs:{m.region}:{m.account_id}:log-group:{a.inputs.get('name', i)}"
-    },
-    # ManagedDataTier stores (redis, rabbitmq, opensearch)
-    "random:index/randomPassword:RandomPassword": lambda a, i, m: {
-        "result": f"Offline-{hashlib.sha256(a.name.encode()).hexdigest()[:24]}!",
-    },
-    "aws:elasticache/parameterGroup:ParameterGroup": lambda a, i, m: {
-        "name": a.inputs.get("name") or a.name,
-    },
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda a, i, m: {
-        "primaryEndpointAddress": f"master.{i}.cache.amazonaws.com",
-        "readerEndpointAddress": f"replica.{i}.cache.amazonaws.com",
-        **(
-            {"configurationEndpointAddress": f"clustercfg.{i}.cache.amazonaws.com"}
-            if a.inputs.get("clusterMode") == "enabled"
-            else {}
-        ),
-    },
-    "aws:mq/broker:Broker": lambda a, i, m: {
-        "instances": [
-            {
-                "consoleUrl": f"https://{i}.mq.{m.region}.on.aws",
-                "endpoints": [f"amqps://{i}.mq.{m.region}.on.aws:5671"],
-                "ipAddress": "",
-            }
-        ],
-    },
-    "aws:opensearch/domain:Domain": lambda a, i, m: {
-        "arn": f"arn:aws:es:{m.region}:{m.account_id}:domain/{a.inputs.get('domainName', i)}",
-        "endpoint": f"vpc-{a.inputs.get('domainName', i)}-{i}.{m.region}.es.amazonaws.com",
-        "domainId": f"{m.account_id}/{a.inputs.get('domainName', i)}",
-    },
-    # ManagedDataTier core (rds, documentdb, dms)
-    "aws:rds/instance:Instance": lambda a, i, m: {
-        "address": f"{a.inputs.get('identifier', i)}.c0ffee.{m.region}.rds.amazonaws.com",
-        "endpoint": f"{a.inputs.get('identifier', i)}.c0ffee.{m.region}.rds.amazonaws.com:"
-        f"{a.inputs.get('port', 5432)}",
-        "masterUserSecrets": [
-            {
-                "secretArn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
-                f"rds!db-{i}-AbCdEf",
-                "kmsKeyId": a.inputs.get("masterUserSecretKmsKeyId", ""),
-                "secretStatus": "active",
-            }
-        ],
-    },
-    "aws:rds/parameterGroup:ParameterGroup": lambda a, i, m: {
-        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
-    },
-    "aws:rds/optionGroup:OptionGroup": lambda a, i, m: {
-        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
-    },
-    "aws:docdb/clusterParameterGroup:ClusterParameterGroup": lambda a, i, m: {
-        "name": a.inputs.get("name") or f"{a.name}-{i[-7:]}",
-    },
-    "aws:docdb/cluster:Cluster": lambda a, i, m: {
-        "endpoint": f"{a.inputs.get('clusterIdentifier', i)}.cluster-c0ffee.{m.region}"
-        ".docdb.amazonaws.com",
-        "readerEndpoint": f"{a.inputs.get('clusterIdentifier', i)}.cluster-ro-c0ffee."
-        f"{m.region}.docdb.amazonaws.com",
-        "masterUserSecrets": [
-            {
-                "secretArn": f"arn:aws:secretsmanager:{m.region}:{m.account_id}:secret:"
-                f"rds!cluster-{i}-AbCdEf",
-                "kmsKeyId": "",
-                "secretStatus": "active",
-            }
-        ],
-    },
-    "aws:dms/replicationInstance:ReplicationInstance": lambda a, i, m: {
-        "replicationInstanceArn": f"arn:aws:dms:{m.region}:{m.account_id}:rep:{i}",
-    },
-    "aws:dms/endpoint:Endpoint": lambda a, i, m: {
-        "endpointArn": f"arn:aws:dms:{m.region}:{m.account_id}:endpoint:{i}",
-    },
-    "aws:dms/replicationTask:ReplicationTask": lambda a, i, m: {
-        "replicationTaskArn": f"arn:aws:dms:{m.region}:{m.account_id}:task:{i}",
-    },
-    # HaAppTier
-    "aws:lb/loadBalancer:LoadBalancer": lambda a, i, m: {
-        "arnSuffix": f"app/{a.name}/{i[-16:]}",
-        "dnsName": f"{a.name}-{i[-8:]}.{m.region}.elb.amazonaws.com",
-        "zoneId": "Z1LMS91P8CMLE5",
-    },
-    "aws:lb/targetGroup:TargetGroup": lambda a, i, m: {
-        "arnSuffix": f"targetgroup/{a.name}/{i[-16:]}",
-    },
-    "aws:ec2/launchTemplate:LaunchTemplate": lambda a, i, m: {"latestVersion": 1},
-    "aws:autoscaling/group:Group": lambda a, i, m: {"name": a.inputs.get("name") or a.name},
-    "aws:s3/bucket:Bucket": lambda a, i, m: {
-        "bucket": a.inputs.get("bucket") or f"{a.name}-{i[-7:]}",
-        "arn": f"arn:aws:s3:::{a.inputs.get('bucket') or f'{a.name}-{i[-7:]}'}",
-    },
-    "aws:iam/role:Role": lambda a, i, m: {
-        "name": a.inputs.get("name") or a.name,
-        "arn": f"arn:aws:iam::{m.account_id}:role/{a.inputs.get('name') or a.name}",
-    },
-    "aws:iam/serviceLinkedRole:ServiceLinkedRole": lambda a, i, m: {
-        "name": f"AWSServiceRoleForAutoScaling_{a.inputs.get('customSuffix', '')}",
-        "arn": (
-            f"arn:aws:iam::{m.account_id}:role/aws-service-role/"
-            f"{a.inputs.get('awsServiceName')}/AWSServiceRoleForAutoScaling_"
-            f"{a.inputs.get('customSuffix', '')}"
-        ),
-    },
-    # LandingZone / StackDashboard
-    "aws:organizations/organization:Organization": lambda a, i, m: {
-        "id": "o-offline1234",
-        "arn": f"arn:aws:organizations::{m.account_id}:organization/o-offline1234",
-        "masterAccountId": m.account_id,
-        "roots": [
-            {
-                "id": "r-off1",
-                "arn": f"arn:aws:organizations::{m.account_id}:root/o-offline1234/r-off1",
-                "name": "Root",
-                "policyTypes": [{"type": "SERVICE_CONTROL_POLICY", "status": "ENABLED"}],
-            }
-        ],
-    },
-    "aws:organizations/organizationalUnit:OrganizationalUnit": lambda a, i, m: {
-        "arn": f"arn:aws:organizations::{m.account_id}:ou/o-offline1234/ou-{i[-12:]}",
-    },
-    "aws:cloudwatch/eventRule:EventRule": lambda a, i, m: {
-        "name": a.inputs.get("name") or a.name,
-        "arn": f"arn:aws:events:{m.region}:{m.account_id}:rule/{a.inputs.get('name') or a.name}",
-    },
-    "aws:sns/topic:Topic": lambda a, i, m: {
-        "name": a.inputs.get("name") or a.name,
-        "arn": f"arn:aws:sns:{m.region}:{m.account_id}:{a.inputs.get('name') or a.name}",
-    },
-    "aws:cloudtrail/trail:Trail": lambda a, i, m: {
-        "arn": f"arn:aws:cloudtrail:{m.region}:{m.account_id}:trail/{a.inputs.get('name', i)}",
-    },
-    "aws:cloudwatch/dashboard:Dashboard": lambda a, i, m: {
-        "dashboardArn": (
-            f"arn:aws:cloudwatch::{m.account_id}:dashboard/{a.inputs.get('dashboardName')}"
-        ),
-    },
-}
 
 
 InvokeAnswer = Callable[[pulumi_mocks.MockCallArgs, PlatformMocks], dict[str, Any]]

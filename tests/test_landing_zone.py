@@ -564,7 +564,8 @@ def test_ous_nest_by_parent_and_accounts_are_never_closed(
 ) -> None:
     plan = management[0]
     workloads = plan.named("prod-ou-workloads")
-    assert workloads.inputs["parentId"] == "r-off1"
+    (org,) = plan.every("aws:organizations/organization:Organization")
+    assert workloads.inputs["parentId"] == org.outputs["roots"][0]["id"]
     assert plan.named("prod-ou-workloads-prod").inputs["parentId"] == workloads.outputs["id"]
     accounts = plan.of_type("aws:organizations/account:Account")
     assert len(accounts) == 4

@@ -675,7 +675,8 @@ def test_dms_reads_credentials_from_secrets_over_tls(prod: Plan) -> None:
     assert loyalty["sslMode"] == "verify-full"
     docs = endpoints["data-dms-target-mmf-docs"]
     assert docs["engineName"] == "docdb" and docs["sslMode"] == "verify-full"
-    assert docs["serverName"] == "data-mmf.cluster-c0ffee.ap-southeast-1.docdb.amazonaws.com"
+    cluster = prod.named("data-docdb-mmf", "aws:docdb/cluster:Cluster")
+    assert docs["serverName"] == cluster.outputs["endpoint"]
     tasks = {t.inputs["replicationTaskId"]: t.inputs for t in prod.of_type(DMS_TASK)}
     assert tasks["data-loyalty"]["migrationType"] == "full-load-and-cdc"
     assert tasks["data-loyalty"]["startReplicationTask"] is False
