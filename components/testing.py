@@ -132,10 +132,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         account_id: str = DEFAULT_ACCOUNT_ID,
         region: str = DEFAULT_REGION,
         ami_id: str = "ami-0a1b2c3d4e5f67890",
+        identity_center: bool = True,
     ) -> None:
         self.account_id = account_id
         self.region = region
         self.ami_id = ami_id
+        #: False: IAM Identity Center is not enabled, and ListInstances answers empty lists
+        self.identity_center = identity_center
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "random:index/randomPassword:RandomPassword":
@@ -208,8 +211,8 @@ _EXTRA_INVOKES: dict[str, InvokeAnswer] = {
         "region": m.region,
     },
     "aws:ssoadmin/getInstances:getInstances": lambda a, m: {
-        "arns": ["arn:aws:sso:::instance/ssoins-offline0123456789"],
-        "identityStoreIds": ["d-offline0123"],
+        "arns": ["arn:aws:sso:::instance/ssoins-72231a8f5d2c6e8b"] if m.identity_center else [],
+        "identityStoreIds": ["d-9067a1b2c3"] if m.identity_center else [],
         "id": m.region,
         "region": m.region,
     },
@@ -456,4 +459,5 @@ def stub_app(name: str, data_services: Iterable[str]) -> AppRef:
     """An AppRef (an HaAppTier's reference) with a placeholder security group id, reaching
     ``data_services``: for testing a data tier alone."""
     group = pulumi.Output.from_input(stub_id("sg", name))
-    return AppRef(name, group, frozenset(data_services))
+    role = pulumi.Output.from_input(f"{name}-instance-role-{stub_id('x', name)[2:9]}")
+    return AppRef(name, group, frozenset(data_services), role)

@@ -644,7 +644,7 @@ def test_permission_sets_have_short_admin_sessions_and_auditors_read_only(
     assert sets["BreakGlass"].inputs["sessionDuration"] == "PT1H"
     assert sets["Developer"].inputs["sessionDuration"] == "PT8H"
     assert all(
-        s.inputs["instanceArn"] == "arn:aws:sso:::instance/ssoins-offline0123456789"
+        s.inputs["instanceArn"] == "arn:aws:sso:::instance/ssoins-72231a8f5d2c6e8b"
         for s in sets.values()
     )
     assert _policies_of(plan, sets["Auditor"].outputs["arn"]) == {

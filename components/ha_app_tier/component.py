@@ -102,11 +102,14 @@ GROUP_METRICS: tuple[aws.autoscaling.Metric, ...] = tuple(
 @dataclass(frozen=True)
 class AppRef:
     """What a data tier needs of an HaAppTier (``app.ref``): its instances' security group
-    (the peer a store admits) and the data services that group may reach."""
+    (the peer a store admits), the data services that group may reach, and the instances'
+    role (which may read the secrets of those stores)."""
 
     name: str
     instance_security_group_id: pulumi.Output[str]
     data_services: frozenset[str]
+    #: the instances' IAM role: what the data tier grants its stores' secrets to
+    instance_role_name: pulumi.Output[str]
 
 
 class HaAppTier(pulumi.ComponentResource):
@@ -168,7 +171,9 @@ class HaAppTier(pulumi.ComponentResource):
         self.web_acl_arn = web_acl(scope, settings, alb) if settings.internet_facing else None
         autoscaling_role = autoscaling_service_linked_role(scope)
         key = ebs_key(scope, autoscaling_role)
-        template = launch_template(scope, settings, instance_sg, key, user_data)
+        role = instance_role(scope)
+        profile = instance_profile(scope, role)
+        template = launch_template(scope, settings, instance_sg, profile, key, user_data)
         asg = auto_scaling_group(scope, settings, network, template, tg, autoscaling_role)
         scaling_policies(scope, settings, asg, alb, tg, https)
         monitored = Monitored(alb.arn_suffix, tg.arn_suffix, asg.name)
@@ -188,7 +193,7 @@ class HaAppTier(pulumi.ComponentResource):
         self.instance_security_group_id = instance_sg.id
         self.alb_security_group_id = alb_sg.id
         self.access_log_bucket = logs.bucket.bucket
-        self.ref = AppRef(name, instance_sg.id, frozenset(services))
+        self.ref = AppRef(name, instance_sg.id, frozenset(services), role.name)
         self.register_outputs(
             {
                 "albDnsName": self.alb_dns_name,
@@ -648,8 +653,9 @@ def ebs_key(scope: Scope, autoscaling_role: aws.iam.ServiceLinkedRole) -> aws.km
     )
 
 
-def instance_profile(scope: Scope) -> aws.iam.InstanceProfile:
-    """The instances' role: SSM Session Manager and the CloudWatch agent, nothing else."""
+def instance_role(scope: Scope) -> aws.iam.Role:
+    """The instances' role: SSM Session Manager and the CloudWatch agent; what else it may
+    do is granted by those who own it (the data tier grants each app its stores' secrets)."""
     n, env = scope.name, scope.env
     role = aws.iam.Role(
         f"{n}-instance-role",
@@ -680,8 +686,12 @@ def instance_profile(scope: Scope) -> aws.iam.InstanceProfile:
             policy_arn=pulumi.Output.concat("arn:", env.partition, ":iam::aws:policy/", policy),
             opts=scope.opts(),
         )
+    return role
+
+
+def instance_profile(scope: Scope, role: aws.iam.Role) -> aws.iam.InstanceProfile:
     return aws.iam.InstanceProfile(
-        f"{n}-instance-profile",
+        f"{scope.name}-instance-profile",
         role=role.name,
         tags=scope.tags(),
         opts=scope.opts(),
@@ -704,12 +714,12 @@ def launch_template(
     scope: Scope,
     settings: HaAppTierSettings,
     instance_sg: aws.ec2.SecurityGroup,
+    profile: aws.iam.InstanceProfile,
     key: aws.kms.Key,
     user_data: str | None,
 ) -> aws.ec2.LaunchTemplate:
     """IMDSv2 only, no public IP, no key pair, an encrypted gp3 root volume."""
     n = scope.name
-    profile = instance_profile(scope)
     tag_specs = [
         aws.ec2.LaunchTemplateTagSpecificationArgs(
             resource_type=kind, tags=scope.tags(Name=f"{n}-{kind}")
