@@ -353,7 +353,7 @@ def run_offline(
     program: Callable[[], None],
     *,
     project: str = "offline",
-    stack: str = "test",
+    stack: str = "offline",
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,
     mocks: PlatformMocks | None = None,

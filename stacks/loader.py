@@ -31,7 +31,13 @@ from components import (
 )
 from components.core.problems import Problem, at, config_line
 
-from .settings import NAMESPACE, ConfigError, StackSettings, load_stack_settings
+from .settings import (
+    NAMESPACE,
+    ConfigError,
+    StackSettings,
+    load_stack_settings,
+    stack_name_problems,
+)
 
 PreSharedKeys = Mapping[str, tuple[pulumi.Output[str], pulumi.Output[str]]]
 
@@ -134,6 +140,9 @@ def preflight(settings: StackSettings, pre_shared_keys: PreSharedKeys) -> Stack:
 def load_stack() -> Stack:
     """Read and check the running stack's config; raise ConfigError listing every problem."""
     settings = load_stack_settings()
+    named = stack_name_problems(pulumi.get_stack(), settings)
+    if named:
+        raise ConfigError(named)
     try:
         keys = hybrid_connectivity.preshared_keys_from_config(
             settings.hybrid, config=pulumi.Config(NAMESPACE)

@@ -9,10 +9,11 @@ change; the loader (`stacks.loader`) then runs every component's own checks.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -29,9 +30,15 @@ from components import (
 )
 from components.core.problems import settings_path
 from components.core.settings import DataClassification, Environment
+from components.secure_vpc.plan import REGION_AZ_LETTERS
 
 NAMESPACE = "payments-platform"
 DEFAULT_REGION = "ap-southeast-1"
+#: Regions whose AZ letters (and ELB log delivery, catalogue) this platform knows.
+SUPPORTED_REGIONS = tuple(sorted(REGION_AZ_LETTERS))
+_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+#: Settings that may name other accounts: guardrail patterns apply to every account.
+_OTHER_ACCOUNTS_ALLOWED = ("landing_zone.organization.service_control_policies",)
 
 
 class ConfigError(ComponentConfigError):
@@ -93,7 +100,11 @@ class StackSettings(SettingsModel):
     )
     owner: str = Field(default="platform-team", min_length=1, description="Tag `owner`.")
     data_classification: DataClassification = Field(
-        default="cde", description="Tag `data-classification`: cde, connected or out-of-scope."
+        default="cde",
+        description=(
+            "Tag `data-classification`: cde, connected or out-of-scope (nonprod default "
+            "out-of-scope: it holds no card data, and may not say cde)."
+        ),
     )
     extra_tags: dict[str, str] = Field(
         default_factory=dict, description="Tags added to every taggable resource."
@@ -128,6 +139,30 @@ class StackSettings(SettingsModel):
         description="LandingZone settings: account baseline, notifications, organization.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nonprod_classification(cls, data: Any) -> Any:
+        """A nonprod stack holds no card data: out-of-scope unless its file says otherwise."""
+        silent = isinstance(data, dict) and not {"dataClassification", "data_classification"} & set(
+            data
+        )
+        if silent and data.get("environment") == "nonprod":
+            return {**data, "dataClassification": "out-of-scope"}
+        return data
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if value not in SUPPORTED_REGIONS:
+            close = difflib.get_close_matches(value, SUPPORTED_REGIONS, n=3)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise ValueError(
+                f"{value!r} is not a region this platform supports; {hint}the supported "
+                f"regions are {', '.join(SUPPORTED_REGIONS)} (their AZ letters and ELB log "
+                "delivery accounts are known)"
+            )
+        return value
+
     @field_validator("other_environment_cidrs")
     @classmethod
     def _other_cidrs(cls, value: dict[str, str]) -> dict[str, str]:
@@ -157,6 +192,17 @@ class StackSettings(SettingsModel):
                         "overlap any VPC"
                     )
         problems += self._role_problems()
+        problems += self._other_account_arns()
+        if self.environment == "nonprod" and self.data_classification == "cde":
+            problems.append(
+                "dataClassification: a nonprod stack holds no card data, so it is not `cde`; "
+                "use out-of-scope (or connected, if it reaches the CDE)"
+            )
+        if self.stack_role == "management" and self.environment != "prod":
+            problems.append(
+                "environment: a management stack runs the organization, which is kept like "
+                "prod (protected accounts and guardrails); set environment: prod"
+            )
         if self.environment == "prod" and self.account is None:
             problems.append(
                 "account: prod names its AWS account, so the provider refuses any other account"
@@ -164,6 +210,28 @@ class StackSettings(SettingsModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self.for_environment(self.environment)
+
+    def _other_account_arns(self) -> list[str]:
+        """An ARN of a stack's settings names the stack's own account: a certificate, role,
+        secret or key of another account is a copy-paste from the wrong stack file (the
+        provider refuses other accounts, so the deploy would fail late or cross a boundary
+        the PCI DSS assessment draws)."""
+        if self.account is None:
+            return []
+        problems: list[str] = []
+        for path, value in _strings(self.model_dump(exclude={"account"})):
+            match = _ARN_ACCOUNT.match(value)
+            dotted = ".".join(str(p) for p in path)
+            if match is None or match.group(1) == self.account.id:
+                continue
+            if any(dotted.startswith(allowed) for allowed in _OTHER_ACCOUNTS_ALLOWED):
+                continue
+            key = settings_path(StackSettings, path, "config")
+            problems.append(
+                f"{key}: {value} is in account {match.group(1)}, not this stack's "
+                f"{self.account.id} (account.id); use the one of this account"
+            )
+        return problems
 
     def _role_problems(self) -> list[str]:
         organization = self.landing_zone.organization.enabled
@@ -225,6 +293,51 @@ SECRET_KEYS: Mapping[str, str] = {
 }
 
 
+def _strings(
+    value: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string in a dumped settings tree, with its path of Python names and map keys."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def stack_name_problems(stack: str, settings: StackSettings) -> list[str]:
+    """A stack file whose environment or role contradicts the stack's name is the wrong file
+    for that stack (e.g. `Pulumi.prod.yaml` copied from nonprod): refused before anything
+    runs. Names that say neither (`cards`, `eu`) are free."""
+    words = set(re.split(r"[^a-z0-9]+", stack.lower()))
+    problems: list[str] = []
+    nonprod_words = {"nonprod", "dev", "test", "staging", "stage", "qa", "sandbox", "uat"}
+    if "prod" in words and settings.environment != "prod":
+        problems.append(
+            f"{NAMESPACE}:environment: the stack {stack!r} is named prod but its file says "
+            f"{settings.environment}; fix the file or run it as a nonprod stack"
+        )
+    if words & nonprod_words and settings.environment == "prod":
+        problems.append(
+            f"{NAMESPACE}:environment: the stack {stack!r} is named as a nonprod stack but "
+            "its file says prod; fix the file or rename the stack"
+        )
+    management = bool(words & {"management", "mgmt", "org", "organization"})
+    if management != (settings.stack_role == "management"):
+        problems.append(
+            f"{NAMESPACE}:stackRole: the stack {stack!r} "
+            + (
+                "is named as the management stack but its file says stackRole: workload"
+                if management
+                else "builds the organization (stackRole: management) but its name says "
+                "otherwise; name it management"
+            )
+        )
+    return problems
+
+
 def _config_keys() -> list[str]:
     """Every alias a stack file may use under the namespace (region comes from aws:)."""
     return [(f.alias or name) for name, f in StackSettings.model_fields.items() if name != "region"]
@@ -235,6 +348,9 @@ def _format(exc: ValidationError) -> list[str]:
     for error in exc.errors():
         message = str(error["msg"]).removeprefix("Value error, ")
         loc = settings_path(StackSettings, error["loc"], "config")
+        if loc == "region":  # read from the provider's key, not this namespace
+            problems.append(f"aws:region: {message}")
+            continue
         if error["type"] == "extra_forbidden":
             message = "unknown key; check the spelling against the config reference in README.md"
         for line in message.split("\n"):

@@ -137,10 +137,21 @@ def user_data_path(path: str, base_dir: Path | None = None) -> Path:
 
 
 def check_user_data(settings: HaAppTierSettings, base_dir: Path | None = None) -> list[Problem]:
-    """The user-data file exists, stays inside the project and fits EC2's 16 KB."""
+    """The user-data file stays inside the project, exists and fits EC2's 16 KB."""
     if settings.user_data_file is None:
         return []
     file = user_data_path(settings.user_data_file, base_dir)
+    project = (base_dir or Path.cwd()).resolve()
+    if not file.resolve().is_relative_to(project):
+        # the boot script is reviewed with the code: one from elsewhere on the deploying
+        # machine (../../, /etc/..., a link out of the repository) is not
+        return [
+            Problem(
+                at("user_data_file"),
+                f"{settings.user_data_file!r} is outside the project directory ({project}); "
+                "keep the boot script in the repository (e.g. userdata/<app>.sh)",
+            )
+        ]
     if not file.is_file():
         return [
             Problem(
