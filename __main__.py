@@ -31,24 +31,37 @@ settings = stack.settings
 env = settings.environment
 context = settings.context
 
-# One explicit provider per stack: it refuses to touch any account but the stack's own.
-provider_args: dict[str, object] = {"region": settings.region}
-if settings.account is not None:
-    provider_args["allowed_account_ids"] = [settings.account.id]
-    if settings.account.deploy_role_arn:
-        provider_args["assume_roles"] = [
-            aws.ProviderAssumeRoleArgs(
-                role_arn=settings.account.deploy_role_arn,
-                session_name=f"payments-platform-{env}",
-            )
-        ]
-provider = aws.Provider(f"{env}-aws", **provider_args)  # type: ignore[arg-type]
+
+def account_provider(name: str, region: str) -> aws.Provider:
+    """A provider that refuses to touch any account but the stack's own."""
+    provider_args: dict[str, object] = {"region": region}
+    if settings.account is not None:
+        provider_args["allowed_account_ids"] = [settings.account.id]
+        if settings.account.deploy_role_arn:
+            provider_args["assume_roles"] = [
+                aws.ProviderAssumeRoleArgs(
+                    role_arn=settings.account.deploy_role_arn,
+                    session_name=f"payments-platform-{env}",
+                )
+            ]
+    return aws.Provider(name, **provider_args)  # type: ignore[arg-type]
+
+
+# One explicit provider per stack, in its region; and the same account in us-east-1, where
+# EventBridge receives root console sign-ins and IAM/STS calls (the LandingZone forwards them).
+provider = account_provider(f"{env}-aws", settings.region)
 in_account = pulumi.ResourceOptions(providers=[provider])
+us_east_1 = (
+    None
+    if settings.region == "us-east-1"
+    else account_provider(f"{env}-aws-us-east-1", "us-east-1")
+)
 
 landing_zone = LandingZone(
     stack.landing_zone_name,
     settings.landing_zone,
     context=context,
+    us_east_1_provider=us_east_1,
     opts=in_account,
 )
 alarms = landing_zone.alarm_topic_arn

@@ -139,19 +139,33 @@ class PlatformMocks(pulumi.runtime.Mocks):
         self.ami_id = ami_id
         #: False: IAM Identity Center is not enabled, and ListInstances answers empty lists
         self.identity_center = identity_center
+        #: the region of each explicit aws provider, by provider id
+        self._provider_regions: dict[str, str] = {}
+
+    def region_of(self, provider: str | None) -> str:
+        """The region of the provider a resource or invoke uses (``<urn>::<id>``): an
+        explicit provider's own, else the mocks' default."""
+        return self._provider_regions.get((provider or "").rsplit("::", 1)[-1], self.region)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "random:index/randomPassword:RandomPassword":
             digest = hashlib.sha256(args.name.encode()).hexdigest()
             return "none", {**args.inputs, "result": f"Offline-{digest[:24]}!"}
         resource_id, state = mock_aws.create(
-            args.typ, args.name, args.inputs, region=self.region, account=self.account_id
+            args.typ,
+            args.name,
+            args.inputs,
+            region=self.region_of(args.provider),
+            account=self.account_id,
         )
-        return args.resource_id or resource_id, state
+        resource_id = args.resource_id or resource_id
+        if args.typ == "pulumi:providers:aws":
+            self._provider_regions[resource_id] = str(args.inputs.get("region") or self.region)
+        return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token = args.token
-        region = args.args.get("region") or self.region
+        region = args.args.get("region") or self.region_of(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,

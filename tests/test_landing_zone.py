@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import typing
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 from pydantic import BaseModel, ValidationError
 
+import components.plan as offline_plan
 from components import ComponentConfigError
 from components.core.problems import config_line
 from components.core.settings import StackContext
+from components.iam_check import Request, decide
 from components.landing_zone import PROD_RULES, LandingZone, LandingZoneSettings, check
 from components.landing_zone.baseline import CONFORMANCE_TEMPLATE_MAX_BYTES
+from components.landing_zone.checks import check_global_events_route
 from components.landing_zone.organization import (
+    GLOBAL_EVENT_RULE_ACTIONS,
     GLOBAL_SERVICE_ACTIONS,
     SCP_MAX_CHARS,
     SCP_MAX_PER_TARGET,
@@ -26,13 +32,19 @@ from components.landing_zone.organization import (
 )
 from components.landing_zone.settings import ServiceControlPolicySettings
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
+from tests.fidelity import role_allows, role_of
 
 BUCKET = "aws:s3/bucket:Bucket"
+PROVIDER = "pulumi:providers:aws"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 TOPIC = "aws:sns/topic:Topic"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 STANDARD = "aws:securityhub/standardsSubscription:StandardsSubscription"
 PCI_DSS = "arn:aws:securityhub:ap-southeast-1::standards/pci-dss/v/4.0.1"
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: What every prod LandingZone needs: someone who hears about security findings.
 SECOPS = {"secops": {"protocol": "email", "endpoint": "secops@example.com"}}
@@ -108,19 +120,22 @@ MANAGEMENT: dict[str, Any] = {
 WORKLOAD: dict[str, Any] = {"notifications": {"security_subscriptions": SECOPS}}
 
 
-def _run(data: dict[str, Any], environment: str = "prod") -> tuple[Plan, dict[str, Any]]:
+def _run(
+    data: dict[str, Any], environment: str = "prod", mocks: PlatformMocks | None = None
+) -> tuple[Plan, dict[str, Any]]:
     settings = LandingZoneSettings.model_validate(data)
 
     def program() -> None:
         context = StackContext(environment=environment)  # type: ignore[arg-type]
-        lz = LandingZone(environment, settings, context=context)
+        us_east_1 = aws.Provider("us-east-1", region="us-east-1")
+        lz = LandingZone(environment, settings, context=context, us_east_1_provider=us_east_1)
         pulumi.export("alarmTopicArn", lz.alarm_topic_arn)
         pulumi.export("securityTopicArn", lz.security_topic_arn)
         pulumi.export("trailArn", lz.trail_arn)
         pulumi.export("permissionSetArns", lz.permission_set_arns)
         pulumi.export("accountIds", lz.account_ids)
 
-    plan = run_offline(program)
+    plan = run_offline(program, mocks=mocks)
     return plan, plan.stack_outputs
 
 
@@ -346,6 +361,38 @@ def test_config_records_everything_and_runs_the_pci_conformance_pack(workload: P
     assert len(pack["templateBody"].encode()) <= CONFORMANCE_TEMPLATE_MAX_BYTES
 
 
+def test_config_delivers_as_its_own_role_which_may_write_its_prefix_and_use_the_key(
+    workload: Plan,
+) -> None:
+    """AWS Config delivers to a bucket of its own account as the recorder's role, whose
+    AWS_ConfigRole policy cannot write to S3 or use a key: the role's own policy grants the
+    bucket check, the writes under config/AWSLogs/<account>/Config/ with the
+    bucket-owner-full-control ACL, and the logs key through S3; nothing more. No
+    service-linked role is created (one per account: it may exist already)."""
+    recorder = one(workload, "aws:cfg/recorder:Recorder")
+    role = role_of(workload, recorder.inputs["roleArn"])
+    bucket = workload.named("prod-trail", BUCKET).outputs["arn"]
+    key = workload.named("prod-logs").outputs["arn"]
+    config_object = f"{bucket}/config/AWSLogs/111122223333/Config/ConfigWritabilityCheckFile"
+    acl = {"s3:x-amz-acl": "bucket-owner-full-control"}
+    via_s3 = {"kms:ViaService": "s3.ap-southeast-1.amazonaws.com"}
+    assert role_allows(workload, role, Request("s3:GetBucketAcl", bucket))
+    assert role_allows(workload, role, Request("s3:ListBucket", bucket))
+    assert role_allows(workload, role, Request("s3:PutObject", config_object, context=acl))
+    assert role_allows(workload, role, Request("kms:GenerateDataKey", key, context=via_s3))
+    # and nothing more: another ACL, another prefix, the key outside S3
+    assert not role_allows(workload, role, Request("s3:PutObject", config_object))
+    trail_object = f"{bucket}/cloudtrail/AWSLogs/111122223333/CloudTrail/x.json.gz"
+    assert not role_allows(workload, role, Request("s3:PutObject", trail_object, context=acl))
+    assert not role_allows(workload, role, Request("s3:DeleteObject", config_object))
+    assert not role_allows(workload, role, Request("kms:GenerateDataKey", key))
+    assert not workload.of_type("aws:iam/serviceLinkedRole:ServiceLinkedRole")
+    # PutDeliveryChannel writes its test object at once: the policy exists before
+    channel = one(workload, "aws:cfg/deliveryChannel:DeliveryChannel")
+    policy = workload.named("prod-config-delivery", "aws:iam/rolePolicy:RolePolicy")
+    assert policy.urn in channel.dependencies
+
+
 def test_the_conformance_pack_starts_after_the_recorder(workload: Plan) -> None:
     pack = one(workload, "aws:cfg/conformancePack:ConformancePack")
     assert one(workload, "aws:cfg/recorderStatus:RecorderStatus").urn in pack.dependencies
@@ -360,7 +407,10 @@ def test_a_control_tower_account_keeps_its_recorder_but_still_runs_the_pack(nonp
 def test_high_severity_findings_reach_the_encrypted_security_topic(workload: Plan) -> None:
     topic = workload.named("prod-security", TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == workload.named("prod-notifications").outputs["arn"]
-    rules = {r.name: r for r in workload.of_type("aws:cloudwatch/eventRule:EventRule")}
+    rules = {
+        r.name: r for r in workload.of_type("aws:cloudwatch/eventRule:EventRule") if not r.provider
+    }
+    assert set(rules) == {"prod-guardduty", "prod-securityhub", "prod-root-activity"}
     guardduty = json.loads(rules["prod-guardduty"].inputs["eventPattern"])
     assert guardduty["detail"]["severity"] == [{"numeric": [">=", 7]}]
     hub = json.loads(rules["prod-securityhub"].inputs["eventPattern"])
@@ -369,6 +419,7 @@ def test_high_severity_findings_reach_the_encrypted_security_topic(workload: Pla
     targets = {
         t.inputs["rule"]: t.inputs["arn"]
         for t in workload.of_type("aws:cloudwatch/eventTarget:EventTarget")
+        if not t.provider
     }
     assert set(targets) == {r.outputs["name"] for r in rules.values()}
     assert set(targets.values()) == {topic.outputs["arn"]}
@@ -443,7 +494,7 @@ def test_every_resource_is_parented_and_tagged(
     for plan in (workload, management[0]):
         component = one(plan, "payments:index:LandingZone")
         descendants = {r.urn for r in plan.descendants_of(component)}
-        assert descendants == {r.urn for r in plan if r.urn != component.urn}
+        assert descendants == {r.urn for r in plan if r.urn != component.urn and r.type != PROVIDER}
         must_tag = {
             "aws:s3/bucket:Bucket",
             "aws:kms/key:Key",
@@ -486,7 +537,10 @@ def test_every_scp_statement_is_a_deny_and_the_region_scp_exempts_global_service
         for s in statements(policy.inputs["content"]):
             assert s["Effect"] == "Deny", (policy.name, s["Sid"])
     region = doc(plan.named("prod-scp-region-allow-list").inputs["content"])["Statement"][0]
-    assert region["Condition"]["StringNotEquals"]["aws:RequestedRegion"] == ["ap-southeast-1"]
+    assert region["Condition"]["StringNotEquals"]["aws:RequestedRegion"] == [
+        "ap-southeast-1",
+        "us-east-1",  # only the root-activity forwarder: see the test of the second statement
+    ]
     for action in (
         "iam:*",
         "organizations:*",
@@ -1184,3 +1238,211 @@ def test_the_docs_describe_every_setting() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "landing-zone.md").read_text()
     missing = [k for k in _keys(LandingZoneSettings) if f"`{k}`" not in text]
     assert not missing, f"docs/landing-zone.md lacks {missing}"
+
+
+# --- IAM Identity Center not (yet) enabled ---------------------------------------------------
+
+
+def _management_program(data: dict[str, Any]) -> typing.Callable[[], None]:
+    settings = LandingZoneSettings.model_validate(data)
+
+    def program() -> None:
+        us_east_1 = aws.Provider("us-east-1", region="us-east-1")
+        LandingZone("prod", settings, context=StackContext(), us_east_1_provider=us_east_1)
+
+    return program
+
+
+def test_without_identity_center_the_organization_part_says_what_to_do_first() -> None:
+    """In an account without IAM Identity Center, ListInstances answers empty lists; the
+    deploy stops with the key and what to do first, and creates no permission set (was: an
+    IndexError from instances.arns[0])."""
+    monitor = RecordingMonitor(PlatformMocks(identity_center=False))
+    with pytest.raises(ComponentConfigError) as error:
+        run_offline(_management_program(MANAGEMENT), monitor=monitor)
+    message = str(error.value)
+    assert message.startswith("LandingZone('prod'): invalid configuration")
+    assert (
+        "settings.organization.identity_center.enabled: IAM Identity Center is not enabled "
+        "in ap-southeast-1 of this account"
+    ) in message
+    assert "enable IAM Identity Center for the organization in the management account" in message
+    assert "set `organization.identity_center.enabled` to false" in message
+    assert message.count("\n  - ") == 1, message
+    assert not [r.name for r in monitor.registered if r.type.startswith("aws:ssoadmin/")]
+
+
+def test_with_identity_center_disabled_the_organization_builds_without_permission_sets() -> None:
+    data = _org({"identity_center": {"enabled": False}})
+    plan, outputs = _run(data, mocks=PlatformMocks(identity_center=False))
+    assert not [r.name for r in plan if r.type.startswith(("aws:ssoadmin/", "aws:identitystore"))]
+    assert outputs["permissionSetArns"] == {}
+    assert set(outputs["accountIds"]) == {"log-archive", "audit", "prod", "nonprod"}
+
+
+def test_the_management_plan_without_identity_center_exits_2_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The offline plan of the real management stack, in an account without IAM Identity
+    Center: exit 2, the problem on one line under the key, no traceback."""
+    monkeypatch.setattr(
+        offline_plan, "PlatformMocks", functools.partial(PlatformMocks, identity_center=False)
+    )
+    assert offline_plan.main(["management", "--project-dir", str(ROOT)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: management: LandingZone('management'): invalid configuration")
+    assert "  - settings.organization.identity_center.enabled: IAM Identity Center" in err
+    assert "Traceback" not in err and "IndexError" not in err
+
+
+# --- root activity of global services, from us-east-1 ------------------------------------------
+
+
+def _in_region(plan: Plan, resource: Registered) -> str:
+    if not resource.provider:
+        return "ap-southeast-1"  # the mocks' default region
+    return str(plan.by_urn(resource.provider.rsplit("::", 1)[0]).inputs["region"])
+
+
+def test_root_activity_seen_in_us_east_1_is_forwarded_to_the_home_bus(workload: Plan) -> None:
+    """A rule in us-east-1 (where EventBridge receives root console sign-ins and IAM/STS
+    calls) sends root activity to the home region's default bus through a role that may
+    only put events there; the home root-activity rule sends it on to the security topic."""
+    rules = {r.name: r for r in workload.of_type(RULE)}
+    forwarder = rules["prod-root-activity-us-east-1"]
+    assert _in_region(workload, forwarder) == "us-east-1"
+    assert _in_region(workload, rules["prod-root-activity"]) == "ap-southeast-1"
+    assert forwarder.inputs["eventPattern"] == rules["prod-root-activity"].inputs["eventPattern"]
+    (target,) = [
+        t for t in workload.of_type(TARGET) if t.inputs["rule"] == forwarder.outputs["name"]
+    ]
+    assert _in_region(workload, target) == "us-east-1"
+    home_bus = "arn:aws:events:ap-southeast-1:111122223333:event-bus/default"
+    assert target.inputs["arn"] == home_bus
+    role = role_of(workload, target.inputs["roleArn"])
+    assume = Request(
+        "sts:AssumeRole",
+        principal={"Service": "events.amazonaws.com"},
+        context={"aws:SourceAccount": "111122223333"},
+    )
+    assert decide(doc(role.inputs["assumeRolePolicy"]), assume) == "allow"
+    assert role_allows(workload, role, Request("events:PutEvents", home_bus))
+    other_bus = "arn:aws:events:eu-west-1:111122223333:event-bus/default"
+    assert not role_allows(workload, role, Request("events:PutEvents", other_bus))
+    # only the forwarder lives in us-east-1
+    assert {r.name for r in workload if r.provider and _in_region(workload, r) == "us-east-1"} == {
+        "prod-root-activity-us-east-1"
+    }
+
+
+def _refused_route(mocks: PlatformMocks, provider_region: str | None) -> tuple[str, Plan]:
+    """The error of a workload LandingZone given a provider in ``provider_region`` (None:
+    none), and what it registered before the deploy stopped."""
+    monitor = RecordingMonitor(mocks)
+    settings = LandingZoneSettings.model_validate(WORKLOAD)
+
+    def program() -> None:
+        there = None
+        if provider_region is not None:
+            there = aws.Provider("there", region=provider_region)
+        LandingZone("prod", settings, context=StackContext(), us_east_1_provider=there)
+
+    with pytest.raises(ComponentConfigError) as error:
+        run_offline(program, monitor=monitor)
+    return str(error.value), Plan(monitor.registered, {})
+
+
+def test_without_a_us_east_1_provider_elsewhere_the_deploy_stops_naming_the_argument() -> None:
+    """The home region is known when the provider answers: a landing zone outside us-east-1
+    without ``us_east_1_provider`` stops then, before its root-activity rule exists."""
+    message, plan = _refused_route(PlatformMocks(), None)
+    assert message.startswith("LandingZone('prod'): invalid configuration")
+    assert (
+        "us_east_1_provider: the landing zone runs in ap-southeast-1, but EventBridge receives "
+        "root console sign-ins and IAM/STS calls only in us-east-1"
+    ) in message
+    assert plan.every("payments:index:LandingZone")  # it started, then stopped
+    assert "prod-root-activity" not in {r.name for r in plan.of_type(RULE)}
+
+
+def test_a_provider_in_another_region_is_refused() -> None:
+    message, plan = _refused_route(PlatformMocks(), "eu-west-1")
+    assert "us_east_1_provider: the provider is in eu-west-1; give one in us-east-1" in message
+    assert not [r.name for r in plan.of_type(RULE) if "us-east-1" in r.name]
+
+
+def _run_without_provider(mocks: PlatformMocks) -> tuple[Plan, dict[str, Any]]:
+    settings = LandingZoneSettings.model_validate(WORKLOAD)
+
+    def program() -> None:
+        LandingZone("prod", settings, context=StackContext())
+
+    plan = run_offline(program, mocks=mocks)
+    return plan, plan.stack_outputs
+
+
+def test_in_us_east_1_no_forwarder_is_needed_and_none_is_accepted() -> None:
+    plan, _ = _run_without_provider(PlatformMocks(region="us-east-1"))
+    assert {r.name for r in plan.of_type(RULE)} == {
+        "prod-guardduty",
+        "prod-securityhub",
+        "prod-root-activity",
+    }
+    message, _ = _refused_route(PlatformMocks(region="us-east-1"), "us-east-1")
+    assert "us_east_1_provider: the landing zone runs in us-east-1 already" in message
+
+
+def test_a_provider_of_another_account_is_refused() -> None:
+    problems = check_global_events_route(
+        "ap-southeast-1", "111122223333", ("us-east-1", "444455556666")
+    )
+    assert [p.key for p in problems] == [("us_east_1_provider",)]
+    assert "reaches account 444455556666, the landing zone runs in 111122223333" in (
+        problems[0].message
+    )
+    assert check_global_events_route("ap-southeast-1", "1", ("us-east-1", "1")) == []
+
+
+def test_the_region_scp_lets_only_the_forwarder_be_managed_in_us_east_1(
+    management: tuple[Plan, dict[str, Any]],
+) -> None:
+    """The region guardrail denies us-east-1 (not an allowed region) except global
+    services and the EventBridge rule actions the forwarder's deploy needs; without that,
+    the prod and nonprod deploy roles could not create it."""
+    scp = doc(management[0].named("prod-scp-region-allow-list").inputs["content"])
+    deployer = "arn:aws:iam::210987654321:role/payments-platform-deployer"
+
+    def verdict(action: str, region: str) -> str:
+        context = {"aws:RequestedRegion": region, "aws:PrincipalARN": deployer}
+        return decide(scp, Request(action, context=context))
+
+    for action in GLOBAL_EVENT_RULE_ACTIONS:
+        assert verdict(action, "us-east-1") != "deny", action
+    for action in ("events:PutEvents", "events:CreateApiDestination", "ec2:RunInstances"):
+        assert verdict(action, "us-east-1") == "deny", action
+    for action in ("events:PutRule", "ec2:RunInstances"):
+        assert verdict(action, "eu-west-1") == "deny", action
+        assert verdict(action, "ap-southeast-1") != "deny", action
+    assert verdict("iam:CreateRole", "us-east-1") != "deny"
+    exempt = "arn:aws:iam::210987654321:role/AWSControlTowerExecution"
+    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalARN": exempt}
+    assert decide(scp, Request("ec2:RunInstances", context=context)) != "deny"
+    allowing = ServiceControlPolicySettings(allowed_regions=["ap-southeast-1", "us-east-1"])
+    regions = service_control_policies(allowing)["region-allow-list"]["Statement"]
+    assert [s["Sid"] for s in regions] == ["DenyOutsideAllowedRegions"]
+
+
+def test_the_stack_passes_a_us_east_1_provider_of_the_same_account(
+    stack_plan: typing.Callable[..., Plan],
+) -> None:
+    """__main__ builds the us-east-1 provider from the stack's own account settings: the
+    same allowed account and deploy role as the stack's provider."""
+    plan = stack_plan("prod")
+    providers = {r.name: r.inputs for r in plan.of_type(PROVIDER)}
+    home, there = providers["prod-aws"], providers["prod-aws-us-east-1"]
+    assert there["region"] == "us-east-1" and home["region"] == "ap-southeast-1"
+    for key in ("allowedAccountIds", "assumeRoles"):
+        assert there[key] == home[key], key
+    (forwarder,) = [r for r in plan.of_type(RULE) if r.name.endswith("-us-east-1")]
+    assert forwarder.provider.rsplit("::", 1)[0] == plan.named("prod-aws-us-east-1").urn

@@ -60,8 +60,8 @@ def test_prod_and_nonprod_share_no_address_space_account_or_key(
     for cidr in ON_PREM:
         assert not ipaddress.ip_network(cidr).overlaps(prod_vpc)
         assert not ipaddress.ip_network(cidr).overlaps(nonprod_vpc)
-    (prod_provider,) = prod_plan.of_type("pulumi:providers:aws")
-    (nonprod_provider,) = nonprod_plan.of_type("pulumi:providers:aws")
+    prod_provider = prod_plan.named("prod-aws")
+    nonprod_provider = nonprod_plan.named("nonprod-aws")
     assert prod_provider.inputs["allowedAccountIds"] != nonprod_provider.inputs["allowedAccountIds"]
     prod_keys = {k.outputs["arn"] for k in prod_plan.of_type("aws:kms/key:Key")}
     nonprod_keys = {k.outputs["arn"] for k in nonprod_plan.of_type("aws:kms/key:Key")}
@@ -72,12 +72,15 @@ def test_every_resource_deploys_through_the_stacks_own_account_provider(
     prod_plan: Plan, nonprod_plan: Plan
 ) -> None:
     for plan, account in ((prod_plan, "210987654321"), (nonprod_plan, "123456789012")):
-        (provider,) = plan.of_type("pulumi:providers:aws")
-        assert provider.inputs["allowedAccountIds"] == f'["{account}"]'
-        assert f"arn:aws:iam::{account}:role/" in provider.inputs["assumeRoles"]
+        # the stack's region, and us-east-1 for the LandingZone's root-activity forwarder
+        providers = plan.every("pulumi:providers:aws")
+        assert sorted(p.inputs["region"] for p in providers) == ["ap-southeast-1", "us-east-1"]
+        for provider in providers:
+            assert provider.inputs["allowedAccountIds"] == f'["{account}"]'
+            assert f"arn:aws:iam::{account}:role/" in provider.inputs["assumeRoles"]
         for r in plan:
             if r.custom and r.type.startswith("aws:"):
-                assert r.provider.startswith(provider.urn), f"{r.name} uses {r.provider}"
+                assert any(r.provider.startswith(p.urn) for p in providers), r.name
 
 
 def test_every_taggable_resource_carries_its_environment(

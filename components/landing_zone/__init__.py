@@ -2,7 +2,8 @@
 GuardDuty, Security Hub, Access Analyzer, alarm and security topics, budget) and, in the
 management account, the organization (OUs, accounts, SCPs, Identity Center, Control Tower).
 
-    lz = LandingZone("prod", LandingZoneSettings(), context=context)
+    us_east_1 = aws.Provider("us-east-1", region="us-east-1")  # root sign-ins, IAM, STS
+    lz = LandingZone("prod", LandingZoneSettings(), context=context, us_east_1_provider=us_east_1)
     HaAppTier(..., alarm_topic_arn=lz.alarm_topic_arn)
 """
 

@@ -16,12 +16,15 @@ import pulumi_aws as aws
 
 from ..core.aws_env import assume_role_policy, policy_json
 from ..core.kms import account_administers_key, customer_managed_key
+from ..core.problems import raise_problems
 from ..core.s3 import private_bucket
 from ..core.scope import Scope
+from .checks import check_global_events_route
 from .settings import (
     BudgetSettings,
     ConfigRecorderSettings,
     GuardDutySettings,
+    LandingZoneSettings,
     NotificationSettings,
     PasswordPolicySettings,
     SecurityHubSettings,
@@ -77,6 +80,9 @@ PCI_CONFORMANCE_RULES: dict[str, dict[str, str]] = {
     "VPC_DEFAULT_SECURITY_GROUP_CLOSED": {},
     "VPC_FLOW_LOGS_ENABLED": {},
 }
+
+#: Where AWS Config writes under the trail bucket (``<prefix>/AWSLogs/<account>/Config/``).
+CONFIG_PREFIX = "config"
 
 #: AWS Config conformance packs accept a template body of at most this many bytes.
 CONFORMANCE_TEMPLATE_MAX_BYTES = 51_200
@@ -165,6 +171,10 @@ def logs_key(scope: Scope) -> aws.kms.Key:
                 },
             },
             {
+                # the recorder's role uses the key through S3 (the account delegates to IAM
+                # above); this admits Config's service principal, which AWS falls back to when
+                # the role cannot ("Permissions for the KMS Key for the AWS Config Delivery
+                # Channel")
                 "Sid": "ConfigEncryptsSnapshots",
                 "Effect": "Allow",
                 "Principal": {"Service": "config.amazonaws.com"},
@@ -410,6 +420,10 @@ def trail_bucket_policy(
                 },
             },
             {
+                # Config delivers as the recorder's role (config_delivery_policy); AWS retries
+                # as its service principal when the role cannot, which these two statements
+                # admit, for this account only (AWS Config Developer Guide, "Permissions for
+                # the Amazon S3 Bucket for the AWS Config Delivery Channel")
                 "Sid": "ConfigAclCheck",
                 "Effect": "Allow",
                 "Principal": {"Service": "config.amazonaws.com"},
@@ -423,7 +437,7 @@ def trail_bucket_policy(
                 "Principal": {"Service": "config.amazonaws.com"},
                 "Action": "s3:PutObject",
                 "Resource": pulumi.Output.all(bucket_arn, account).apply(
-                    lambda p: f"{p[0]}/config/AWSLogs/{p[1]}/Config/*"
+                    lambda p: f"{p[0]}/{CONFIG_PREFIX}/AWSLogs/{p[1]}/Config/*"
                 ),
                 "Condition": {
                     "StringEquals": {
@@ -553,6 +567,47 @@ def aws_config(
         )
 
 
+def config_delivery_policy(
+    scope: Scope, bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
+) -> dict[str, Any]:
+    """What the recorder's own role needs to deliver: AWS Config delivers to a bucket of its
+    own account AS THE RECORDER'S ROLE, and ``AWS_ConfigRole`` grants no S3 write and no KMS
+    use (it reads resource configurations). Without this, ``PutDeliveryChannel`` fails with
+    ``InsufficientDeliveryPolicyException``. The statements are AWS's own: AWS Config
+    Developer Guide, "Permissions for the IAM Role Assigned to AWS Config" (S3 bucket and
+    KMS key policies of the role) and "Permissions for the Amazon S3 Bucket for the AWS
+    Config Delivery Channel" (HeadBucket, i.e. ``s3:ListBucket``, to find the bucket)."""
+    account = scope.env.account_id
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ConfigFindsBucket",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                "Resource": bucket_arn,
+            },
+            {
+                "Sid": "ConfigDelivers",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+                "Resource": pulumi.Output.all(bucket_arn, account).apply(
+                    lambda p: f"{p[0]}/{CONFIG_PREFIX}/AWSLogs/{p[1]}/Config/*"
+                ),
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+            {
+                # S3 asks KMS for the object's data key with the role's credentials
+                "Sid": "ConfigEncryptsThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": scope.env.service_endpoint("s3")}},
+            },
+        ],
+    }
+
+
 def _recorder(
     scope: Scope,
     cfg: ConfigRecorderSettings,
@@ -560,6 +615,11 @@ def _recorder(
     bucket: aws.s3.Bucket,
     bucket_policy: aws.s3.BucketPolicy,
 ) -> aws.cfg.RecorderStatus:
+    # A role of the stack's own, not the AWSServiceRoleForConfig service-linked role: that
+    # role is one per account, may already exist (an earlier console set-up, another tool,
+    # a former enrolment), and aws.iam.ServiceLinkedRole fails when it does; it also cannot
+    # write to S3 or use a key, so Config would deliver as its service principal instead.
+    # Our role is created with the stack in a fresh account and in one configured before.
     role = aws.iam.Role(
         f"{scope.name}-config",
         assume_role_policy=assume_role_policy("config.amazonaws.com", scope.env.account_id),
@@ -570,6 +630,12 @@ def _recorder(
         ],
         description="AWS Config records resource configuration",
         tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    delivery = aws.iam.RolePolicy(
+        f"{scope.name}-config-delivery",
+        role=role.id,
+        policy=policy_json(config_delivery_policy(scope, bucket.arn, key.arn)),
         opts=scope.opts(),
     )
     recorder = aws.cfg.Recorder(
@@ -586,10 +652,12 @@ def _recorder(
         f"{scope.name}-config",
         name=f"{scope.name}-delivery",
         s3_bucket_name=bucket.id,
-        s3_key_prefix="config",
+        s3_key_prefix=CONFIG_PREFIX,
         s3_kms_key_arn=key.arn,
         snapshot_delivery_properties={"delivery_frequency": "TwentyFour_Hours"},
-        opts=scope.opts(depends_on=[recorder, bucket_policy]),
+        # PutDeliveryChannel writes a test object as the role at once (the provider retries
+        # InsufficientDeliveryPolicyException while IAM propagates the new policy)
+        opts=scope.opts(depends_on=[recorder, bucket_policy, delivery]),
     )
     return aws.cfg.RecorderStatus(
         f"{scope.name}-config",
@@ -743,51 +811,97 @@ def _topic(
     return topic
 
 
+#: CIS 4.3 / PCI DSS 10.2.1.2: any use of the root user is an incident. CloudTrail puts
+#: these events on the default bus of the region they are recorded in: a root console
+#: sign-in and the calls of global services (IAM, STS) are recorded in us-east-1.
+ROOT_ACTIVITY_PATTERN: dict[str, Any] = {
+    "detail-type": [
+        "AWS API Call via CloudTrail",
+        "AWS Console Sign In via CloudTrail",
+    ],
+    "detail": {"userIdentity": {"type": ["Root"]}},
+}
+
+
+def global_events_route(
+    scope: Scope, us_east_1: pulumi.ProviderResource | None
+) -> pulumi.Output[bool]:
+    """Whether the root-activity route is complete, checked when the providers answer (the
+    home region and account are known only then): True when it needs the forwarder from
+    us-east-1; a ComponentConfigError naming ``us_east_1_provider`` when the provider is
+    missing, in another region or another account (``pulumi preview`` shows it before
+    anything is created)."""
+    home = pulumi.Output.all(scope.env.region, scope.env.account_id)
+    there: pulumi.Output[Any] = pulumi.Output.from_input(None)
+    if us_east_1 is not None:
+        opts = pulumi.InvokeOutputOptions(parent=scope.parent, provider=us_east_1)
+        there = pulumi.Output.all(
+            aws.get_region_output(opts=opts).region,
+            aws.get_caller_identity_output(opts=opts).account_id,
+        )
+
+    def check(args: list[Any]) -> bool:
+        (region, account), forwarder = args
+        problems = check_global_events_route(
+            region, account, (str(forwarder[0]), str(forwarder[1])) if forwarder else None
+        )
+        raise_problems("LandingZone", scope.name, problems, LandingZoneSettings)
+        return forwarder is not None
+
+    return pulumi.Output.all(home, there).apply(check)
+
+
+def _after(route: pulumi.Output[bool], pattern: dict[str, Any]) -> pulumi.Output[str]:
+    """The rendered pattern, once ``route`` is checked (a broken route stops the rule)."""
+    return route.apply(lambda _: json.dumps(pattern, sort_keys=True))
+
+
 def security_routes(
     scope: Scope,
     gd: GuardDutySettings,
     hub: SecurityHubSettings,
     notifications: NotificationSettings,
     key: aws.kms.Key,
+    route: pulumi.Output[bool],
 ) -> tuple[aws.sns.Topic, list[aws.cloudwatch.EventRule]]:
     """EventBridge rules sending GuardDuty and Security Hub findings and any root activity
-    to the security topic; the topic and the rules."""
-    patterns: dict[str, dict[str, Any]] = {
-        "guardduty": {
-            "source": ["aws.guardduty"],
-            "detail-type": ["GuardDuty Finding"],
-            "detail": {"severity": [{"numeric": [">=", gd.min_alert_severity]}]},
-        },
-        # CIS 4.3 / PCI DSS 10.2.1.2: any use of the root user is an incident
-        "root-activity": {
-            "detail-type": [
-                "AWS API Call via CloudTrail",
-                "AWS Console Sign In via CloudTrail",
-            ],
-            "detail": {"userIdentity": {"type": ["Root"]}},
-        },
+    to the security topic; the topic and the rules. ``route`` (global_events_route) gates
+    the root-activity rule, which misses global services' events without the forwarder."""
+    patterns: dict[str, pulumi.Input[str]] = {
+        "guardduty": json.dumps(
+            {
+                "source": ["aws.guardduty"],
+                "detail-type": ["GuardDuty Finding"],
+                "detail": {"severity": [{"numeric": [">=", gd.min_alert_severity]}]},
+            },
+            sort_keys=True,
+        ),
+        "root-activity": _after(route, ROOT_ACTIVITY_PATTERN),
     }
     if hub.alert_severities:
-        patterns["securityhub"] = {
-            "source": ["aws.securityhub"],
-            "detail-type": ["Security Hub Findings - Imported"],
-            "detail": {
-                "findings": {
-                    "Severity": {"Label": list(hub.alert_severities)},
-                    "Workflow": {"Status": ["NEW"]},
-                    "RecordState": ["ACTIVE"],
-                }
+        patterns["securityhub"] = json.dumps(
+            {
+                "source": ["aws.securityhub"],
+                "detail-type": ["Security Hub Findings - Imported"],
+                "detail": {
+                    "findings": {
+                        "Severity": {"Label": list(hub.alert_severities)},
+                        "Workflow": {"Status": ["NEW"]},
+                        "RecordState": ["ACTIVE"],
+                    }
+                },
             },
-        }
+            sort_keys=True,
+        )
     rules = {
-        route: aws.cloudwatch.EventRule(
-            f"{scope.name}-{route}",
-            description=f"Route {route} findings to the security topic",
-            event_pattern=json.dumps(pattern, sort_keys=True),
+        name: aws.cloudwatch.EventRule(
+            f"{scope.name}-{name}",
+            description=f"Route {name} findings to the security topic",
+            event_pattern=pattern,
             tags=scope.tags(),
             opts=scope.opts(),
         )
-        for route, pattern in patterns.items()
+        for name, pattern in patterns.items()
     }
     topic = _topic(
         scope,
@@ -802,15 +916,67 @@ def security_routes(
         ],
         notifications.security_subscriptions,
     )
-    for route, rule in rules.items():
+    for name, rule in rules.items():
         aws.cloudwatch.EventTarget(
-            f"{scope.name}-{route}",
+            f"{scope.name}-{name}",
             rule=rule.name,
             arn=topic.arn,
             target_id="security-topic",
             opts=scope.opts(),
         )
     return topic, list(rules.values())
+
+
+def global_events_forwarder(
+    scope: Scope, us_east_1: pulumi.ProviderResource | None, route: pulumi.Output[bool]
+) -> aws.cloudwatch.EventRule | None:
+    """From us-east-1, the root activity EventBridge sees only there (console sign-in, IAM,
+    STS: CloudTrail User Guide, "AWS Management Console sign-in events"; EventBridge User
+    Guide, "AWS service events delivered via AWS CloudTrail") goes to the home region's
+    default bus, where the root-activity rule sends it to the security topic. A rule whose
+    target is another region's bus needs a role EventBridge assumes, allowed
+    ``events:PutEvents`` on that bus; a bus of the same account needs no bus policy
+    (EventBridge User Guide, "Sending and receiving events between AWS Regions")."""
+    if us_east_1 is None:
+        return None
+    env = scope.env
+    home_bus = env.arn("events", "event-bus/default")
+    role = aws.iam.Role(
+        f"{scope.name}-root-activity-forwarder",
+        assume_role_policy=assume_role_policy("events.amazonaws.com", env.account_id),
+        description="EventBridge forwards root activity seen in us-east-1 to the home region",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    put_events = aws.iam.RolePolicy(
+        f"{scope.name}-root-activity-forwarder",
+        role=role.id,
+        policy=policy_json(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "events:PutEvents", "Resource": home_bus}
+                ],
+            }
+        ),
+        opts=scope.opts(),
+    )
+    rule = aws.cloudwatch.EventRule(
+        f"{scope.name}-root-activity-us-east-1",
+        description="Forward root activity (console sign-in, IAM, STS) to the home region",
+        event_pattern=_after(route, ROOT_ACTIVITY_PATTERN),
+        tags=scope.tags(),
+        opts=scope.opts(provider=us_east_1),
+    )
+    aws.cloudwatch.EventTarget(
+        f"{scope.name}-root-activity-us-east-1",
+        rule=rule.name,
+        arn=home_bus,
+        role_arn=role.arn,
+        target_id="home-region-bus",
+        opts=scope.opts(provider=us_east_1, depends_on=[put_events]),
+    )
+    return rule
 
 
 def alarm_topic(

@@ -8,13 +8,18 @@ by a stack loader gathering the checks of a whole stack. Each rule is written on
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
 from ..core.problems import check_name as core_check_name
 from ..core.settings import StackContext
-from .organization import SCP_MAX_CHARS, render_scp, service_control_policies
+from .organization import (
+    GLOBAL_EVENTS_REGION,
+    SCP_MAX_CHARS,
+    render_scp,
+    service_control_policies,
+)
 from .settings import (
     IdentityCenterSettings,
     LandingZoneSettings,
@@ -264,6 +269,25 @@ def check_identity_center(org: OrganizationSettings) -> list[Problem]:
     return problems
 
 
+def check_identity_center_instance(instance_arns: Sequence[str], region: str) -> list[Problem]:
+    """IAM Identity Center is enabled where the permission sets go. Known only at deploy:
+    ListInstances answers an empty list in an account (or a region) without it, and every
+    permission set and assignment needs its instance (IAM Identity Center User Guide,
+    "Enable IAM Identity Center"; API reference, ListInstances)."""
+    if instance_arns:
+        return []
+    return [
+        Problem(
+            at(*_IDENTITY_CENTER, "enabled"),
+            f"IAM Identity Center is not enabled in {region} of this account (ListInstances "
+            "found no instance), and the permission sets and assignments need it: enable IAM "
+            f"Identity Center for the organization in the management account, in {region}, "
+            "then deploy again; or set `organization.identity_center.enabled` to false "
+            "(organization.identityCenter.enabled in a stack file) to leave them out",
+        )
+    ]
+
+
 def check_scp_sizes(org: OrganizationSettings) -> list[Problem]:
     """Every guardrail SCP fits the size AWS Organizations accepts."""
     if not org.enabled:
@@ -358,6 +382,64 @@ def check_budget(settings: LandingZoneSettings) -> list[Problem]:
                 )
             )
         seen.add(pair)
+    return problems
+
+
+#: The argument of the LandingZone that takes the provider in us-east-1.
+US_EAST_1_PROVIDER = "us_east_1_provider"
+
+
+def check_global_events_route(
+    home_region: str, home_account: str, forwarder: tuple[str, str] | None
+) -> list[Problem]:
+    """The root-activity alert sees global services' events. Known only at deploy (the
+    providers' region and account): EventBridge receives a root console sign-in and IAM and
+    STS calls only in us-east-1 (CloudTrail User Guide, "AWS Management Console sign-in
+    events"; EventBridge User Guide, "AWS service events delivered via AWS CloudTrail"), so
+    a landing zone elsewhere needs ``us_east_1_provider``, (region, account) ``forwarder``,
+    in us-east-1 and in its own account; one in us-east-1 needs none."""
+    key = (US_EAST_1_PROVIDER,)
+    there = GLOBAL_EVENTS_REGION
+    if forwarder is None:
+        if home_region == there:
+            return []
+        return [
+            Problem(
+                key,
+                f"the landing zone runs in {home_region}, but EventBridge receives root "
+                f"console sign-ins and IAM/STS calls only in {there}, so its root-activity "
+                f"alert would never see them: pass a provider of this account in {there} "
+                f"(aws.Provider with region {there} and the same credentials, allowed "
+                f"account and role), and the landing zone forwards them to {home_region}",
+            )
+        ]
+    region, account = forwarder
+    problems: list[Problem] = []
+    if home_region == there:
+        problems.append(
+            Problem(
+                key,
+                f"the landing zone runs in {there} already, where its root-activity rule "
+                "sees global services' events; leave the argument out (a rule forwarding to "
+                "its own bus would loop)",
+            )
+        )
+    elif region != there:
+        problems.append(
+            Problem(
+                key,
+                f"the provider is in {region}; give one in {there}, where EventBridge "
+                "receives global services' events",
+            )
+        )
+    if account != home_account:
+        problems.append(
+            Problem(
+                key,
+                f"the provider reaches account {account}, the landing zone runs in "
+                f"{home_account}: give it the same account (allowed account ids, role)",
+            )
+        )
     return problems
 
 

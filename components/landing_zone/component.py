@@ -50,8 +50,12 @@ class LandingZone(pulumi.ComponentResource):
         settings: LandingZoneSettings,
         *,
         context: StackContext,
+        us_east_1_provider: pulumi.ProviderResource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``us_east_1_provider``: a provider of the same account in us-east-1, where
+        EventBridge receives root console sign-ins and IAM/STS calls; required unless the
+        landing zone itself runs in us-east-1 (checked when the providers answer)."""
         settings = settings.for_environment(context.environment)
         problems = check(name, settings, context=context)
         raise_problems("LandingZone", name, problems, LandingZoneSettings)
@@ -68,13 +72,16 @@ class LandingZone(pulumi.ComponentResource):
         detector = base.guardduty(scope, settings.guard_duty)
         base.security_hub(scope, settings.security_hub)
         base.account_guardrails(scope, settings.password_policy)
+        route = base.global_events_route(scope, us_east_1_provider)
         security_topic, security_rules = base.security_routes(
             scope,
             settings.guard_duty,
             settings.security_hub,
             settings.notifications,
             notifications_key,
+            route,
         )
+        base.global_events_forwarder(scope, us_east_1_provider, route)
         alarm_topic = base.alarm_topic(scope, settings.notifications, notifications_key)
         base.monthly_budget(scope, settings.budget, alarm_topic)
 

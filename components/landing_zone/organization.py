@@ -16,10 +16,12 @@ import pulumi
 import pulumi_aws as aws
 
 from ..core.aws_env import AwsEnv, policy_json
+from ..core.problems import raise_problems
 from ..core.scope import Scope
 from .settings import (
     ControlTowerSettings,
     IdentityCenterSettings,
+    LandingZoneSettings,
     OrganizationSettings,
     PermissionSetName,
     ServiceControlPolicySettings,
@@ -76,6 +78,28 @@ GLOBAL_SERVICE_ACTIONS = (
     "waf:*",
     "wafv2:*",
     "wellarchitected:*",
+)
+
+#: EventBridge receives the CloudTrail events of global services (IAM, STS, the root user's
+#: console sign-in) only in this region; the landing zone keeps a rule there.
+GLOBAL_EVENTS_REGION = "us-east-1"
+
+#: What a deploy role does to manage that rule and its target (EventBridge API reference):
+#: the region guardrail lets these through in us-east-1 and nothing else of EventBridge (no
+#: PutEvents, buses, API destinations or archives there).
+GLOBAL_EVENT_RULE_ACTIONS = (
+    "events:DeleteRule",
+    "events:DescribeRule",
+    "events:DisableRule",
+    "events:EnableRule",
+    "events:ListRules",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:TagResource",
+    "events:UntagResource",
 )
 
 #: Actions that would blind the auditors: stop or delete the logging and detection services.
@@ -135,22 +159,7 @@ def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dic
             },
         ],
     }
-    regions = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                # keeps card data and its copies in the regions the assessment covers
-                "Sid": "DenyOutsideAllowedRegions",
-                "Effect": "Deny",
-                "NotAction": list(GLOBAL_SERVICE_ACTIONS),
-                "Resource": "*",
-                "Condition": {
-                    "StringNotEquals": {"aws:RequestedRegion": list(scp.allowed_regions)},
-                    **_exempt(scp),
-                },
-            }
-        ],
-    }
+    regions = {"Version": "2012-10-17", "Statement": _region_statements(scp)}
     data_protection = {
         "Version": "2012-10-17",
         "Statement": [
@@ -187,6 +196,41 @@ def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dic
         ],
     }
     return {"baseline": baseline, "region-allow-list": regions, "data-protection": data_protection}
+
+
+def _region_statements(scp: ServiceControlPolicySettings) -> list[dict[str, Any]]:
+    """Deny every region but the allowed ones (global services exempt); in us-east-1, unless
+    allowed, only the landing zone's root-activity rule may be managed as well."""
+    allowed = list(scp.allowed_regions)
+    ruled = [] if GLOBAL_EVENTS_REGION in allowed else [GLOBAL_EVENTS_REGION]
+    statements: list[dict[str, Any]] = [
+        {
+            # keeps card data and its copies in the regions the assessment covers
+            "Sid": "DenyOutsideAllowedRegions",
+            "Effect": "Deny",
+            "NotAction": list(GLOBAL_SERVICE_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {"aws:RequestedRegion": [*allowed, *ruled]},
+                **_exempt(scp),
+            },
+        }
+    ]
+    if ruled:
+        statements.append(
+            {
+                # the forwarder of root console sign-ins and IAM/STS calls lives there
+                "Sid": "DenyUsEast1ButGlobalEventRule",
+                "Effect": "Deny",
+                "NotAction": [*GLOBAL_SERVICE_ACTIONS, *GLOBAL_EVENT_RULE_ACTIONS],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:RequestedRegion": GLOBAL_EVENTS_REGION},
+                    **_exempt(scp),
+                },
+            }
+        )
+    return statements
 
 
 def render_scp(document: Mapping[str, Any]) -> str:
@@ -406,9 +450,9 @@ def identity_center(
     ic = settings.identity_center
     if not ic.enabled:
         return {}
-    instances = aws.ssoadmin.get_instances_output(opts=scope.invoke_opts())
-    instance_arn = instances.arns.apply(lambda arns: arns[0])
-    identity_store_id = instances.identity_store_ids.apply(lambda ids: ids[0])
+    instance = identity_center_instance(scope)
+    instance_arn = instance.apply(lambda i: i[0])
+    identity_store_id = instance.apply(lambda i: i[1])
     permission_sets = _permission_sets(scope, ic, instance_arn)
     for assignment_name, assignment in ic.assignments.items():
         ps_name = resolve_permission_set(
@@ -438,6 +482,27 @@ def identity_center(
             opts=scope.opts(),
         )
     return {k: v.arn for k, v in permission_sets.items()}
+
+
+def identity_center_instance(scope: Scope) -> pulumi.Output[tuple[str, str]]:
+    """(instance ARN, identity store id) of the account's IAM Identity Center, looked up in
+    the provider's region. Without an instance, the deploy stops here with a
+    ComponentConfigError saying what to do first (``pulumi preview`` shows it before
+    anything is created), rather than with an IndexError."""
+    # checks imports this module (the SCP documents), so import its rule when it runs
+    from .checks import check_identity_center_instance
+
+    instances = aws.ssoadmin.get_instances_output(opts=scope.invoke_opts())
+
+    def the_instance(args: list[Any]) -> tuple[str, str]:
+        arns, store_ids, region = args
+        problems = check_identity_center_instance(arns, region)
+        raise_problems("LandingZone", scope.name, problems, LandingZoneSettings)
+        return str(arns[0]), str(store_ids[0])
+
+    return pulumi.Output.all(instances.arns, instances.identity_store_ids, scope.env.region).apply(
+        the_instance
+    )
 
 
 def _permission_sets(
