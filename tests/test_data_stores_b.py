@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from components import ComponentConfigError
 from components.core.settings import STANDARD_TAG_KEYS, StackContext
 from components.ha_app_tier import AppRef
+from components.iam_check import Request, allows
 from components.managed_data_tier import (
     ManagedDataTier,
     ManagedDataTierSettings,
@@ -59,6 +60,9 @@ SECRET = "aws:secretsmanager/secret:Secret"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TIER = "payments:index:ManagedDataTier"
 
 
 @dataclasses.dataclass
@@ -405,6 +409,99 @@ def test_prod_rabbitmq_is_a_multi_az_cluster(prod: Run) -> None:
     assert broker["logs"] == {"general": True}
 
 
+def test_a_cluster_alarms_on_each_nodes_cpu_not_on_the_sum_over_its_nodes(prod: Run) -> None:
+    # Amazon MQ: a cluster's broker-level SystemCpuUtilization is the aggregate of its three
+    # nodes, so 85 against it fired at about 28% per node; the nodes' own series (Broker,
+    # Node) are found by the broker's name, since node names carry IPs known only at creation
+    broker = prod.one(BROKER)
+    assert broker.inputs["deploymentMode"] == "CLUSTER_MULTI_AZ"
+    cpu = prod.plan.named("data-rabbitmq-cpu", ALARM).inputs
+    assert "metricName" not in cpu and "dimensions" not in cpu
+    (query,) = cpu["metricQueries"]
+    assert query["returnData"] is True
+    assert query["period"] == 300  # a Metrics Insights query in an alarm takes a period
+    assert query["expression"] == (
+        'SELECT AVG(SystemCpuUtilization) FROM SCHEMA("AWS/AmazonMQ", Broker, Node) '
+        f"WHERE Broker = '{broker.outputs['brokerName']}' GROUP BY Node ORDER BY AVG() DESC"
+    )
+    assert cpu["threshold"] == 85
+    assert cpu["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert cpu["evaluationPeriods"] == 3
+    # the dashboard draws the same per-node lines
+    (widget,) = [
+        w
+        for w in prod.tier.dashboard_widgets
+        if w["properties"]["title"] == "data RabbitMQ: SystemCpuUtilization"
+    ]
+    assert len(widget["properties"]["metrics"]) == 1
+
+
+def test_a_single_instance_alarms_on_the_broker_cpu_which_is_its_one_node(nonprod: Run) -> None:
+    broker = nonprod.one(BROKER)
+    assert broker.inputs["deploymentMode"] == "SINGLE_INSTANCE"
+    cpu = nonprod.plan.named("data-rabbitmq-cpu", ALARM).inputs
+    assert cpu["metricName"] == "SystemCpuUtilization"
+    assert cpu["dimensions"] == {"Broker": broker.outputs["brokerName"]}
+    assert "metricQueries" not in cpu
+
+
+def test_the_domain_waits_for_the_opensearch_service_linked_role(prod: Run) -> None:
+    # AWS refuses a VPC domain in an account without AWSServiceRoleForAmazonOpenSearchService
+    # ("you must enable a service-linked role ... to access your VPC"); only the console
+    # creates it on its own
+    role = prod.one(SLR)
+    assert role.inputs["awsServiceName"] == "opensearchservice.amazonaws.com"
+    assert "customSuffix" not in role.inputs  # OpenSearch takes none: one role per account
+    assert role.retain_on_delete  # other domains of the account may use it
+    assert role.parent == prod.plan.named("data", TIER).urn
+    assert role.urn in prod.one(DOMAIN).dependencies
+
+
+def test_an_account_that_has_the_role_says_so_and_no_second_one_is_created() -> None:
+    run = _run(
+        "prod",
+        real_vpc=False,
+        opensearch=OpenSearchSettings(
+            clients=["loyalty"], master_user_arn=MASTER_ROLE, create_service_linked_role=False
+        ),
+    )
+    assert not run.plan.of_type(SLR)
+    assert run.plan.named("data-opensearch-logs").urn in run.one(DOMAIN).dependencies
+
+
+def _access_policies(run: Run) -> dict[str, Registered]:
+    tier = run.plan.named("data", TIER)
+    return {
+        p.name.removeprefix("data-app-").removesuffix("-access"): p
+        for p in run.plan.of_type(ROLE_POLICY)
+        if p.parent == tier.urn
+    }
+
+
+def test_each_client_app_reads_its_stores_secrets_and_calls_its_domain_only(prod: Run) -> None:
+    # loyalty: redis + opensearch; mmf: redis + rabbitmq; reporting: no store
+    policies = _access_policies(prod)
+    assert set(policies) == {"loyalty", "mmf"}
+    secrets = {
+        store: prod.plan.named(f"data-{store}-credentials", SECRET).outputs["arn"]
+        for store in ("redis", "rabbitmq")
+    }
+    domain = prod.one(DOMAIN).outputs["arn"]
+    clients = {"loyalty": {"redis", "opensearch"}, "mmf": {"redis", "rabbitmq"}}
+    for app, policy in policies.items():
+        assert policy.inputs["role"].startswith(f"{app}-instance-role")
+        document = json.loads(policy.inputs["policy"])
+        for store, secret in secrets.items():
+            read = Request("secretsmanager:GetSecretValue", secret)
+            assert allows(document, read) is (store in clients[app]), (app, store)
+        search = Request("es:ESHttpPost", f"{domain}/orders/_search")
+        assert allows(document, search) is ("opensearch" in clients[app]), app
+        # the data tier key decrypts the Redis/RabbitMQ secrets, through Secrets Manager only
+        via = {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}
+        assert allows(document, Request("kms:Decrypt", prod.key_arn, context=via)), app
+        assert not allows(document, Request("kms:Decrypt", prod.key_arn)), app
+
+
 def test_prod_opensearch_spans_three_azs_with_dedicated_masters(prod: Run) -> None:
     cluster = prod.one(DOMAIN).inputs["clusterConfig"]
     assert cluster["zoneAwarenessEnabled"] is True
@@ -461,6 +558,8 @@ def test_alarms_cover_the_key_metrics_and_notify_the_topic_on_alarm_and_ok(prod:
                 found.add(a.inputs.get("metricName"))
                 for q in a.inputs.get("metricQueries", []):
                     found.add(q.get("metric", {}).get("metricName"))
+                    if str(q.get("expression", "")).startswith("SELECT"):
+                        found.add(q["expression"].split("(")[1].split(")")[0])
         return {m for m in found if m}
 
     assert {

@@ -25,6 +25,7 @@ from components import ComponentConfigError
 from components.core.onprem import OnPremNetwork
 from components.core.settings import STANDARD_TAG_KEYS, StackContext
 from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
+from components.iam_check import Request, allows
 from components.managed_data_tier import (
     DmsSettings,
     DmsSource,
@@ -75,6 +76,8 @@ DMS_ENDPOINT = "aws:dms/endpoint:Endpoint"
 DMS_TASK = "aws:dms/replicationTask:ReplicationTask"
 DMS_EVENTS = "aws:dms/eventSubscription:EventSubscription"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 MAPPINGS = json.dumps(
     {
@@ -517,12 +520,109 @@ def test_alarms_and_dms_failures_notify_the_stack_topic(prod: Plan) -> None:
     # 10% of the 100 GiB allocated, in bytes as CloudWatch reports FreeStorageSpace
     assert storage.inputs["threshold"] == 100 * 1024**3 * 10 / 100
     assert {"data-dms-storage", "data-dms-cpu"} <= set(alarms)
-    events = {e.inputs["sourceType"]: e for e in prod.of_type(DMS_EVENTS)}
-    task_events = events["replication-task"]
-    assert task_events.inputs["snsTopicArn"] == TOPIC
-    assert task_events.inputs["eventCategories"] == ["failure"]
-    assert sorted(task_events.inputs["sourceIds"]) == ["data-loyalty", "data-mmf-docs"]
-    assert events["replication-instance"].inputs["snsTopicArn"] == TOPIC
+    events = prod.every(DMS_EVENTS)
+    assert {e.inputs["snsTopicArn"] for e in events} == {TOPIC}
+    (instance_events,) = [e for e in events if e.inputs["sourceType"] == "replication-instance"]
+    (instance,) = prod.of_type(DMS_INSTANCE)
+    assert instance_events.inputs["sourceIds"] == [instance.outputs["replicationInstanceId"]]
+    assert instance.urn in instance_events.dependencies  # DMS checks that the source exists
+
+
+def test_each_dms_task_reports_its_failures_through_a_subscription_of_its_own(
+    prod: Plan,
+) -> None:
+    # one subscription per task, named after it: a subscription's source ids cannot change
+    # in place, so one listing every task would be replaced whenever a task is added
+    tasks = {t.name.removeprefix("data-dms-task-"): t for t in prod.every(DMS_TASK)}
+    assert set(tasks) == {"loyalty", "mmf-docs"}
+    for name, task in tasks.items():
+        events = prod.named(f"data-dms-task-events-{name}", DMS_EVENTS)
+        assert events.inputs["sourceType"] == "replication-task"
+        assert events.inputs["sourceIds"] == [task.outputs["replicationTaskId"]]
+        assert task.urn in events.dependencies  # created once the task exists
+        assert events.inputs["eventCategories"] == ["failure"]
+        assert events.inputs["name"] == f"data-dms-task-failure-{name}"
+
+
+def test_adding_a_dms_task_adds_resources_and_changes_none() -> None:
+    task = {"source": "loyalty-pg", "target": "rds.loyalty", "table_mappings": MAPPINGS}
+    before, _ = build(PROD)
+    after, _ = build(edit("dms.tasks.loyalty-audit", task))
+    after_by_urn = {r.urn: r for r in after}
+    for resource in before:
+        same = after_by_urn.get(resource.urn)
+        assert same is not None, f"{resource.name} disappeared"
+        assert (same.type, same.parent, same.inputs) == (
+            resource.type,
+            resource.parent,
+            resource.inputs,
+        ), resource.name
+    added = {r.name for r in after if r.urn not in {b.urn for b in before}}
+    assert added == {
+        "data-dms-task-loyalty-audit",
+        "data-dms-target-loyalty-audit",
+        "data-dms-task-events-loyalty-audit",
+    }
+
+
+def test_dms_gets_the_account_roles_it_looks_up_by_name_unless_the_account_has_them(
+    prod: Plan,
+) -> None:
+    # DMS looks up dms-vpc-role and dms-cloudwatch-logs-role by name; the console creates
+    # them, an API caller must ("Creating the IAM roles to use with AWS DMS"), and without
+    # dms-vpc-role DMS refuses the subnet group
+    roles = {r.inputs.get("name"): r for r in prod.of_type(ROLE)}
+    (subnets,) = prod.of_type(DMS_SUBNETS)
+    for name in ("dms-vpc-role", "dms-cloudwatch-logs-role"):
+        assert roles[name].retain_on_delete, name  # other DMS of the account may use it
+        trust = json.loads(roles[name].inputs["assumeRolePolicy"])
+        assert allows(
+            trust,
+            Request(
+                "sts:AssumeRole",
+                principal={"Service": "dms.amazonaws.com"},
+                context={"aws:SourceAccount": ACCOUNT},
+            ),
+        )
+    assert roles["dms-vpc-role"].urn in subnets.dependencies
+    without, _ = build(edit("dms.create_account_roles", False))
+    names = {r.inputs.get("name") for r in without.of_type(ROLE)}
+    assert not {"dms-vpc-role", "dms-cloudwatch-logs-role"} & names
+
+
+# --- what client apps may read ------------------------------------------------------------
+
+
+def test_apps_read_the_master_secrets_of_their_databases_and_no_other(prod: Plan) -> None:
+    # rds.loyalty: loyalty, backoffice; rds.mmf and documentdb.mmf: mmf
+    secrets = {
+        "rds.loyalty": prod.named("data-rds-loyalty", RDS),
+        "rds.mmf": prod.named("data-rds-mmf", RDS),
+        "documentdb.mmf": prod.named("data-docdb-mmf", DOCDB),
+    }
+    arns = {k: r.outputs["masterUserSecrets"][0]["secretArn"] for k, r in secrets.items()}
+    clients = {
+        "loyalty": {"rds.loyalty"},
+        "backoffice": {"rds.loyalty"},
+        "mmf": {"rds.mmf", "documentdb.mmf"},
+    }
+    tier = prod.named("data", "payments:index:ManagedDataTier")
+    policies = {p.name: p for p in prod.of_type(ROLE_POLICY) if p.parent == tier.urn}
+    migration = [r.outputs["arn"] for r in prod.of_type(SECRET) if "dms-target" in r.name]
+    assert migration
+    for app, stores in clients.items():
+        policy = policies[f"data-app-{app}-access"]
+        assert policy.inputs["role"].startswith(f"{app}-instance-role")
+        document = json.loads(policy.inputs["policy"])
+        for store, arn in arns.items():
+            read = Request("secretsmanager:GetSecretValue", arn)
+            assert allows(document, read) is (store in stores), (app, store)
+        for arn in migration:  # DMS's migration users are not the apps'
+            assert not allows(document, Request("secretsmanager:GetSecretValue", arn)), app
+        # RDS master secrets are under the data tier key: decrypt through Secrets Manager only
+        via = {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}
+        assert allows(document, Request("kms:Decrypt", key_arn(prod), context=via)), app
+        assert not allows(document, Request("kms:Decrypt", key_arn(prod))), app
 
 
 # --- network access ---------------------------------------------------------------------

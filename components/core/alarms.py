@@ -36,7 +36,11 @@ Widget = dict[str, Any]
 @dataclass(frozen=True)
 class Query:
     """One line of a metric-math alarm: a metric (``metric`` set) or an expression over the
-    other lines' ids. Exactly one line has ``returns=True``: the value compared."""
+    other lines' ids. Exactly one line has ``returns=True``: the value compared.
+
+    An expression may also be a Metrics Insights query (``insights=True``, ``SELECT ...``),
+    which may name a resource known only once it exists; unlike a math expression, it takes
+    ``period`` (CloudWatch: "Create a CloudWatch alarm based on a Metrics Insights query")."""
 
     id: str
     metric: str | None = None
@@ -44,9 +48,10 @@ class Query:
     dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     statistic: str = "Average"
     period: int = 300
-    expression: str | None = None
+    expression: pulumi.Input[str] | None = None
     label: str | None = None
     returns: bool = False
+    insights: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def _query_args(query: Query) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             expression=query.expression,
             label=query.label,
             return_data=query.returns,
+            period=query.period if query.insights else None,
         )
     if query.metric is None:
         raise ValueError(f"query {query.id}: give a metric or an expression")

@@ -10,6 +10,7 @@ blip does not page anyone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 
@@ -316,7 +317,9 @@ def rabbitmq_alarms(
             "Maximum",
             f"messages queued >= {settings.queue_depth_alarm} (consumers falling behind)",
         ),
-        alarm(
+        _rabbitmq_cpu_alarm(name, settings, broker_name)
+        if settings.deployment_mode == "CLUSTER_MULTI_AZ"
+        else alarm(
             "cpu",
             "SystemCpuUtilization",
             settings.cpu_alarm_percent,
@@ -338,6 +341,57 @@ def rabbitmq_alarms(
         )
     alarms.append(_rabbitmq_memory_alarm(name, settings, dims))
     return alarms
+
+
+#: Amazon MQ publishes a cluster's CPU per node under the dimensions (Broker, Node); the
+#: node name (``rabbit@ip-10-0-0-230.<region>.compute.internal``) carries the private IP AWS
+#: gives the node, so it is unknown before the broker exists and changes when AWS replaces a
+#: node. Metrics Insights finds the nodes by the broker's name instead, one series per node.
+#: https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-logging-monitoring.html
+RABBITMQ_NODE_CPU_QUERY = (
+    'SELECT AVG(SystemCpuUtilization) FROM SCHEMA("AWS/AmazonMQ", Broker, Node) '
+    "WHERE Broker = '{broker}' GROUP BY Node ORDER BY AVG() DESC"
+)
+
+
+def rabbitmq_node_cpu_query(broker_name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The Metrics Insights query of each node's CPU of the broker ``broker_name``."""
+    return pulumi.Output.from_input(broker_name).apply(
+        lambda broker: RABBITMQ_NODE_CPU_QUERY.format(broker=broker)
+    )
+
+
+def _rabbitmq_cpu_alarm(
+    name: str, settings: RabbitMqSettings, broker_name: pulumi.Input[str]
+) -> Alarm:
+    """CPU of each node of a cluster against the threshold.
+
+    At the ``Broker`` dimension, a cluster's ``SystemCpuUtilization`` is the aggregate of its
+    three nodes (0-300): compared with 85 it fired at about 28% per node, and a sum hides one
+    hot node. The alarm is on a Metrics Insights query grouped by ``Node``: each node is a
+    contributor, and the alarm fires when any node's 5-minute average stays at or above the
+    threshold (CloudWatch: "Create a CloudWatch alarm based on a Metrics Insights query",
+    multi-time-series alarms need GROUP BY and ORDER BY)."""
+    return Alarm(
+        name="rabbitmq-cpu",
+        description=(
+            f"{name} RabbitMQ: a node's CPU >= {settings.cpu_alarm_percent}% (per node; the "
+            "broker-level metric of a cluster is the sum over its three nodes)"
+        ),
+        threshold=settings.cpu_alarm_percent,
+        comparison="GreaterThanOrEqualToThreshold",
+        evaluation_periods=3,
+        queries=(
+            Query(
+                id="nodes",
+                expression=rabbitmq_node_cpu_query(broker_name),
+                label="SystemCpuUtilization per node",
+                period=300,
+                insights=True,
+                returns=True,
+            ),
+        ),
+    )
 
 
 def _rabbitmq_memory_alarm(name: str, settings: RabbitMqSettings, dims: Dimensions) -> Alarm:
@@ -377,9 +431,11 @@ def _rabbitmq_memory_alarm(name: str, settings: RabbitMqSettings, dims: Dimensio
 
 
 def rabbitmq_widgets(
-    name: str, broker_name: pulumi.Input[str], region: pulumi.Input[str]
+    name: str, settings: RabbitMqSettings, broker_name: pulumi.Input[str], region: pulumi.Input[str]
 ) -> list[Widget]:
-    return [
+    """Queue depth, consumers, memory and CPU; a cluster's CPU one line per node (the
+    broker-level figure of a cluster is the sum over its nodes, up to 300%)."""
+    widgets = [
         metric_widget(
             f"{name} RabbitMQ: {metric}",
             [["AWS/AmazonMQ", metric, "Broker", broker_name]],
@@ -390,9 +446,25 @@ def rabbitmq_widgets(
             ("MessageCount", "Maximum"),
             ("ConsumerCount", "Minimum"),
             ("RabbitMQMemUsed", "Maximum"),
-            ("SystemCpuUtilization", "Average"),
         )
     ]
+    cpu: list[list[pulumi.Input[str] | dict[str, Any]]] = (
+        [
+            [
+                {
+                    "expression": rabbitmq_node_cpu_query(broker_name),
+                    "label": "CPU % per node",
+                    "id": "nodes",
+                }
+            ]
+        ]
+        if settings.deployment_mode == "CLUSTER_MULTI_AZ"
+        else [["AWS/AmazonMQ", "SystemCpuUtilization", "Broker", broker_name]]
+    )
+    widgets.append(
+        metric_widget(f"{name} RabbitMQ: SystemCpuUtilization", cpu, region=region, stat="Average")
+    )
+    return widgets
 
 
 # --- OpenSearch --------------------------------------------------------------------------------

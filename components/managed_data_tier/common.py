@@ -54,6 +54,12 @@ class StoreResult:
     security_group_id: pulumi.Output[str]
     #: ARN of the Secrets Manager secret with the credentials (never the value itself)
     secret_arn: pulumi.Output[str] | None = None
+    #: whether the data tier CMK encrypts that secret (a reader then needs kms:Decrypt on it,
+    #: through Secrets Manager); False for the aws/secretsmanager key, whose key policy lets
+    #: every principal of the account decrypt through Secrets Manager
+    secret_under_tier_key: bool = False
+    #: ARN of the OpenSearch domain its clients call with IAM credentials (`es:ESHttp*`)
+    search_domain_arn: pulumi.Output[str] | None = None
     #: resources other stores may need (e.g. the RDS instance for a DMS target endpoint)
     resources: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     #: the store's alarms (``alarms.py``), raised by the component on the stack topic

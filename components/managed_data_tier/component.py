@@ -26,6 +26,7 @@ from ..core.scope import Scope
 from ..core.settings import StackContext
 from ..ha_app_tier import AppRef
 from ..secure_vpc import NetworkRef, check_network_ref
+from .access import grant_client_access
 from .checks import check, check_app_refs
 from .common import COMPONENT, DataTierScope, StoreResult
 from .dms import DmsResult, DmsTarget, build_dms, dms_security_group
@@ -51,7 +52,8 @@ class ManagedDataTier(pulumi.ComponentResource):
     store's service (``settings.data_services()``) and every DMS source engine
     (``settings.dms_source_engines()``). ``apps`` maps app names to HaAppTier references
     (``app.ref``): a store's ``clients`` must be among them, each built with egress to the
-    store's service (``settings.services_of_client(app)``).
+    store's service (``settings.services_of_client(app)``); each app's instance role is
+    granted the secrets (and search domain) of exactly the stores that name it (``access.py``).
     """
 
     kms_key_arn: pulumi.Output[str]
@@ -109,6 +111,7 @@ class ManagedDataTier(pulumi.ComponentResource):
             dms_targets=frozenset(settings.dms_targets()),
         )
         results = build_stores(scope, settings)
+        grant_client_access(scope, settings, results, apps)
         dms = (
             build_dms(
                 scope,

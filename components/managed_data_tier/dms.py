@@ -114,7 +114,9 @@ def _service_trust(principal: pulumi.Input[str], account_id: pulumi.Output[str])
 
 
 def _account_roles(scope: DataTierScope) -> list[aws.iam.Role]:
-    """The two roles DMS looks up by fixed name in every account (one stack creates them)."""
+    """The two roles DMS looks up by fixed name in every account; the console creates them,
+    an API caller must (DMS user guide, "Creating the IAM roles to use with AWS DMS"). Kept on
+    delete: after cut-over the DMS of another stack of the account may still use them."""
     roles = []
     for role_name, policy in (
         ("dms-vpc-role", "AmazonDMSVPCManagementRole"),
@@ -126,7 +128,7 @@ def _account_roles(scope: DataTierScope) -> list[aws.iam.Role]:
             description="Account-wide role AWS DMS requires by this exact name",
             assume_role_policy=assume_role_policy("dms.amazonaws.com", scope.env.account_id),
             tags=scope.tags(),
-            opts=scope.opts(),
+            opts=scope.opts(retain_on_delete=True),
         )
         aws.iam.RolePolicyAttachment(
             f"{scope.name}-{role_name}-policy",
@@ -218,10 +220,8 @@ def build_dms(
         )
         for src, source in sorted(settings.sources.items())
     }
-    task_ids: list[str] = []
+    tasks: dict[str, aws.dms.ReplicationTask] = {}
     for task_name, task in sorted(settings.tasks.items()):
-        task_id = f"{name}-{task_name}"
-        task_ids.append(task_id)
         target = targets[task.target]
         endpoint = _target_endpoint(
             scope,
@@ -233,9 +233,9 @@ def build_dms(
             role=role,
             opts=endpoint_opts,
         )
-        aws.dms.ReplicationTask(
+        tasks[task_name] = aws.dms.ReplicationTask(
             f"{name}-dms-task-{task_name}",
-            replication_task_id=task_id,
+            replication_task_id=f"{name}-{task_name}",
             migration_type=task.migration_type,
             replication_instance_arn=instance.replication_instance_arn,
             source_endpoint_arn=sources[task.source].endpoint_arn,
@@ -246,7 +246,7 @@ def build_dms(
             tags=scope.tags(),
             opts=scope.opts(),
         )
-    _failure_notifications(scope, task_ids, f"{name}-dms")
+    _failure_notifications(scope, tasks, instance)
     return DmsResult(
         replication_instance=instance,
         secrets_role=role,
@@ -414,15 +414,26 @@ def _secrets_role(
     return role, policy
 
 
-def _failure_notifications(scope: DataTierScope, task_ids: list[str], instance_id: str) -> None:
-    """DMS reports task failures as events, not metrics: route them to the stack topic."""
-    if task_ids:
+def _failure_notifications(
+    scope: DataTierScope,
+    tasks: Mapping[str, aws.dms.ReplicationTask],
+    instance: aws.dms.ReplicationInstance,
+) -> None:
+    """DMS reports task failures as events, not metrics: route them to the stack topic.
+
+    One subscription per task, named after it: a subscription's ``source_ids`` cannot change
+    in place (the provider replaces the subscription), so one subscription listing every task
+    would be replaced whenever a task is added or removed. A subscription without source ids
+    would also never change, but it would page this stack's on-call for every replication
+    task of the account and region, other stacks' included. Each names its task by the task's
+    output, so it is created once the task exists."""
+    for task_name, task in sorted(tasks.items()):
         aws.dms.EventSubscription(
-            f"{scope.name}-dms-task-events",
-            name=f"{scope.name}-dms-task-failure",
+            f"{scope.name}-dms-task-events-{task_name}",
+            name=f"{scope.name}-dms-task-failure-{task_name}",
             sns_topic_arn=scope.alarm_topic_arn,
             source_type="replication-task",
-            source_ids=task_ids,
+            source_ids=[task.replication_task_id],
             event_categories=["failure"],
             enabled=True,
             tags=scope.tags(),
@@ -433,7 +444,7 @@ def _failure_notifications(scope: DataTierScope, task_ids: list[str], instance_i
         name=f"{scope.name}-dms-instance",
         sns_topic_arn=scope.alarm_topic_arn,
         source_type="replication-instance",
-        source_ids=[instance_id],
+        source_ids=[instance.replication_instance_id],
         event_categories=["failure", "failover", "low storage"],
         enabled=True,
         tags=scope.tags(),

@@ -46,6 +46,9 @@ def build_opensearch(scope: DataTierScope, settings: OpenSearchSettings) -> Stor
         for log_type in LOG_TYPES
     }
     log_policy = _log_resource_policy(scope, domain_name, domain_arn, list(log_groups.values()))
+    service_role = (
+        opensearch_service_linked_role(scope) if settings.create_service_linked_role else None
+    )
     domain = aws.opensearch.Domain(
         f"{prefix}-domain",
         domain_name=domain_name,
@@ -106,16 +109,40 @@ def build_opensearch(scope: DataTierScope, settings: OpenSearchSettings) -> Stor
         },
         software_update_options={"auto_software_update_enabled": True},
         tags=scope.tags(Name=domain_name),
-        opts=scope.stateful_opts(depends_on=[log_policy]),
+        # AWS checks the service-linked role when it creates a VPC domain
+        opts=scope.stateful_opts(
+            depends_on=[log_policy, *([service_role] if service_role is not None else [])]
+        ),
     )
     return StoreResult(
         endpoint=domain.endpoint,
         port=HTTPS_PORT,
         security_group_id=sg.id,
         secret_arn=None,  # IAM authentication: there is no credential to keep
+        search_domain_arn=domain_arn,
         resources={"domain": domain},
         alarms=opensearch_alarms(scope.name, settings, domain_name, scope.env.account_id),
         widgets=opensearch_widgets(scope.name, domain_name, scope.env.account_id, scope.env.region),
+    )
+
+
+def opensearch_service_linked_role(scope: DataTierScope) -> aws.iam.ServiceLinkedRole:
+    """``AWSServiceRoleForAmazonOpenSearchService``: OpenSearch creates the network interfaces
+    of a VPC domain with it. Without it, CreateDomain of a VPC domain fails ("Before you can
+    proceed, you must enable a service-linked role to give Amazon OpenSearch Service
+    permissions to access your VPC", seen from CloudFormation and Terraform, e.g.
+    aws/copilot-cli#3006); OpenSearch creates it on its own only for a caller allowed
+    iam:CreateServiceLinkedRole, and keeps using the legacy Elasticsearch role where that one
+    exists (developer guide, "Using service-linked roles to create VPC domains", slr-aos.html).
+    Declaring it makes the domain wait for it. One per account, no custom suffix: an account
+    that has it sets ``create_service_linked_role=False``. Kept on delete: other domains of the
+    account may use it, and IAM refuses to delete it while a domain does."""
+    return aws.iam.ServiceLinkedRole(
+        f"{scope.name}-opensearch-service-role",
+        aws_service_name="opensearchservice.amazonaws.com",
+        description="Amazon OpenSearch Service: network interfaces of VPC domains",
+        tags=scope.tags(),
+        opts=scope.opts(retain_on_delete=True),
     )
 
 

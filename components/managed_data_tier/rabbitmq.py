@@ -99,9 +99,10 @@ def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreRes
         port=AMQPS_PORT,
         security_group_id=sg.id,
         secret_arn=secret.arn,
+        secret_under_tier_key=True,
         resources={"broker": broker, "secret": secret},
         alarms=rabbitmq_alarms(scope.name, settings, broker.broker_name),
-        widgets=rabbitmq_widgets(scope.name, broker.broker_name, scope.env.region),
+        widgets=rabbitmq_widgets(scope.name, settings, broker.broker_name, scope.env.region),
     )
 
 

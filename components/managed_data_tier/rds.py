@@ -180,6 +180,7 @@ def build_rds(
         secret_arn=instance.master_user_secrets.apply(
             lambda secrets: str(secrets[0].secret_arn) if secrets else ""
         ),
+        secret_under_tier_key=True,  # master_user_secret_kms_key_id
         resources={"instance": instance, "security_group": group},
         alarms=rds_alarms(key, identifier, settings),
         widgets=rds_widgets(identifier, scope.env.region),

@@ -134,6 +134,7 @@ def build_redis(scope: DataTierScope, settings: RedisSettings) -> StoreResult:
         port=REDIS_PORT,
         security_group_id=sg.id,
         secret_arn=secret.arn,
+        secret_under_tier_key=True,
         resources={"replication_group": group, "user_group": user_group, "secret": secret},
         alarms=redis_alarms(scope.name, settings, node_ids),
         widgets=redis_widgets(scope.name, settings, list(node_ids.values()), scope.env.region),

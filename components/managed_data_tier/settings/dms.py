@@ -137,10 +137,13 @@ class DmsSettings(SettingsModel):
         default=True, description="Standby replication instance in another AZ (prod keeps it)."
     )
     create_account_roles: bool = Field(
-        default=False,
+        default=True,
         description=(
-            "Create the account-wide `dms-vpc-role` and `dms-cloudwatch-logs-role` DMS "
-            "requires. Exactly one stack per account may do this."
+            "Create the account-wide `dms-vpc-role` and `dms-cloudwatch-logs-role`, which DMS "
+            "looks up by these names and an API caller must create (without them DMS refuses "
+            "the subnet group). Set false where the account already has them (IAM refuses a "
+            "second role of the same name: EntityAlreadyExists); they are kept when DMS or "
+            "the stack is deleted."
         ),
     )
     target_ca_certificate_arn: DmsCertificateArn | None = Field(

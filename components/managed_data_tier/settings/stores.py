@@ -304,6 +304,15 @@ class OpenSearchSettings(SettingsModel):
         "(maps other IAM roles to OpenSearch roles). No internal users are created. A "
         "string, or from Python the Output of a role (checked when it resolves).",
     )
+    create_service_linked_role: bool = Field(
+        default=True,
+        description="Create the account's OpenSearch service-linked role "
+        "(`AWSServiceRoleForAmazonOpenSearchService`), which a VPC domain needs (without it "
+        "CreateDomain fails unless OpenSearch may create it itself); the domain waits for it. "
+        "Set false where the account already has it (IAM allows one per account and refuses "
+        "a second: 'Service role name ... has been taken in this account'); it is kept when "
+        "the domain or the stack is deleted.",
+    )
     tls_security_policy: TlsPolicy = Field(
         default="Policy-Min-TLS-1-2-PFS-2023-10",
         description="HTTPS policy: TLS 1.2+ with forward secrecy (or TLS 1.2 2019-07).",
