@@ -28,7 +28,14 @@ from components import (
     StackContext,
 )
 from components.core.problems import settings_path
-from components.core.settings import DataClassification, Environment
+from components.core.settings import (
+    MAX_EXTRA_TAGS,
+    DataClassification,
+    Environment,
+    TagKey,
+    TagValue,
+    check_extra_tags,
+)
 
 NAMESPACE = "payments-platform"
 DEFAULT_REGION = "ap-southeast-1"
@@ -91,12 +98,18 @@ class StackSettings(SettingsModel):
         default=DEFAULT_REGION,
         description="Read from `aws:region` (not from this namespace); default ap-southeast-1.",
     )
-    owner: str = Field(default="platform-team", min_length=1, description="Tag `owner`.")
+    owner: TagValue = Field(
+        default="platform-team", min_length=1, description="Tag `owner` (AWS tag rules)."
+    )
     data_classification: DataClassification = Field(
         default="cde", description="Tag `data-classification`: cde, connected or out-of-scope."
     )
-    extra_tags: dict[str, str] = Field(
-        default_factory=dict, description="Tags added to every taggable resource."
+    extra_tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict,
+        description=(
+            "Tags added to every taggable resource: AWS tag rules (no `aws:` prefix), "
+            f"at most {MAX_EXTRA_TAGS}."
+        ),
     )
     account: AccountSettings | None = Field(
         default=None,
@@ -127,6 +140,11 @@ class StackSettings(SettingsModel):
         default_factory=LandingZoneSettings,
         description="LandingZone settings: account baseline, notifications, organization.",
     )
+
+    @field_validator("extra_tags")
+    @classmethod
+    def _extra_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_extra_tags(value)
 
     @field_validator("other_environment_cidrs")
     @classmethod
