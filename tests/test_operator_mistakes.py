@@ -301,6 +301,11 @@ MISTAKES: list[Mistake] = [
     Mistake("cpu alarm of 150 percent", {"dataTier.redis.cpuAlarmPercent": 150}, fix=("100",)),
     Mistake("waf rate limit below AWS's minimum", {"apps.loyalty.waf.rateLimit": 5}, fix=("10",)),
     Mistake("redis with 6 replicas", {"dataTier.redis.replicasPerShard": 6}, fix=("5",)),
+    Mistake(
+        "docdb connection alarm above what an instance takes",
+        {"dataTier.documentdb.mmf.connectionsAlarmThreshold": 50000},
+        fix=("30000",),
+    ),
 ]
 
 

@@ -80,7 +80,12 @@ class RdsDatabaseSettings(StoreBackupSettings):
         default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
     )
     connections_alarm_threshold: int = Field(
-        default=400, gt=0, description="Alarm when connections stay above this."
+        default=400,
+        gt=0,
+        # the most connections either engine can hold: PostgreSQL's max_connections ceiling
+        # (262143, its MAX_BACKENDS); RDS for MySQL's max_connections goes to 100000
+        le=262143,
+        description="Alarm when connections stay above this (at most 262143).",
     )
 
     @field_validator("engine_version")
@@ -205,7 +210,12 @@ class DocumentDbSettings(StoreBackupSettings):
         default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
     )
     connections_alarm_threshold: int = Field(
-        default=500, gt=0, description="Alarm when connections stay above this."
+        default=500,
+        gt=0,
+        # DocumentDB instances take at most 30,000 connections (the largest class):
+        # https://docs.aws.amazon.com/documentdb/latest/developerguide/limits.html
+        le=30000,
+        description="Alarm when connections stay above this (an instance takes at most 30000).",
     )
     replica_lag_alarm_ms: int = Field(
         default=1000, gt=0, description="Alarm when the slowest replica lags more than this."
