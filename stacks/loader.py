@@ -120,6 +120,7 @@ def preflight(settings: StackSettings, pre_shared_keys: PreSharedKeys) -> Stack:
             context=context,
             network=network,
             apps={app_name: stack.app_data_services(app_name) for app_name in settings.apps},
+            region=settings.region,
         )
         report.add(ManagedDataTierSettings, "dataTier", problems)
         problems = hybrid_connectivity.check(

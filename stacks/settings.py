@@ -29,7 +29,14 @@ from components import (
     StackContext,
 )
 from components.core.problems import settings_path
-from components.core.settings import DataClassification, Environment
+from components.core.settings import (
+    MAX_EXTRA_TAGS,
+    DataClassification,
+    Environment,
+    TagKey,
+    TagValue,
+    check_extra_tags,
+)
 from components.secure_vpc.plan import REGION_AZ_LETTERS
 
 NAMESPACE = "payments-platform"
@@ -98,7 +105,9 @@ class StackSettings(SettingsModel):
         default=DEFAULT_REGION,
         description="Read from `aws:region` (not from this namespace); default ap-southeast-1.",
     )
-    owner: str = Field(default="platform-team", min_length=1, description="Tag `owner`.")
+    owner: TagValue = Field(
+        default="platform-team", min_length=1, description="Tag `owner` (AWS tag rules)."
+    )
     data_classification: DataClassification = Field(
         default="cde",
         description=(
@@ -106,8 +115,12 @@ class StackSettings(SettingsModel):
             "out-of-scope: it holds no card data, and may not say cde)."
         ),
     )
-    extra_tags: dict[str, str] = Field(
-        default_factory=dict, description="Tags added to every taggable resource."
+    extra_tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict,
+        description=(
+            "Tags added to every taggable resource: AWS tag rules (no `aws:` prefix), "
+            f"at most {MAX_EXTRA_TAGS}."
+        ),
     )
     account: AccountSettings | None = Field(
         default=None,
@@ -162,6 +175,11 @@ class StackSettings(SettingsModel):
                 "delivery accounts are known)"
             )
         return value
+
+    @field_validator("extra_tags")
+    @classmethod
+    def _extra_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_extra_tags(value)
 
     @field_validator("other_environment_cidrs")
     @classmethod

@@ -745,11 +745,6 @@ RULES: list[tuple[str, dict[str, Any], str]] = [
         "settings.redis.engine_version: 6.2 with `redis.engine` redis: use 7.0 or 7.1",
     ),
     (
-        "Valkey before 7.2",
-        {"redis": RedisSettings(clients=["loyalty"], engine="valkey", engine_version="7.1")},
-        "settings.redis.engine_version: 7.1 with `redis.engine` valkey: use 7.2 or 8.x",
-    ),
-    (
         "shards without cluster mode",
         {"redis": RedisSettings(clients=["loyalty"], shards=2)},
         "settings.redis.shards: 2 shards need `redis.cluster_mode` enabled",

@@ -139,6 +139,8 @@ def _render(steps: Iterable[_Step], style: Style) -> str:
 
 def settings_path(model: type[BaseModel] | None, parts: Sequence[KeyPart], style: Style) -> str:
     """A path below a settings model in the caller's style; unknown parts are shown as is."""
+    # pydantic locates an invalid mapping key as `<field>.<key>.[key]`: the key is the place
+    parts = [p for p in parts if p != "[key]"]
     steps = _walk(model, parts)
     if steps is None:
         return ".".join(str(p) for p in parts)

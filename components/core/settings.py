@@ -7,18 +7,21 @@ component in its own program without adopting the whole platform.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import pulumi
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     InstanceOf,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -51,6 +54,42 @@ def check_log_retention(days: int) -> int:
     return days
 
 
+#: Whitespace a multi-line setting (a JSON document, a script) may hold; every other control
+#: character is refused everywhere.
+MULTILINE_WHITESPACE = frozenset("\n\r\t")
+
+
+def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """Where ``value`` holds a control character (Unicode category Cc: C0, DEL, C1) other
+    than ``allowed``, e.g. ``U+000A at position 7``; None when it holds none."""
+    for position, char in enumerate(value):
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X} at position {position}"
+    return None
+
+
+def _refuse_control_characters(value: Any, allowed: frozenset[str]) -> None:
+    """Strings, list items and mapping keys and string values of a raw setting; nested
+    settings models (mappings of mappings) check their own fields."""
+    if isinstance(value, str):
+        texts = [("", value)]
+    elif isinstance(value, Mapping):
+        texts = [(f"key {k!r}: ", k) for k in value if isinstance(k, str)]
+        texts += [(f"{k!r}: ", v) for k, v in value.items() if isinstance(v, str)]
+    elif isinstance(value, (list, tuple)):
+        texts = [(f"item {i}: ", v) for i, v in enumerate(value) if isinstance(v, str)]
+    else:
+        return
+    for where, text in texts:
+        found = control_character(text, allowed)
+        if found:
+            raise ValueError(
+                f"{where}contains a control character ({found}); AWS refuses control "
+                "characters in names, tags, paths and descriptions (or stores them and "
+                "breaks what reads them): remove it"
+            )
+
+
 class SettingsModel(BaseModel):
     """Base for every settings model: immutable, no unknown keys, camelCase keys as in YAML.
 
@@ -72,6 +111,18 @@ class SettingsModel(BaseModel):
     #: Cheaper values for nonprod wherever the caller is silent (Python field names; see
     #: components.core.environment). Empty: the same defaults in every environment.
     NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+    #: Fields that may span lines (newlines and tabs allowed; no other control character).
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """One rule for every string setting of every component: no control characters (a
+        newline pasted into a tag, a NUL in a name). AWS refuses them in tag values, names
+        and paths, or stores them where logs, consoles and policies then misread them."""
+        multiline = info.field_name in cls.MULTILINE_FIELDS
+        _refuse_control_characters(value, MULTILINE_WHITESPACE if multiline else frozenset())
+        return value
 
     def for_environment(self, environment: str) -> Self:
         """These settings with the environment's defaults filled in where the caller was
@@ -80,6 +131,77 @@ class SettingsModel(BaseModel):
             return self
         explicit = self.model_dump(exclude_unset=True)
         return self.model_validate(apply_defaults(explicit, self.NONPROD_DEFAULTS))
+
+
+# --- AWS tags ---------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html ("Tag naming limits and
+# requirements"): keys 1-128 and values 0-256 Unicode characters, of letters, digits, spaces
+# and _ . : / = + - @; the `aws:` prefix is reserved for AWS; at most 50 tags per resource.
+# Services with looser rules exist (EC2); these are the rules every taggable service accepts.
+
+STANDARD_TAG_KEYS = (
+    "environment",
+    "project",
+    "component",
+    "data-classification",
+    "owner",
+    "managed-by",
+)
+
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+MAX_TAGS_PER_RESOURCE = 50
+#: Room left for extra tags on a resource that has the standard tags and a Name.
+MAX_EXTRA_TAGS = MAX_TAGS_PER_RESOURCE - len(STANDARD_TAG_KEYS) - 1
+_TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
+
+
+def check_tag_key(key: str) -> str:
+    """``key`` if every AWS service accepts it as a tag key; otherwise a ValueError."""
+    if not 1 <= len(key) <= TAG_KEY_MAX:
+        raise ValueError(f"tag key {key[:40]!r}... must be 1-{TAG_KEY_MAX} characters")
+    if key.lower().startswith("aws:"):
+        raise ValueError(f"tag key {key!r}: the aws: prefix is reserved for AWS; drop it")
+    if not _TAG_TEXT.match(key):
+        raise ValueError(
+            f"tag key {key!r} may hold only letters, digits, spaces and _ . : / = + - @"
+        )
+    return key
+
+
+def check_tag_value(value: str) -> str:
+    """``value`` if every AWS service accepts it as a tag value; otherwise a ValueError."""
+    if len(value) > TAG_VALUE_MAX:
+        raise ValueError(
+            f"a tag value is at most {TAG_VALUE_MAX} characters (this one has {len(value)})"
+        )
+    if not _TAG_TEXT.match(value):
+        raise ValueError(
+            f"tag value {value!r} may hold only letters, digits, spaces and _ . : / = + - @"
+        )
+    return value
+
+
+def check_extra_tags(value: Mapping[str, str]) -> dict[str, str]:
+    """Extra tags: not the standard ones, and few enough to fit AWS's 50 per resource."""
+    reserved = set(STANDARD_TAG_KEYS) & set(value)
+    if reserved:
+        raise ValueError(
+            f"extraTags may not redefine the standard tags {sorted(reserved)}; "
+            "set environment/owner/dataClassification instead"
+        )
+    if len(value) > MAX_EXTRA_TAGS:
+        raise ValueError(
+            f"{len(value)} extra tags: AWS allows {MAX_TAGS_PER_RESOURCE} tags per resource "
+            f"and the standard tags and Name take {MAX_TAGS_PER_RESOURCE - MAX_EXTRA_TAGS}; "
+            f"keep at most {MAX_EXTRA_TAGS}"
+        )
+    return dict(value)
+
+
+#: A tag key / value every taggable AWS service accepts.
+TagKey = Annotated[str, AfterValidator(check_tag_key)]
+TagValue = Annotated[str, AfterValidator(check_tag_value)]
 
 
 class StackContext(SettingsModel):
@@ -93,10 +215,12 @@ class StackContext(SettingsModel):
         default="prod",
         description="prod or nonprod. Prod protects stateful resources from deletion.",
     )
-    project: str = Field(default=PROJECT_TAG, description="Project tag value.")
-    owner: str = Field(
+    project: TagValue = Field(
+        default=PROJECT_TAG, min_length=1, description="Project tag value (AWS tag rules)."
+    )
+    owner: TagValue = Field(
         default="platform-team",
-        description="Team accountable for the resources (tag `owner`).",
+        description="Team accountable for the resources (tag `owner`; AWS tag rules).",
         min_length=1,
     )
     data_classification: DataClassification = Field(
@@ -106,21 +230,19 @@ class StackContext(SettingsModel):
             "`connected` (connected to the CDE), or `out-of-scope`."
         ),
     )
-    extra_tags: dict[str, str] = Field(
+    extra_tags: dict[TagKey, TagValue] = Field(
         default_factory=dict,
-        description="Additional tags put on every taggable resource (e.g. cost-centre).",
+        description=(
+            "Additional tags put on every taggable resource (e.g. cost-centre): AWS tag rules, "
+            f"at most {MAX_EXTRA_TAGS} (AWS allows {MAX_TAGS_PER_RESOURCE} per resource, "
+            "the standard tags and Name take the rest)."
+        ),
     )
 
     @field_validator("extra_tags")
     @classmethod
     def _no_reserved_tags(cls, value: dict[str, str]) -> dict[str, str]:
-        reserved = set(STANDARD_TAG_KEYS) & set(value)
-        if reserved:
-            raise ValueError(
-                f"extraTags may not redefine the standard tags {sorted(reserved)}; "
-                "set environment/owner/dataClassification instead"
-            )
-        return value
+        return check_extra_tags(value)
 
     @property
     def is_prod(self) -> bool:
@@ -190,16 +312,6 @@ def checked_input(
     if isinstance(value, pulumi.Output):
         return value.apply(lambda v: check(str(v)))
     return value
-
-
-STANDARD_TAG_KEYS = (
-    "environment",
-    "project",
-    "component",
-    "data-classification",
-    "owner",
-    "managed-by",
-)
 
 
 def stateful_opts(

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any, cast
 
+from .. import catalogue
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.problems import Problem, at
 from ..core.problems import check_name as core_check_name
@@ -316,6 +317,17 @@ def check_resolved_certificate(certificate_arn: str, region: str) -> list[Proble
     return check_certificate_region(certificate_arn, region)
 
 
+def check_offered_in_region(settings: HaAppTierSettings, region: str) -> list[Problem]:
+    """The instance type is offered in the stack's region (the catalogue's regions)."""
+    problem = catalogue.region_problem(
+        settings.instance_type,
+        region,
+        catalogue.current().ec2_instance_types,
+        "an EC2 instance type",
+    )
+    return [Problem(at("instance_type"), problem)] if problem else []
+
+
 def check(
     name: str,
     settings: HaAppTierSettings,
@@ -338,4 +350,5 @@ def check(
         problems += broken_rules(PROD_RULES, settings)
     if region is not None:
         problems += check_certificate_region(settings.certificate_arn, region)
+        problems += check_offered_in_region(settings, region)
     return problems

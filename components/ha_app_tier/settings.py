@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
+from .. import catalogue
 from ..core.security_groups import FORBIDDEN_PORTS
 from ..core.settings import SettingsModel, StrInput, WhenKnown, pattern_check
 from ..secure_vpc import plan
@@ -32,6 +33,14 @@ _INSTANCE_TYPE = re.compile(
 _GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
 _CIDR_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+#: A health-check path is the path (and query) of the HTTP request line the ALB sends: RFC 3986
+#: path characters, 1-1024 of them (ELB API CreateTargetGroup, HealthCheckPath).
+_HTTP_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$")
+MAX_HEALTH_CHECK_PATH = 1024
+#: Instances the app's ASG may run: every one registers in the app's target group, and an ALB
+#: target group takes at most 1,000 targets (Elastic Load Balancing quotas, "Targets per target
+#: group per Region": https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html).
+MAX_INSTANCES = 1000
 
 CERTIFICATE_EXAMPLE = (
     "arn:aws:acm:ap-southeast-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
@@ -96,8 +105,13 @@ class HealthCheckSettings(SettingsModel):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not value.startswith("/") or len(value) > 1024:
-            raise ValueError(f"{value!r} must start with '/' (max 1024 chars)")
+        if not value.startswith("/") or len(value) > MAX_HEALTH_CHECK_PATH:
+            raise ValueError(f"{value!r} must start with '/' (max {MAX_HEALTH_CHECK_PATH} chars)")
+        if not _HTTP_PATH.match(value):
+            raise ValueError(
+                f"{value!r} is not an HTTP path: use letters, digits and - . _ ~ / and "
+                "percent-encode anything else (a space is %20)"
+            )
         return value
 
     @field_validator("matcher")
@@ -204,18 +218,28 @@ class HaAppTierSettings(SettingsModel):
         description="File with the instances' user data, relative to the project directory.",
     )
     min_size: int = Field(
-        default=3, ge=0, description="Fewest instances the ASG runs (prod: at least 2)."
+        default=3,
+        ge=0,
+        le=MAX_INSTANCES,
+        description="Fewest instances the ASG runs (prod: at least 2).",
     )
     desired_capacity: int = Field(
         default=3,
         ge=0,
+        le=MAX_INSTANCES,
         description=(
             "Instances at creation, between minSize and maxSize; later owned by scaling "
             "(never reset by pulumi up)."
         ),
     )
     max_size: int = Field(
-        default=9, ge=1, description="Most instances scaling may launch (at least minSize)."
+        default=9,
+        ge=1,
+        le=MAX_INSTANCES,
+        description=(
+            "Most instances scaling may launch (at least minSize; at most 1000, the targets "
+            "an ALB target group takes)."
+        ),
     )
     app_port: int = Field(
         default=8080,
@@ -262,7 +286,12 @@ class HaAppTierSettings(SettingsModel):
     instance_warmup_seconds: int = Field(
         default=300,
         ge=0,
-        description="Seconds a new instance needs before its metrics count for scaling/refresh.",
+        # EC2 Auto Scaling takes a default instance warmup of 0-3600 s:
+        # https://docs.aws.amazon.com/autoscaling/ec2/userguide/enable-default-instance-warmup.html
+        le=3600,
+        description=(
+            "Seconds a new instance needs before its metrics count for scaling/refresh (0-3600)."
+        ),
     )
     instance_refresh_min_healthy_percentage: int = Field(
         default=100,
@@ -293,9 +322,13 @@ class HaAppTierSettings(SettingsModel):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
+        offered = catalogue.current().ec2_instance_types()
         if not _INSTANCE_TYPE.match(value):
-            raise ValueError(f"{value!r} is not an EC2 instance type like m6i.large or c7g.xlarge")
-        return value
+            raise ValueError(
+                f"{value!r} is not an EC2 instance type like m6i.large or c7g.xlarge; "
+                f"{catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "an EC2 instance type")
 
     @field_validator("ami_id")
     @classmethod

@@ -159,7 +159,10 @@ class CustomerGatewaySettings(SettingsModel):
         ),
     )
     device_name: str | None = Field(
-        default=None, description="Device make/model or host name, for the on-prem team."
+        default=None,
+        # EC2 CreateCustomerGateway DeviceName: up to 255 characters
+        max_length=255,
+        description="Device make/model or host name, for the on-prem team (at most 255).",
     )
 
     @field_validator("public_ip")

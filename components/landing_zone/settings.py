@@ -166,11 +166,18 @@ class ControlTowerSettings(SettingsModel):
     governed_regions: list[str] = Field(
         default_factory=lambda: ["ap-southeast-1"], description="Regions Control Tower governs."
     )
+    # AWS Organizations OU names: 1-128 characters
     security_ou_name: str = Field(
-        default="Security", description="Name of the security OU Control Tower creates."
+        default="Security",
+        min_length=1,
+        max_length=128,
+        description="Name of the security OU Control Tower creates.",
     )
     sandbox_ou_name: str = Field(
-        default="Sandbox", description="Name of the sandbox OU Control Tower creates."
+        default="Sandbox",
+        min_length=1,
+        max_length=128,
+        description="Name of the sandbox OU Control Tower creates.",
     )
     log_archive_account: str = Field(
         default="log-archive", description="Key (in accounts) of the log archive account."
@@ -241,7 +248,11 @@ class AccountAssignmentSettings(SettingsModel):
 
     group_id: str | None = Field(default=None, description="Identity store group id.")
     group_name: str | None = Field(
-        default=None, description="Identity store group display name (looked up at deploy)."
+        default=None,
+        # Identity Store group DisplayName: 1-1024 characters
+        min_length=1,
+        max_length=1024,
+        description="Identity store group display name (looked up at deploy).",
     )
     account: str = Field(description="Key (in accounts) of the target account.")
     role: RoleName = Field(

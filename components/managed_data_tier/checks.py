@@ -8,8 +8,10 @@ once, here.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from functools import partial
 
+from .. import catalogue
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, each, optional
 from ..core.problems import Problem, at
 from ..core.problems import check_name as core_check_name
@@ -225,13 +227,7 @@ def check_redis(redis: RedisSettings) -> list[Problem]:
                 "(TLS-required mode and RBAC users need Redis OSS 7)",
             )
         )
-    if redis.engine == "valkey" and version < (7, 2):
-        problems.append(
-            Problem(
-                at("redis", "engine_version"),
-                f"{redis.engine_version} with `redis.engine` valkey: use 7.2 or 8.x",
-            )
-        )
+    # (Valkey starts at 7.2: the catalogue refuses any other version in the settings)
     if redis.shards > 1 and redis.cluster_mode == "disabled":
         problems.append(
             Problem(
@@ -577,6 +573,113 @@ def check_dms_sources(settings: ManagedDataTierSettings, network: NetworkPlan) -
     return problems
 
 
+def check_offered_in_region(settings: ManagedDataTierSettings, region: str) -> list[Problem]:
+    """Every instance class, node type and engine version is offered in the stack's region
+    (the settings already refused what no supported region offers)."""
+    known = catalogue.current()
+    wanted: list[tuple[tuple[str, ...], str, Callable[[str], Collection[str]], str]] = []
+    for db_name, rds in settings.rds.items():
+        engine = rds.engine
+        wanted.append(
+            (
+                ("rds", db_name, "instance_class"),
+                rds.instance_class,
+                partial(known.rds_instance_classes, engine),
+                f"an RDS {engine} instance class",
+            )
+        )
+        if rds.engine_version is not None:
+            wanted.append(
+                (
+                    ("rds", db_name, "engine_version"),
+                    rds.engine_version,
+                    partial(known.rds_versions_accepted, engine),
+                    f"an RDS {engine} version",
+                )
+            )
+    for cluster, docdb in settings.documentdb.items():
+        wanted.append(
+            (
+                ("documentdb", cluster, "instance_class"),
+                docdb.instance_class,
+                known.docdb_instance_classes,
+                "a DocumentDB instance class",
+            )
+        )
+        wanted.append(
+            (
+                ("documentdb", cluster, "engine_version"),
+                docdb.engine_version,
+                known.docdb_engine_versions,
+                "a DocumentDB version",
+            )
+        )
+    if settings.redis is not None:
+        redis = settings.redis
+        wanted.append(
+            (
+                ("redis", "node_type"),
+                redis.node_type,
+                known.elasticache_node_types,
+                "an ElastiCache node type",
+            )
+        )
+        wanted.append(
+            (
+                ("redis", "engine_version"),
+                redis.engine_version,
+                partial(known.elasticache_engine_versions, redis.engine),
+                f"a {redis.engine} version",
+            )
+        )
+    if settings.rabbitmq is not None:
+        wanted.append(
+            (
+                ("rabbitmq", "host_instance_type"),
+                settings.rabbitmq.host_instance_type,
+                known.rabbitmq_instance_types,
+                "an Amazon MQ for RabbitMQ instance type",
+            )
+        )
+    if settings.opensearch is not None:
+        search = settings.opensearch
+        for field, value in (
+            ("instance_type", search.instance_type),
+            ("dedicated_master_type", search.dedicated_master_type),
+        ):
+            wanted.append(
+                (
+                    ("opensearch", field),
+                    value,
+                    known.opensearch_instance_types,
+                    "an OpenSearch instance type",
+                )
+            )
+        wanted.append(
+            (
+                ("opensearch", "engine_version"),
+                search.engine_version,
+                known.opensearch_engine_versions,
+                "an OpenSearch version",
+            )
+        )
+    if settings.dms is not None:
+        wanted.append(
+            (
+                ("dms", "instance_class"),
+                settings.dms.instance_class,
+                known.dms_instance_classes,
+                "a DMS replication instance class",
+            )
+        )
+    problems: list[Problem] = []
+    for key, value, offered_in, what in wanted:
+        problem = catalogue.region_problem(value, region, offered_in, what)
+        if problem:
+            problems.append(Problem(at(*key), problem))
+    return problems
+
+
 def check(
     name: str,
     settings: ManagedDataTierSettings,
@@ -584,10 +687,12 @@ def check(
     context: StackContext,
     network: NetworkPlan,
     apps: Mapping[str, Collection[str]],
+    region: str | None = None,
 ) -> list[Problem]:
     """Every problem of a data tier. ``settings`` are the environment's
     (``settings.for_environment(...)``); ``apps`` maps each app that may be a client to the
-    data services its instances can reach (``HaAppTier.ref.data_services``)."""
+    data services its instances can reach (``HaAppTier.ref.data_services``); ``region`` is
+    checked when known (a stack file names it; a component learns it only at deploy)."""
     problems = check_name(name)
     problems += check_settings(settings)
     problems += check_network(settings, network)
@@ -596,4 +701,6 @@ def check(
     problems += check_dms_sources(settings, network)
     if context.is_prod:
         problems += broken_rules(PROD_RULES, settings)
+    if region is not None:
+        problems += check_offered_in_region(settings, region)
     return problems

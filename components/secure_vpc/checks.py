@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 
+from .. import catalogue
 from ..core.environment import PCI_RETENTION, EnvRule, broken_rules, one
 from ..core.onprem import OnPremNetwork, on_prem_problems
 from ..core.problems import Problem, at
@@ -142,6 +143,21 @@ def check_azs_in_region(settings: SecureVpcSettings, region: str) -> list[Proble
     ]
 
 
+def check_endpoints_in_region(settings: SecureVpcSettings, region: str) -> list[Problem]:
+    """Every interface endpoint service is offered in ``region`` (the catalogue's regions)."""
+    problems = []
+    for index, service in enumerate(settings.interface_endpoints):
+        problem = catalogue.region_problem(
+            service,
+            region,
+            catalogue.current().vpc_endpoint_services,
+            "a VPC interface endpoint service",
+        )
+        if problem:
+            problems.append(Problem(at("interface_endpoints", index), problem))
+    return problems
+
+
 def check_plan(settings: SecureVpcSettings, plan: NetworkPlan) -> list[Problem]:
     """Every tier's NACL fits the account's rule quota."""
     problems: list[Problem] = []
@@ -181,6 +197,7 @@ def plan_and_check(
         problems += broken_rules(PROD_RULES, settings)
     if region is not None:
         problems += check_azs_in_region(settings, region)
+        problems += check_endpoints_in_region(settings, region)
     if any(p.argument != "settings" for p in inputs):
         return None, problems  # ranges or services that cannot be planned
     plan = plan_network(

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 import pulumi_awsx as awsx
 from pydantic import Field, field_validator
 
+from .. import catalogue
 from ..core.settings import SettingsModel, check_log_retention
 from . import plan
 
@@ -181,11 +182,14 @@ class SecureVpcSettings(SettingsModel):
     @field_validator("interface_endpoints")
     @classmethod
     def _endpoints(cls, value: list[str]) -> list[str]:
+        offered = catalogue.current().vpc_endpoint_services()
         for service in value:
             if not _ENDPOINT_NAME.match(service):
                 raise ValueError(
-                    f"{service!r} is not an endpoint service name like `ssm` or `ecr.api`"
+                    f"{service!r} is not an endpoint service name like `ssm` or `ecr.api`; "
+                    f"{catalogue.hint(service, offered)}"
                 )
+            catalogue.check_offered(service, offered, "a VPC interface endpoint service")
         if len(set(value)) != len(value):
             raise ValueError("an interface endpoint is listed twice")
         return value

@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from ... import catalogue
 from .base import StoreBackupSettings
 
 RdsEngine = Literal["postgres", "mysql"]
@@ -29,8 +30,9 @@ class RdsDatabaseSettings(StoreBackupSettings):
     engine_version: str | None = Field(
         default=None,
         description=(
-            "Major (`16`, `8.0`) or full version. Default: postgres 16, mysql 8.0; minor "
-            "versions then follow AWS's auto minor version upgrades."
+            "Major (`16`, `8.0`) or full version AWS offers (`16.9`, `8.0.42`; see the "
+            "catalogue). Default: postgres 16, mysql 8.0; minor versions then follow AWS's "
+            "auto minor version upgrades."
         ),
     )
     instance_class: str = Field(
@@ -78,21 +80,40 @@ class RdsDatabaseSettings(StoreBackupSettings):
         default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
     )
     connections_alarm_threshold: int = Field(
-        default=400, gt=0, description="Alarm when connections stay above this."
+        default=400,
+        gt=0,
+        # the most connections either engine can hold: PostgreSQL's max_connections ceiling
+        # (262143, its MAX_BACKENDS); RDS for MySQL's max_connections goes to 100000
+        le=262143,
+        description="Alarm when connections stay above this (at most 262143).",
     )
 
     @field_validator("engine_version")
     @classmethod
-    def _version(cls, value: str | None) -> str | None:
-        if value is not None and not _RDS_VERSION.match(value):
-            raise ValueError(f"{value!r} must look like 16, 16.4 or 8.0.39")
-        return value
+    def _version(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        engine = info.data.get("engine")
+        offered = catalogue.current().rds_versions_accepted(engine) if engine else frozenset()
+        if not _RDS_VERSION.match(value):
+            raise ValueError(
+                f"{value!r} must look like 16, 16.9 or 8.0.42; {catalogue.hint(value, offered)}"
+            )
+        if engine is None:
+            return value
+        return catalogue.check_offered(value, offered, f"an RDS {engine} version")
 
     @field_validator("instance_class")
     @classmethod
-    def _instance_class(cls, value: str) -> str:
+    def _instance_class(cls, value: str, info: ValidationInfo) -> str:
+        engine = info.data.get("engine")
+        offered = catalogue.current().rds_instance_classes(engine or "postgres")
         if not _DB_CLASS.match(value):
-            raise ValueError(f"{value!r} must look like db.r6g.large")
+            raise ValueError(
+                f"{value!r} must look like db.r6g.large; {catalogue.hint(value, offered)}"
+            )
+        if engine is not None:
+            catalogue.check_offered(value, offered, f"an RDS {engine} instance class")
         if re.match(r"^db\.t[234]g?\.(micro|small)$", value):
             raise ValueError(
                 f"{value}: Performance Insights (always on here) does not run on micro/small "
@@ -189,7 +210,12 @@ class DocumentDbSettings(StoreBackupSettings):
         default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
     )
     connections_alarm_threshold: int = Field(
-        default=500, gt=0, description="Alarm when connections stay above this."
+        default=500,
+        gt=0,
+        # DocumentDB instances take at most 30,000 connections (the largest class):
+        # https://docs.aws.amazon.com/documentdb/latest/developerguide/limits.html
+        le=30000,
+        description="Alarm when connections stay above this (an instance takes at most 30000).",
     )
     replica_lag_alarm_ms: int = Field(
         default=1000, gt=0, description="Alarm when the slowest replica lags more than this."
@@ -198,9 +224,12 @@ class DocumentDbSettings(StoreBackupSettings):
     @field_validator("instance_class")
     @classmethod
     def _instance_class(cls, value: str) -> str:
+        offered = catalogue.current().docdb_instance_classes()
         if not _DB_CLASS.match(value):
-            raise ValueError(f"{value!r} must look like db.r6g.large")
-        return value
+            raise ValueError(
+                f"{value!r} must look like db.r6g.large; {catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "a DocumentDB instance class")
 
     @field_validator("master_username")
     @classmethod

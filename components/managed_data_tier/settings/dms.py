@@ -3,13 +3,15 @@ replication tasks, and the replication instance."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from ... import catalogue
 from ...core.settings import SettingsModel
 from .base import DmsCertificateArn, KmsKeyArn, SecretArn, check_store_name
 
@@ -23,6 +25,29 @@ COMPATIBLE_TARGETS: Mapping[str, frozenset[str]] = {
 }
 TARGET = re.compile(r"^(rds|documentdb)\.([a-z][a-z0-9-]*)$")
 _DMS_CLASS = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
+_DMS_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+#: A source host DMS connects to: an IPv4 address or a DNS name (RFC 1123: labels of 1-63
+#: letters, digits and '-', not starting or ending with '-'; at most 253 characters).
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+#: DMS replication instances take 5-6144 GiB of storage (CreateReplicationInstance,
+#: AllocatedStorage): https://docs.aws.amazon.com/dms/latest/APIReference/API_CreateReplicationInstance.html
+MAX_DMS_STORAGE_GIB = 6144
+
+
+def _check_host(value: str) -> str:
+    if re.fullmatch(r"[\d.]+", value):
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IPv4 address") from None
+        return value
+    name = value.removesuffix(".")
+    if len(name) > 253 or not all(_DNS_LABEL.match(label) for label in name.split(".")):
+        raise ValueError(
+            f"{value!r} is neither an IPv4 address nor a DNS name (labels of letters, digits "
+            "and '-', at most 63 each and 253 in all)"
+        )
+    return value
 
 
 class DmsSource(SettingsModel):
@@ -64,6 +89,11 @@ class DmsSource(SettingsModel):
         default=None, description="DMS certificate of the on-prem CA (required for verify-full)."
     )
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _check_host(value)
+
     @property
     def effective_port(self) -> int:
         return self.port or SOURCE_PORTS[self.engine]
@@ -74,6 +104,9 @@ class DmsTask(SettingsModel):
 
     source: str = Field(description="Name of a source under dms.sources.")
     target: str = Field(description="Store written to: `rds.<name>` or `documentdb.<name>`.")
+    #: table-mapping JSON may span lines (a YAML block scalar)
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"table_mappings"})
+
     table_mappings: str = Field(
         description=(
             'DMS table-mapping JSON (`{"rules": [...]}`): which schemas/tables move, '
@@ -128,7 +161,10 @@ class DmsSettings(SettingsModel):
 
     instance_class: str = Field(default="dms.r6i.large", description="Replication instance class.")
     allocated_storage_gib: int = Field(
-        default=100, ge=5, le=6144, description="Replication instance storage (cached changes)."
+        default=100,
+        ge=5,
+        le=MAX_DMS_STORAGE_GIB,
+        description="Replication instance storage (cached changes), 5-6144 GiB.",
     )
     engine_version: str | None = Field(
         default=None, description="DMS engine version; default AWS's current default."
@@ -154,7 +190,10 @@ class DmsSettings(SettingsModel):
         ),
     )
     free_storage_alarm_gib: int = Field(
-        default=10, gt=0, description="Alarm when the replication instance's free storage is low."
+        default=10,
+        gt=0,
+        le=MAX_DMS_STORAGE_GIB,
+        description="Alarm when the replication instance's free storage is low (GiB).",
     )
     sources: dict[str, DmsSource] = Field(
         default_factory=dict, description="On-prem source databases by name."
@@ -166,9 +205,22 @@ class DmsSettings(SettingsModel):
     @field_validator("instance_class")
     @classmethod
     def _class(cls, value: str) -> str:
+        offered = catalogue.current().dms_instance_classes()
         if not _DMS_CLASS.match(value):
-            raise ValueError(f"{value!r} must look like dms.r6i.large")
-        return value
+            raise ValueError(
+                f"{value!r} must look like dms.r6i.large; {catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "a DMS replication instance class")
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        offered = catalogue.current().dms_engine_versions()
+        if not _DMS_VERSION.match(value):
+            raise ValueError(f"{value!r} must look like 3.5.4; {catalogue.hint(value, offered)}")
+        return catalogue.check_offered(value, offered, "a DMS replication engine version")
 
     @field_validator("sources", "tasks")
     @classmethod

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from ... import catalogue
 from ...core.settings import SettingsModel, check_log_retention
 from .base import IamRoleArn
 
@@ -22,6 +23,11 @@ _CACHE_WEEKLY_WINDOW = re.compile(
 )
 _NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _MAJOR_MINOR = re.compile(r"^(\d+)\.(\d+)$")
+#: ElastiCache parameter names: lowercase words joined by '-' (e.g. maxmemory-policy).
+_PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,254}$")
+#: ElastiCache for Valkey and Redis OSS nodes accept at most 65,000 client connections
+#: (`maxclients`, not modifiable): https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.html
+MAX_CACHE_CONNECTIONS = 65000
 
 
 class RedisSettings(SettingsModel):
@@ -89,7 +95,10 @@ class RedisSettings(SettingsModel):
         default=80, gt=0, le=100, description="DatabaseMemoryUsagePercentage alarm threshold."
     )
     connections_alarm: int = Field(
-        default=5000, ge=1, description="CurrConnections per node alarm threshold."
+        default=5000,
+        ge=1,
+        le=MAX_CACHE_CONNECTIONS,
+        description="CurrConnections per node alarm threshold (a node takes at most 65000).",
     )
     replication_lag_alarm_seconds: float = Field(
         default=5, gt=0, description="ReplicationLag alarm threshold (seconds)."
@@ -97,17 +106,28 @@ class RedisSettings(SettingsModel):
 
     @field_validator("engine_version")
     @classmethod
-    def _version_form(cls, value: str) -> str:
+    def _version_form(cls, value: str, info: ValidationInfo) -> str:
+        engine = info.data.get("engine")
+        offered = catalogue.current().elasticache_engine_versions(engine or "redis")
         if not _MAJOR_MINOR.match(value):
-            raise ValueError(f"{value!r}: give major.minor, e.g. '7.1'")
-        return value
+            raise ValueError(
+                f"{value!r}: give major.minor, e.g. '7.1'; {catalogue.hint(value, offered)}"
+            )
+        if engine is None:
+            return value
+        name = "a Valkey" if engine == "valkey" else "a Redis OSS"
+        return catalogue.check_offered(value, offered, f"{name} version")
 
     @field_validator("node_type")
     @classmethod
     def _node_type(cls, value: str) -> str:
+        offered = catalogue.current().elasticache_node_types()
         if not _NODE_TYPE.match(value):
-            raise ValueError(f"{value!r}: use an ElastiCache type, e.g. cache.r7g.large")
-        return value
+            raise ValueError(
+                f"{value!r}: use an ElastiCache type, e.g. cache.r7g.large; "
+                f"{catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "an ElastiCache node type")
 
     @field_validator("snapshot_window")
     @classmethod
@@ -134,6 +154,12 @@ class RedisSettings(SettingsModel):
         if "cluster-enabled" in value:
             raise ValueError(
                 "set cluster_mode (clusterMode in a stack file) instead of cluster-enabled"
+            )
+        bad = [name for name in value if not _PARAMETER_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not ElastiCache parameter names (lowercase words joined by '-', "
+                "e.g. maxmemory-policy)"
             )
         return value
 
@@ -218,23 +244,26 @@ class RabbitMqSettings(SettingsModel):
     @field_validator("engine_version")
     @classmethod
     def _version(cls, value: str) -> str:
+        offered = catalogue.current().rabbitmq_engine_versions()
         match = _MQ_VERSION.match(value)
         if not match or (int(match[1]), int(match[2])) < (3, 13):
             raise ValueError(
                 f"{value!r}: use a supported major.minor, 3.13 or 4.2 (earlier versions are "
-                "end of support on Amazon MQ)"
+                f"end of support on Amazon MQ); {catalogue.hint(value, offered)}"
             )
+        catalogue.check_offered(f"{match[1]}.{match[2]}", offered, "an Amazon MQ RabbitMQ version")
         return value
 
     @field_validator("host_instance_type")
     @classmethod
     def _instance(cls, value: str) -> str:
+        offered = catalogue.current().rabbitmq_instance_types()
         if not _MQ_INSTANCE.match(value):
             raise ValueError(
                 f"{value!r}: use an Amazon MQ RabbitMQ type, e.g. mq.m7g.large or mq.m5.large "
-                "(mq.t3.micro for a nonprod single instance)"
+                f"(mq.t3.micro for a nonprod single instance); {catalogue.hint(value, offered)}"
             )
-        return value
+        return catalogue.check_offered(value, offered, "an Amazon MQ for RabbitMQ instance type")
 
     @field_validator("admin_username")
     @classmethod
@@ -337,20 +366,25 @@ class OpenSearchSettings(SettingsModel):
     @field_validator("engine_version")
     @classmethod
     def _engine(cls, value: str) -> str:
+        offered = catalogue.current().opensearch_engine_versions()
         match = _SEARCH_ENGINE.match(value)
         if not match or int(match[1]) < 2:
             raise ValueError(
                 f"{value!r}: use OpenSearch_<major>.<minor> with major 2 or later, e.g. "
-                "OpenSearch_2.19"
+                f"OpenSearch_2.19; {catalogue.hint(value, offered)}"
             )
-        return value
+        return catalogue.check_offered(value, offered, "an OpenSearch version")
 
     @field_validator("instance_type", "dedicated_master_type")
     @classmethod
     def _instance(cls, value: str) -> str:
+        offered = catalogue.current().opensearch_instance_types()
         if not _SEARCH_INSTANCE.match(value):
-            raise ValueError(f"{value!r}: use an OpenSearch type such as r7g.large.search")
-        return value
+            raise ValueError(
+                f"{value!r}: use an OpenSearch type such as r7g.large.search; "
+                f"{catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "an OpenSearch instance type")
 
     @field_validator("domain_name")
     @classmethod
