@@ -9,16 +9,23 @@ cites the AWS rule it encodes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from components.iam_check import Request, allows
-from components.testing import Plan, Registered
+from components.testing import Plan, PlatformMocks, Registered
 
 __all__ = [
+    "METRIC_RANGES",
+    "MetricRange",
     "Request",
+    "alarm_fires",
     "allows",
     "bucket_policy",
+    "deployed_mocks",
     "key_policy",
+    "metric_range",
     "role_allows",
     "role_of",
     "role_policies",
@@ -82,3 +89,117 @@ def role_policies(plan: Plan, role: Registered) -> list[dict[str, Any]]:
 def role_allows(plan: Plan, role: Registered, request: Request) -> bool:
     """Whether an inline policy of ``role`` allows ``request`` (identity-based)."""
     return any(allows(doc, request) for doc in role_policies(plan, role))
+
+
+# --- CloudWatch alarms against the metric's real range ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricRange:
+    """What a metric reads at one set of dimensions, as the service's metrics page says."""
+
+    low: float
+    high: float
+    #: the values that mean something (e.g. 0, 0.5 and 1 tunnels of two up)
+    meaningful: tuple[float, ...]
+    source: str
+
+
+#: (namespace, metric, dimension names) -> the metric's documented range there.
+METRIC_RANGES: dict[tuple[str, str, frozenset[str]], MetricRange] = {
+    # "TunnelState: The state of the tunnels. For static VPNs, 0 indicates DOWN and 1
+    # indicates UP. For BGP VPNs, 1 indicates ESTABLISHED and 0 is used for all other states.
+    # For both types of VPNs, values between 0 and 1 indicate at least one tunnel is not UP.
+    # Units: Fractional value between 0 and 1" -- at the VpnId dimension the value is the
+    # share of the connection's two tunnels that are up: 0.5 is one of two.
+    ("AWS/VPN", "TunnelState", frozenset({"VpnId"})): MetricRange(
+        0.0,
+        1.0,
+        (0.0, 0.5, 1.0),
+        "https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html",
+    ),
+    ("AWS/VPN", "TunnelState", frozenset({"VpnId", "TunnelIpAddress"})): MetricRange(
+        0.0,
+        1.0,
+        (0.0, 1.0),
+        "https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html",
+    ),
+    # "ConnectionState: The state of the connection. 1 indicates up and 0 indicates down."
+    ("AWS/DX", "ConnectionState", frozenset({"ConnectionId"})): MetricRange(
+        0.0,
+        1.0,
+        (0.0, 1.0),
+        "https://docs.aws.amazon.com/directconnect/latest/UserGuide/monitoring-cloudwatch.html",
+    ),
+}
+
+
+def metric_range(alarm: Registered) -> MetricRange:
+    """The documented range of the metric ``alarm`` watches, at the dimensions it uses."""
+    key = (
+        alarm.inputs["namespace"],
+        alarm.inputs["metricName"],
+        frozenset(alarm.inputs.get("dimensions") or {}),
+    )
+    assert key in METRIC_RANGES, f"{alarm.name}: no documented range for {key}"
+    return METRIC_RANGES[key]
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def alarm_fires(alarm: Registered, value: float | None) -> bool:
+    """Whether a single-metric ``alarm`` goes to ALARM when its metric reads ``value`` at
+    every datapoint of its evaluation periods (whatever the statistic, a steady value is its
+    own minimum, maximum and average); ``None`` is no data at all, which CloudWatch treats
+    as ``treatMissingData`` says (``missing``/``ignore`` keep the alarm out of ALARM).
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    """
+    inputs = alarm.inputs
+    if value is None:
+        return inputs.get("treatMissingData") == "breaching"
+    return _COMPARE[inputs["comparisonOperator"]](value, float(inputs["threshold"]))
+
+
+# --- what AWS holds after a plan was deployed -------------------------------------------------
+
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+_PROTOCOL_NUMBERS = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1"}
+
+
+def deployed_mocks(deployed: Plan, **kwargs: Any) -> PlatformMocks:
+    """Mocks that answer a read of a network ACL (``NetworkAcl.get``) with the entries
+    ``deployed`` created in it, in the shape the provider reads them from AWS (protocol
+    numbers, the default ``*`` rules left out): what a later deployment of the same stack
+    finds. Other resources are answered as :class:`PlatformMocks` answers them."""
+    entries: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for rule in deployed.of_type(NACL_RULE):
+        i = rule.inputs
+        direction = "egress" if i["egress"] else "ingress"
+        acl = entries.setdefault(i["networkAclId"], {"ingress": [], "egress": []})
+        acl[direction].append(
+            {
+                "ruleNo": i["ruleNumber"],
+                "action": i["ruleAction"],
+                "protocol": _PROTOCOL_NUMBERS.get(i["protocol"], i["protocol"]),
+                "cidrBlock": i["cidrBlock"],
+                "fromPort": i.get("fromPort", 0),
+                "toPort": i.get("toPort", 0),
+            }
+        )
+
+    class Deployed(PlatformMocks):
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            resource_id, state = super().new_resource(args)
+            if args.typ == NACL and args.resource_id:
+                found = entries.get(args.resource_id, {"ingress": [], "egress": []})
+                state = {**state, **found}
+            return resource_id, state
+
+    return Deployed(**kwargs)

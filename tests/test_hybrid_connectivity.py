@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pytest
+from fidelity import alarm_fires
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -317,8 +318,6 @@ def test_each_vpn_alarms_on_one_tunnel_down_and_on_both_down(prod: Plan) -> None
         for alarm in mine:
             assert alarm.inputs["namespace"] == "AWS/VPN"
             assert alarm.inputs["metricName"] == "TunnelState"
-            assert alarm.inputs["comparisonOperator"] == "LessThanThreshold"
-            assert alarm.inputs["threshold"] == 1
             assert alarm.inputs["alarmActions"] == [TOPIC]
             assert alarm.inputs["okActions"] == [TOPIC]
         assert "WARNING" in stats["Minimum"].inputs["alarmDescription"]
@@ -326,6 +325,33 @@ def test_each_vpn_alarms_on_one_tunnel_down_and_on_both_down(prod: Plan) -> None
     dx = [a for a in alarms if a.inputs["namespace"] == "AWS/DX"]
     assert [a.inputs["dimensions"] for a in dx] == [{"ConnectionId": "dxcon-fgab1234"}]
     assert dx[0].inputs["metricName"] == "ConnectionState"
+
+
+def test_the_critical_vpn_alarm_fires_only_when_no_tunnel_is_up(prod: Plan) -> None:
+    """At the VpnId dimension TunnelState is the share of the connection's two tunnels that
+    are up (0.5: one of two; AWS Site-to-Site VPN User Guide, "Monitor ... using Amazon
+    CloudWatch"). The warning fires as soon as one tunnel is down, the critical alarm only
+    when neither is up; a connection that stops reporting pages both."""
+    for vpn in vpns(prod):
+        mine = [
+            a
+            for a in prod.every("aws:cloudwatch/metricAlarm:MetricAlarm")
+            if a.inputs.get("dimensions") == {"VpnId": vpn.outputs["id"]}
+        ]
+        (warning,) = [a for a in mine if a.name.endswith("-tunnel-down")]
+        (critical,) = [a for a in mine if a.name.endswith("-vpn-down")]
+        both_up, one_up, none_up = 1.0, 0.5, 0.0
+        assert [alarm_fires(warning, v) for v in (both_up, one_up, none_up)] == [
+            False,
+            True,
+            True,
+        ]
+        assert [alarm_fires(critical, v) for v in (both_up, one_up, none_up)] == [
+            False,
+            False,
+            True,
+        ], "the both-tunnels-down alarm fires while one tunnel still carries traffic"
+        assert alarm_fires(warning, None) and alarm_fires(critical, None)
 
 
 def test_dashboard_widgets_show_tunnel_and_dx_state(prod: Plan) -> None:

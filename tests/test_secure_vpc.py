@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from fidelity import Request, allows, deployed_mocks
 from pydantic import ValidationError
 
 from components import (
@@ -17,6 +19,8 @@ from components import (
     StackContext,
 )
 from components.core.settings import STANDARD_TAG_KEYS
+from components.secure_vpc import plan_network
+from components.secure_vpc.checks import check_plan
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -200,8 +204,14 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(prod: Plan) -> 
 def test_flow_log_role_can_only_write_to_its_log_group(prod: Plan) -> None:
     policy = prod.named("net-flow-logs", "aws:iam/rolePolicy:RolePolicy").inputs["policy"]
     group_arn = prod.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
-    assert '"Resource":["' + group_arn in policy
-    assert '"*"' not in policy
+    other = group_arn.rsplit(":", 1)[0] + ":/aws/lambda/other"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"):
+        assert allows(policy, Request(action, resource=f"{group_arn}:log-stream:eni-1-all"))
+        assert not allows(policy, Request(action, resource=f"{other}:log-stream:x")), action
+    for action in ("logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:GetLogEvents"):
+        assert not allows(policy, Request(action, resource=f"{group_arn}:*")), action
+    # the one action on "*" lists log groups (flow logs require it), it reads no log data
+    assert allows(policy, Request("logs:DescribeLogGroups", resource="*"))
 
 
 def test_default_security_group_and_nacl_allow_nothing(prod: Plan) -> None:
@@ -320,6 +330,116 @@ def test_adding_a_data_store_or_on_prem_range_renumbers_no_nacl_rule() -> None:
     for rule in before.every(NACL_RULE):
         assert grown[rule.name].inputs["ruleNumber"] == rule.inputs["ruleNumber"], rule.name
     assert len(grown) > len(before.of_type(NACL_RULE))
+
+
+# --- NACL entries whose content changes ------------------------------------------------------
+
+PROD_VPC: dict[str, Any] = {
+    "on_prem": ON_PREM,
+    "on_prem_access": ["app"],
+    "data_services": ["postgres", "documentdb", "redis", "rabbitmq", "opensearch"],
+    "dms_source_engines": ["postgres", "mongodb"],
+}
+CONTENT = ("protocol", "cidrBlock", "fromPort", "toPort", "ruleAction")
+
+
+def redeploy(before: Plan, **settings: Any) -> Plan:
+    """``settings`` planned against the NACLs ``before`` deployed (as `pulumi up` reads them)."""
+    return plan_vpc(monitor=RecordingMonitor(deployed_mocks(before)), **settings)
+
+
+def numbers_held(plan: Plan) -> dict[str, set[tuple[Any, Any]]]:
+    """NACL name -> (egress, rule number) of every entry it holds."""
+    by_id = {acl.outputs["id"]: acl.name for acl in plan.every(NACL)}
+    held: dict[str, set[tuple[Any, Any]]] = {}
+    for rule in plan.every(NACL_RULE):
+        i = rule.inputs
+        held.setdefault(by_id[i["networkAclId"]], set()).add((i["egress"], i["ruleNumber"]))
+    return held
+
+
+def test_a_redeployed_vpc_keeps_every_nacl_entry_as_it_is(prod: Plan) -> None:
+    again = {r.name: r.inputs for r in redeploy(prod, **PROD_VPC).every(NACL_RULE)}
+    for rule in prod.every(NACL_RULE):
+        assert again[rule.name] == rule.inputs, rule.name
+
+
+def test_widening_the_app_ports_gives_exactly_their_entries_a_number_not_in_use(
+    prod: Plan,
+) -> None:
+    """A NACL entry is replaced on any change and AWS refuses a second entry under a number
+    in use: the new entry (created before the old one goes) must take a free number."""
+    wider = redeploy(prod, **PROD_VPC, app_ports="8080-8089")
+    held = numbers_held(prod)
+    by_id = {acl.outputs["id"]: acl.name for acl in prod.every(NACL)}
+    old = {r.name: r.inputs for r in prod.every(NACL_RULE)}
+    moved = []
+    for rule in wider.every(NACL_RULE):
+        before, after = old[rule.name], rule.inputs
+        if before["fromPort"] == 8080 and before["toPort"] == 8080:
+            assert (after["fromPort"], after["toPort"]) == (8080, 8089), rule.name
+            key = (after["egress"], after["ruleNumber"])
+            assert key not in held[by_id[after["networkAclId"]]], f"{rule.name} collides"
+            assert after["ruleNumber"] == before["ruleNumber"] + 10_000, rule.name
+            moved.append(rule.name)
+        else:
+            assert after == before, f"{rule.name} changed though its ports did not"
+    assert sorted(moved) == [
+        "net-app-in-app-app",
+        "net-app-in-app-onprem-hcm-dc-apps",
+        "net-app-in-app-onprem-hcm-dc-db",
+        "net-app-in-app-public",
+        "net-public-out-app-app",
+    ]
+    # and the next change takes the table number back, again one the NACL does not hold
+    narrower = {r.name: r.inputs for r in redeploy(wider, **PROD_VPC).every(NACL_RULE)}
+    for name in moved:
+        assert narrower[name] == old[name], name
+
+
+def test_an_extra_tiers_ingress_ports_move_to_a_free_number_too() -> None:
+    tiers = {"integration": {"slot": 3, "ingressPorts": "8443"}}
+    before = plan_vpc(extra_tiers=tiers)
+    wider = redeploy(before, extra_tiers={"integration": {"slot": 3, "ingressPorts": "8443-8444"}})
+    old = before.named("net-integration-in-tier-vpc", NACL_RULE).inputs
+    new = wider.named("net-integration-in-tier-vpc", NACL_RULE).inputs
+    assert (new["fromPort"], new["toPort"]) == (8443, 8444)
+    assert new["ruleNumber"] == old["ruleNumber"] + 10_000
+
+
+def test_a_nacl_whose_two_numbers_for_an_entry_are_taken_fails_the_deploy(prod: Plan) -> None:
+    """Someone added entries by hand under both numbers of a changed entry: the deploy stops,
+    naming the entry and both numbers, and no old entry is deleted (Pulumi deletes replaced
+    resources only at the end of a successful update)."""
+    wider = redeploy(prod, **PROD_VPC, app_ports="8080-8089")
+    both = plan_vpc(**PROD_VPC, app_ports="9000")  # holds the table numbers (other ports)
+    # ... and, by hand, the alternates of the app-port entries too (what `wider` holds)
+    merged = Plan([*both.resources, *[r for r in wider.resources if r.type == NACL_RULE]], {})
+    # whichever app-port entry resolves first stops the deploy
+    taken = r"NACL entry \S+-app-\S+: rule numbers (\d+) and 1\d{4} both hold other entries"
+    with pytest.raises(Exception, match=taken):
+        redeploy(merged, **PROD_VPC, app_ports="8080-8081")
+
+
+def test_no_two_entries_of_one_nacl_direction_may_share_a_number() -> None:
+    """A plan-time check: AWS refuses a second entry under a number in use."""
+    settings = SecureVpcSettings()
+    plan = plan_network(settings, on_prem={}, data_services=["postgres"], dms_source_engines=[])
+    first = plan.nacl_rules[0]
+    clash = dataclasses.replace(first, service="http", from_port=80, to_port=80)
+    problems = check_plan(settings, dataclasses.replace(plan, nacl_rules=(*plan.nacl_rules, clash)))
+    assert [p.message for p in problems] == [
+        f"two {first.tier} NACL inbound entries would share rule number {first.rule_number}: "
+        f"{first.key}, {clash.key}; give each port and peer its own slot"
+    ]
+
+
+def test_the_quota_leaves_room_for_replacing_the_app_port_entries() -> None:
+    """While a changed entry is replaced both versions exist, so a direction that carries
+    app-port entries needs that many rules spare under the quota."""
+    many = {f"dc-{i}": OnPremNetwork(cidr=f"172.20.{i}.0/24", nacl_slot=i) for i in range(1, 7)}
+    message = problems_of(on_prem=many, on_prem_access=["app"])
+    assert "the app tier needs 17 inbound NACL rules, plus 8 while a change of" in message
 
 
 def test_extra_tier_gets_its_own_subnets_nacl_and_route_tables() -> None:

@@ -1,9 +1,16 @@
 """The alarms and dashboard widgets of a HybridConnectivity, as data.
 
 ``TunnelState`` (AWS/VPN) is 1 while a tunnel is up (with BGP: the session is established)
-and 0 otherwise; with the ``VpnId`` dimension it aggregates both tunnels of a connection.
-``ConnectionState`` (AWS/DX) is 1 while the circuit is up. Missing data is breaching: a VPN
-or a circuit that stops reporting is not healthy.
+and 0 otherwise. At the ``VpnId`` dimension it describes the connection's two tunnels
+together: "values between 0 and 1 indicate at least one tunnel is not UP" (units: fractional
+value between 0 and 1), i.e. the share of tunnels up, 0.5 with one of two
+(https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html).
+``ConnectionState`` (AWS/DX) is 1 while the circuit is up and 0 when it is down
+(https://docs.aws.amazon.com/directconnect/latest/UserGuide/monitoring-cloudwatch.html).
+
+Missing data is breaching for all of them: both services publish the state of a connection
+whether it is up or down, so a connection whose state stops arriving has gone (deleted,
+or its metrics with it) and is not a working path to the data centre.
 """
 
 from __future__ import annotations
@@ -15,16 +22,22 @@ import pulumi
 from ..core.alarms import Alarm, Widget, metric_widget
 from .settings import HybridConnectivitySettings
 
+#: TunnelState of a connection with one of its two tunnels up.
+ONE_OF_TWO_TUNNELS_UP = 0.5
+
 
 def vpn_alarms(gw_name: str, vpn_id: pulumi.Input[str]) -> list[Alarm]:
-    """Minimum < 1 as soon as one tunnel is down (redundancy lost), Maximum < 1 when the
-    connection's aggregate says no tunnel is up (the link is down)."""
+    """WARNING when the connection's TunnelState stays below 1 for two periods (a tunnel is
+    down: no redundancy; also while both are); CRITICAL when its highest value in a period is
+    below 0.5 (no tunnel was up at any time of it: no VPN path). ``Maximum < 1`` would page
+    CRITICAL at 0.5, while one tunnel still carries the traffic."""
     return [
         _tunnel_state(
             f"{gw_name}-tunnel-down",
             f"WARNING: a tunnel of VPN {gw_name} is down; the connection has no redundancy",
             vpn_id,
             statistic="Minimum",
+            threshold=1,
             evaluation_periods=2,
         ),
         _tunnel_state(
@@ -32,6 +45,7 @@ def vpn_alarms(gw_name: str, vpn_id: pulumi.Input[str]) -> list[Alarm]:
             f"CRITICAL: both tunnels of VPN {gw_name} are down; no VPN path to the data centre",
             vpn_id,
             statistic="Maximum",
+            threshold=ONE_OF_TWO_TUNNELS_UP,
             evaluation_periods=1,
         ),
     ]
@@ -43,12 +57,13 @@ def _tunnel_state(
     vpn_id: pulumi.Input[str],
     *,
     statistic: str,
+    threshold: float,
     evaluation_periods: int,
 ) -> Alarm:
     return Alarm(
         name=name,
         description=description,
-        threshold=1,
+        threshold=threshold,
         comparison="LessThanThreshold",
         namespace="AWS/VPN",
         metric="TunnelState",

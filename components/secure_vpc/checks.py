@@ -158,20 +158,50 @@ def check_endpoints_in_region(settings: SecureVpcSettings, region: str) -> list[
     return problems
 
 
+def _direction(egress: bool) -> str:
+    return "outbound" if egress else "inbound"
+
+
 def check_plan(settings: SecureVpcSettings, plan: NetworkPlan) -> list[Problem]:
-    """Every tier's NACL fits the account's rule quota."""
+    """Every tier's NACL takes each entry under its own number, and fits the account's rule
+    quota, with room for replacing the entries whose ports come from the settings."""
     problems: list[Problem] = []
-    for (tier, egress), count in sorted(net.count_rules(plan.nacl_rules).items()):
-        if count > settings.nacl_rule_quota:
-            problems.append(
-                Problem(
-                    at("nacl_rule_quota"),
-                    f"the {tier} tier needs {count} {'outbound' if egress else 'inbound'} NACL "
-                    f"rules, over the quota of {settings.nacl_rule_quota}; raise the AWS quota "
-                    "and `nacl_rule_quota` (max 40), or declare fewer on-prem ranges/data "
-                    "stores for this tier",
-                )
+    # AWS refuses a second entry under a number one direction of a NACL already uses
+    # (CreateNetworkAclEntry: NetworkAclEntryAlreadyExists)
+    for group in net.shared_numbers(plan.nacl_rules):
+        first = group[0]
+        problems.append(
+            Problem(
+                ("settings",),
+                f"two {first.tier} NACL {_direction(first.egress)} entries would share rule "
+                f"number {first.rule_number}: {', '.join(r.key for r in group)}; give each "
+                "port and peer its own slot",
             )
+        )
+    # a changed entry is replaced: its new version exists next to the old one for a while
+    spare: dict[tuple[str, bool], int] = {}
+    for rule in plan.nacl_rules:
+        if rule.service in net.PORTS_FROM_SETTINGS:
+            spare[(rule.tier, rule.egress)] = spare.get((rule.tier, rule.egress), 0) + 1
+    for (tier, egress), count in sorted(net.count_rules(plan.nacl_rules).items()):
+        extra = spare.get((tier, egress), 0)
+        if count + extra <= settings.nacl_rule_quota:
+            continue
+        during = (
+            f", plus {extra} while a change of `app_ports` (or of an extra tier's "
+            "`ingress_ports`) replaces the entries that carry them"
+            if extra
+            else ""
+        )
+        problems.append(
+            Problem(
+                at("nacl_rule_quota"),
+                f"the {tier} tier needs {count} {_direction(egress)} NACL rules{during}, over "
+                f"the quota of {settings.nacl_rule_quota}; raise the AWS quota and "
+                "`nacl_rule_quota` (max 40), or declare fewer on-prem ranges/data stores for "
+                "this tier",
+            )
+        )
     return problems
 
 

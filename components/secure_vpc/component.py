@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import pulumi
@@ -369,9 +370,19 @@ def _distinct_ids(by_az: Mapping[str, RouteTable]) -> list[pulumi.Output[str]]:
     return [distinct[name].id for name in sorted(distinct)]
 
 
+Deployed = Mapping[bool, list[net.DeployedEntry]]  # egress -> the entries AWS holds
+
+
 def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -> None:
-    """One NACL per tier, associated with the tier's subnets, with the planned rules."""
+    """One NACL per tier, associated with the tier's subnets, with the planned rules.
+
+    Each rule takes, of its two numbers, the one the NACL as deployed already holds it under,
+    else the free one (``plan.deployed_rule_number``): an entry whose ports or CIDR changed is
+    replaced, created before the old one is deleted, and AWS refuses two entries of one
+    direction under one number.
+    """
     by_tier: dict[str, aws.ec2.NetworkAcl] = {}
+    deployed: dict[str, pulumi.Output[Deployed]] = {}
     for tier in plan.tiers:
         by_tier[tier] = aws.ec2.NetworkAcl(
             f"{scope.name}-{tier}",
@@ -379,6 +390,7 @@ def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -
             tags=scope.tags(Name=f"{scope.name}-{tier}", tier=tier),
             opts=scope.opts(),
         )
+        deployed[tier] = deployed_entries(scope, tier, by_tier[tier])
         for az in plan.availability_zones:
             aws.ec2.NetworkAclAssociation(
                 f"{scope.name}-{tier}-{az}",
@@ -390,7 +402,7 @@ def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -
         aws.ec2.NetworkAclRule(
             f"{scope.name}-{rule.key}",
             network_acl_id=by_tier[rule.tier].id,
-            rule_number=rule.rule_number,
+            rule_number=deployed[rule.tier].apply(partial(_number_of, rule)),
             egress=rule.egress,
             protocol=rule.protocol,
             rule_action="allow",
@@ -399,6 +411,43 @@ def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -
             to_port=rule.to_port,
             opts=scope.opts(),
         )
+
+
+def deployed_entries(scope: Scope, tier: str, acl: aws.ec2.NetworkAcl) -> pulumi.Output[Deployed]:
+    """The entries the tier's NACL holds in AWS when the deployment starts, read each time
+    (a read, not a managed resource; a new NACL holds none). The provider reads every entry
+    but the default ``*`` ones, whoever made them."""
+    live = aws.ec2.NetworkAcl.get(f"{scope.name}-{tier}-deployed", acl.id, opts=scope.opts())
+
+    def entries(raw: Any) -> list[net.DeployedEntry]:
+        return [
+            net.DeployedEntry(
+                rule_number=int(_field(e, "rule_no")),
+                protocol=str(_field(e, "protocol")),
+                cidr=str(_field(e, "cidr_block") or _field(e, "ipv6_cidr_block") or ""),
+                from_port=int(_field(e, "from_port") or 0),
+                to_port=int(_field(e, "to_port") or 0),
+                action=str(_field(e, "action") or "allow"),
+            )
+            for e in raw or []
+        ]
+
+    return pulumi.Output.all(live.ingress, live.egress).apply(
+        lambda both: {False: entries(both[0]), True: entries(both[1])}
+    )
+
+
+def _number_of(rule: net.NaclRule, deployed: Deployed) -> int:
+    return net.deployed_rule_number(rule, deployed[rule.egress])
+
+
+def _field(entry: Any, name: str) -> Any:
+    """A field of a read NACL entry: the SDK gives a typed object or a plain dict, whose keys
+    are the schema's (camelCase) names."""
+    if isinstance(entry, Mapping):
+        camel = name.split("_")[0] + "".join(p.title() for p in name.split("_")[1:])
+        return entry.get(camel, entry.get(name))
+    return getattr(entry, name, None)
 
 
 def flow_logs(
@@ -445,7 +494,17 @@ def flow_logs(
                             "logs:DescribeLogStreams",
                         ],
                         "Resource": [group.arn, group.arn.apply(lambda a: f"{a}:*")],
-                    }
+                    },
+                    {
+                        # the flow log role "must include at least" DescribeLogGroups, which
+                        # lists the account's groups (no one group): granted on "*" as the
+                        # page shows; it reads names and settings, never log data.
+                        # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+                        "Sid": "ListLogGroups",
+                        "Effect": "Allow",
+                        "Action": "logs:DescribeLogGroups",
+                        "Resource": "*",
+                    },
                 ],
             }
         ),

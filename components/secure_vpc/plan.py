@@ -9,7 +9,12 @@ Identity by name, never by position:
   CDK Vpc and awsx Vpc);
 - a NACL rule's number is a function of (source slot, port slot) only, so adding a data
   store or an on-prem range never renumbers an existing rule (NACL rule numbers are
-  replace-on-change in AWS, and a renumbered rule collides with its neighbour).
+  replace-on-change in AWS, and a renumbered rule collides with its neighbour);
+- every rule also has an alternate number (its table number + 10000) that no other rule
+  uses. An entry whose content changes (wider app ports, another CIDR) is replaced, and the
+  replacement is created before the old entry is deleted, so it must not take a number the
+  NACL still holds: :func:`deployed_rule_number` picks, from the NACL as deployed, the one
+  of the two numbers that holds this very entry, or else the one that is free.
 """
 
 from __future__ import annotations
@@ -148,6 +153,19 @@ EXTRA_TIER_PEER_BASE = 10  # extra tier in slot s -> peer slot 10 + s
 #: AWS default quota of rules per NACL per direction (adjustable to 40 on request).
 DEFAULT_NACL_RULE_QUOTA = 20
 
+#: A rule's alternate number is its table number plus this. Table numbers stay below it
+#: (peer slots < 100, port slots < 100) and AWS numbers run to 32766, so no alternate is
+#: ever another rule's table number or alternate.
+ALTERNATE_OFFSET = 10_000
+MAX_RULE_NUMBER = 32_766
+
+#: Services whose ports come from the settings (``app_ports``, an extra tier's
+#: ``ingress_ports``): the entries a port change replaces.
+PORTS_FROM_SETTINGS = frozenset({"app", "tier"})
+
+#: NACL entries carry protocol numbers in AWS (the provider reads them back as such).
+PROTOCOL_NUMBERS: Mapping[str, str] = {"tcp": "6", "udp": "17", "icmp": "1", "all": "-1"}
+
 
 @dataclass(frozen=True)
 class NaclRule:
@@ -167,6 +185,67 @@ class NaclRule:
     def key(self) -> str:
         direction = "out" if self.egress else "in"
         return f"{self.tier}-{direction}-{self.service}-{self.peer}"
+
+    @property
+    def numbers(self) -> tuple[int, int]:
+        """The rule's table number and its alternate (see :func:`deployed_rule_number`)."""
+        return self.rule_number, self.rule_number + ALTERNATE_OFFSET
+
+    @property
+    def content(self) -> tuple[str, str, int, int]:
+        """What AWS holds for the entry besides its number: (protocol number, CIDR, ports);
+        all-protocol entries have no ports."""
+        protocol = PROTOCOL_NUMBERS.get(self.protocol, self.protocol)
+        ports = (0, 0) if protocol == "-1" else (self.from_port, self.to_port)
+        return protocol, self.cidr, *ports
+
+
+@dataclass(frozen=True)
+class DeployedEntry:
+    """A NACL entry as AWS holds it (the provider's ``ingress``/``egress`` of the NACL)."""
+
+    rule_number: int
+    protocol: str
+    cidr: str
+    from_port: int
+    to_port: int
+    action: str = "allow"
+
+    @property
+    def content(self) -> tuple[str, str, int, int]:
+        protocol = PROTOCOL_NUMBERS.get(self.protocol, self.protocol)
+        ports = (0, 0) if protocol == "-1" else (self.from_port, self.to_port)
+        return protocol, self.cidr, *ports
+
+
+class NaclNumberTaken(ValueError):
+    """Both numbers of an entry hold other entries in the deployed NACL."""
+
+
+def deployed_rule_number(rule: NaclRule, deployed: Iterable[DeployedEntry]) -> int:
+    """The number ``rule`` gets in a NACL that holds ``deployed`` (its entries in the rule's
+    direction, as AWS has them now).
+
+    AWS replaces an entry on any change, and Pulumi creates the replacement before it deletes
+    the old entry; AWS refuses a second entry under a number in use. So: the number that
+    already holds exactly this entry (nothing changes); else the one of the two that is free
+    (the old entry, under the other, goes once the new one exists); a new NACL gets the
+    table number.
+    """
+    held = {e.rule_number: e for e in deployed}
+    for number in rule.numbers:
+        entry = held.get(number)
+        if entry is not None and entry.action.lower() == "allow" and entry.content == rule.content:
+            return number
+    for number in rule.numbers:
+        if number not in held:
+            return number
+    first, second = rule.numbers
+    raise NaclNumberTaken(
+        f"NACL entry {rule.key}: rule numbers {first} and {second} both hold other entries "
+        "in the deployed NACL; delete the entries this stack does not manage (or the stale "
+        "one of a failed update) and deploy again"
+    )
 
 
 @dataclass(frozen=True)
@@ -228,10 +307,14 @@ class _RuleBook:
         number = self.peer_slot(peer) * 100 + svc.slot
         rule = NaclRule(tier, egress, peer, self.cidr(peer), service, lo, hi, number, protocol)
         if any(
-            r.tier == tier and r.egress == egress and r.rule_number == number for r in self.rules
+            r.tier == tier
+            and r.egress == egress
+            and r.rule_number == number
+            and r.content == rule.content
+            for r in self.rules
         ):
             return  # same port and peer already open (e.g. https and opensearch)
-        self.rules.append(rule)
+        self.rules.append(rule)  # a different entry under a used number: check_plan says so
 
     def both_ways(self, tier: str, peer: str, service: str) -> None:
         """Ingress on ``service`` from ``peer`` plus the stateless ephemeral return."""
@@ -311,3 +394,12 @@ def count_rules(rules: Iterable[NaclRule]) -> dict[tuple[str, bool], int]:
     for rule in rules:
         counts[(rule.tier, rule.egress)] = counts.get((rule.tier, rule.egress), 0) + 1
     return counts
+
+
+def shared_numbers(rules: Iterable[NaclRule]) -> list[list[NaclRule]]:
+    """Groups of two or more rules of one NACL direction under one number (AWS refuses all
+    but the first)."""
+    by_number: dict[tuple[str, bool, int], list[NaclRule]] = {}
+    for rule in rules:
+        by_number.setdefault((rule.tier, rule.egress, rule.rule_number), []).append(rule)
+    return [group for group in by_number.values() if len(group) > 1]
