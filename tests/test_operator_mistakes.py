@@ -40,6 +40,7 @@ from components import (
 from components.catalogue import Catalogue
 from components.core.problems import python_line
 from components.plan import PlanError, plan_stack, read_stack_config
+from components.plan import main as plan_main
 from components.secure_vpc.settings import DEFAULT_INTERFACE_ENDPOINTS
 from components.testing import PlatformMocks, RecordingMonitor
 
@@ -431,22 +432,44 @@ def test_from_python_a_region_problem_names_the_python_field() -> None:
 # --- the CLI: exit 2, the key and the fix, no traceback ------------------------------------
 
 
+def _project_with(mistake: Mistake, tmp_path: Path) -> Path:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "userdata", tmp_path / "userdata")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    doc["config"] = changed(mistake.changes, doc["config"])
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
 @pytest.mark.parametrize(
     "mistake",
     [m for m in MISTAKES if m.id in ("ec2 type typo", "aws: tag key", "asg max of 100000")],
     ids=lambda m: m.id,
 )
 def test_the_offline_plan_exits_2_with_one_line_per_problem_and_no_traceback(
-    mistake: Mistake, tmp_path: Path
+    mistake: Mistake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "userdata", tmp_path / "userdata")
-    doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    doc["config"] = changed(mistake.changes, doc["config"])
-    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc))
+    assert plan_main(["prod", "--project-dir", str(_project_with(mistake, tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert names(err, mistake.config_key)
+    assert all(text in err for text in mistake.fix)
+
+
+def test_the_plan_process_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    """The same as a process, the way an operator runs it."""
+    (mistake,) = [m for m in MISTAKES if m.id == "ec2 type typo"]
     result = subprocess.run(
-        [sys.executable, "-m", "components.plan", "prod", "--project-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "components.plan",
+            "prod",
+            "--project-dir",
+            str(_project_with(mistake, tmp_path)),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -456,4 +479,3 @@ def test_the_offline_plan_exits_2_with_one_line_per_problem_and_no_traceback(
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert names(result.stderr, mistake.config_key)
-    assert all(text in result.stderr for text in mistake.fix)
