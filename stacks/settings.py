@@ -122,6 +122,15 @@ class StackSettings(SettingsModel):
             f"at most {MAX_EXTRA_TAGS}."
         ),
     )
+    administrators: list[str] = Field(
+        default_factory=list,
+        description=(
+            "IAM principal ARN patterns that administer the stack's keys and audit logging "
+            "besides account.deployRoleArn (which always does): typically the break-glass "
+            "role, `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/*/"
+            "AWSReservedSSO_BreakGlass_*`."
+        ),
+    )
     account: AccountSettings | None = Field(
         default=None,
         description="Target account (id, optional deploy role). Required in prod.",
@@ -299,6 +308,14 @@ class StackSettings(SettingsModel):
             owner=self.owner,
             data_classification=self.data_classification,
             extra_tags=self.extra_tags,
+            administrators=[
+                *(
+                    [self.account.deploy_role_arn]
+                    if self.account and self.account.deploy_role_arn
+                    else []
+                ),
+                *self.administrators,
+            ],
         )
 
 

@@ -238,6 +238,27 @@ class StackContext(SettingsModel):
             "the standard tags and Name take the rest)."
         ),
     )
+    administrators: list[str] = Field(
+        default_factory=list,
+        description=(
+            "IAM principal ARN patterns (e.g. the deploy role and the break-glass role) that "
+            "administer what the stack protects: its KMS keys (schedule deletion, disable, "
+            "change the key policy) and its audit logging. Everyone else is denied those "
+            "actions by the key policies. Empty: the account's principals under IAM (no such "
+            "deny)."
+        ),
+    )
+
+    @field_validator("administrators")
+    @classmethod
+    def _administrators(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not re.fullmatch(r"arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*-]+", arn):
+                raise ValueError(
+                    f"{arn!r} is not an IAM principal ARN or pattern like "
+                    "arn:aws:iam::123456789012:role/payments-platform-deployer"
+                )
+        return value
 
     @field_validator("extra_tags")
     @classmethod
