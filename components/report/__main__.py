@@ -1,4 +1,5 @@
-"""``python -m components.report <stack> [<stack> ...] [--project-dir DIR] [--json] [--out DIR]``."""
+"""``python -m components.report <stack> [<stack> ...] [--project-dir DIR] [--json]
+[--out DIR]``."""
 
 from __future__ import annotations
 

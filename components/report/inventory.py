@@ -75,7 +75,9 @@ def encryption_key(idx: PlanIndex, r: Registered) -> str:
     if names:
         return ", ".join(dict.fromkeys(names))
     if r.type == "aws:s3/bucket:Bucket":
-        for conf in idx.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
+        for conf in idx.of_type(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        ):
             if conf.inputs.get("bucket") in (r.outputs.get("id"), r.outputs.get("bucket")):
                 return encryption_key(idx, conf) or "SSE-S3 (AES256)"
     if r.type == "aws:mq/broker:Broker" and isinstance(r.inputs.get("encryptionOptions"), Mapping):

@@ -74,6 +74,17 @@ class Admission:
     ports: str
 
 
+def _inside(
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    outer: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> bool:
+    if isinstance(net, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return net.subnet_of(outer)
+    if isinstance(net, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return net.subnet_of(outer)
+    return False
+
+
 class PlanIndex:
     """The custom resources of a plan with reference, tag and component lookups."""
 
@@ -155,7 +166,7 @@ class PlanIndex:
     # --- networks ---------------------------------------------------------------------------
 
     @cached_property
-    def vpc_networks(self) -> list[ipaddress.IPv4Network]:
+    def vpc_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [
             ipaddress.ip_network(str(v.inputs["cidrBlock"]))
             for v in self.of_type("aws:ec2/vpc:Vpc")
@@ -180,7 +191,7 @@ class PlanIndex:
             return "external"
         if net.prefixlen == 0:
             return "internet"
-        if any(net.version == v.version and net.subnet_of(v) for v in self.vpc_networks):  # type: ignore[arg-type]
+        if any(_inside(net, v) for v in self.vpc_networks):
             return "vpc"
         if net.is_private and self.hybrid:
             return "on-prem"

@@ -35,6 +35,10 @@ def usd(value: float | None) -> str:
     return "-" if value is None else f"${value:,.2f}"
 
 
+def _unit_price(value: float | None) -> str:
+    return usd(value) if value is None or value >= 0.01 else f"${value:.7f}"
+
+
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -80,13 +84,19 @@ def mermaid(graph: Graph) -> str:
                 lines.append(f"{pad}end")
             else:
                 n = nodes[id_]
-                shape = ('(["', '"])') if n.kind in ("external", "range", "device") else ('["', '"]')
+                shape = (
+                    ('(["', '"])') if n.kind in ("external", "range", "device") else ('["', '"]')
+                )
                 lines.append(f"{pad}n_{id_}{shape[0]}{_mermaid_text(n.label)}{shape[1]}")
 
     emit("", 1)
     ref = {g.id: f"g_{g.id}" for g in graph.groups} | {n.id: f"n_{n.id}" for n in graph.nodes}
     for e in graph.edges:
-        arrow = {True: "==>", False: "-.->"}.get(e.encrypted, "-->") if e.encrypted is not None else "-->"
+        arrow = (
+            {True: "==>", False: "-.->"}.get(e.encrypted, "-->")
+            if e.encrypted is not None
+            else "-->"
+        )
         label = _mermaid_text(_encryption(e) + e.label)
         lines.append(f'  {ref[e.source]} {arrow}|"{label}"| {ref[e.target]}')
     return "\n".join(lines)
@@ -97,7 +107,11 @@ def mermaid(graph: Graph) -> str:
 
 def _summary(r: Report) -> list[str]:
     cde = sum(1 for row in r.inventory if row.classification == "cde")
-    internet = sum(1 for row in r.inventory if row.reachable.startswith("internet") or "; internet" in row.reachable)
+    internet = sum(
+        1
+        for row in r.inventory
+        if row.reachable.startswith("internet") or "; internet" in row.reachable
+    )
     onprem = sum(1 for row in r.inventory if "on-prem" in row.reachable)
     protected = sum(1 for row in r.inventory if row.protect)
     plaintext = [e for e in r.dataflow.edges if e.encrypted is False]
@@ -111,7 +125,10 @@ def _summary(r: Report) -> list[str]:
             ["reachable from on-prem ranges", onprem],
             ["protected (`protect`)", protected],
             ["data-flow edges not encrypted in transit", len(plaintext)],
-            ["monthly estimate, fixed charges", f"{usd(c.total(FIXED))} (lines priced from the table)"],
+            [
+                "monthly estimate, fixed charges",
+                f"{usd(c.total(FIXED))} (lines priced from the table)",
+            ],
             ["monthly estimate, usage under stated assumptions", usd(c.total(USAGE))],
             ["lines not priced", len(c.not_priced())],
         ],
@@ -119,12 +136,22 @@ def _summary(r: Report) -> list[str]:
 
 
 def _edges_table(graph: Graph) -> list[str]:
-    names = {n.id: n.label.split("<br/>")[0] for n in graph.nodes} | {g.id: g.label for g in graph.groups}
+    names = {n.id: n.label.split("<br/>")[0] for n in graph.nodes} | {
+        g.id: g.label for g in graph.groups
+    }
     rows = [
-        [names[e.source], names[e.target], e.label, {True: "yes", False: "**no**", None: "-"}[e.encrypted], e.detail]
+        [
+            names[e.source],
+            names[e.target],
+            e.label,
+            {True: "yes", False: "**no**", None: "-"}[e.encrypted],
+            e.detail,
+        ]
         for e in graph.edges
     ]
-    return table(["from", "to", "flow", "encrypted in transit", "how (from the resources' inputs)"], rows)
+    return table(
+        ["from", "to", "flow", "encrypted in transit", "how (from the resources' inputs)"], rows
+    )
 
 
 def _cost_section(c: Estimate, comparison: dict[str, Any] | None) -> list[str]:
@@ -149,20 +176,35 @@ def _cost_section(c: Estimate, comparison: dict[str, Any] | None) -> list[str]:
     ]
     out += table(
         ["component", "fixed / month", "usage / month (assumed)", "lines not priced"],
-        [[k, usd(v[FIXED]), usd(v[USAGE]), int(v[NOT_PRICED])] for k, v in c.by_component().items()],
+        [
+            [k, usd(v[FIXED]), usd(v[USAGE]), int(v[NOT_PRICED])]
+            for k, v in c.by_component().items()
+        ],
     )
     if comparison:
         out += ["", "### Nonprod to prod", ""]
         out += table(
             ["stack", "environment", "fixed / month", "ratio to prod (fixed)"],
-            [[s["stack"], s["environment"], usd(s["fixed"]), s.get("ratio", "-")] for s in comparison["stacks"]],
+            [
+                [s["stack"], s["environment"], usd(s["fixed"]), s.get("ratio", "-")]
+                for s in comparison["stacks"]
+            ],
         )
         out += ["", comparison["note"]]
     out += ["", "### Priced lines", ""]
     out += table(
         ["component", "resource", "item", "basis", "quantity", "unit price", "per month", "note"],
         [
-            [x.component, x.resource, x.item, x.basis, f"{x.quantity:,.6g}", f"{usd(x.unit_usd) if x.unit_usd is None or x.unit_usd >= 0.01 else f'${x.unit_usd:.7f}'} / {x.unit}", usd(x.monthly_usd), x.note]
+            [
+                x.component,
+                x.resource,
+                x.item,
+                x.basis,
+                f"{x.quantity:,.6g}",
+                f"{_unit_price(x.unit_usd)} / {x.unit}",
+                usd(x.monthly_usd),
+                x.note,
+            ]
             for x in c.lines
             if x.basis in (FIXED, USAGE, OUTSIDE)
         ],
@@ -172,7 +214,7 @@ def _cost_section(c: Estimate, comparison: dict[str, Any] | None) -> list[str]:
         ["component", "resource", "type", "item", "why"],
         [[x.component, x.resource, x.type, x.item, x.note] for x in c.not_priced()],
     )
-    free = {}
+    free: dict[tuple[str, str], int] = {}
     for x in c.lines:
         if x.basis == FREE:
             free.setdefault((x.type, x.note), 0)
@@ -180,11 +222,17 @@ def _cost_section(c: Estimate, comparison: dict[str, Any] | None) -> list[str]:
     out += ["", "### No charge of their own", ""]
     out += table(["type", "count", "why"], [[k[0], n, k[1]] for k, n in sorted(free.items())])
     out += ["", "### Assumptions", ""]
-    out += table(["assumption", "value", "why"], [[k, f"{v:g}", why] for k, (v, why) in sorted(t.assumptions.items())])
+    out += table(
+        ["assumption", "value", "why"],
+        [[k, f"{v:g}", why] for k, (v, why) in sorted(t.assumptions.items())],
+    )
     out += ["", "### Price table", "", t.note, ""]
     out += table(
         ["price", "USD", "unit", "usage type", "applies to", "evidence"],
-        [[p.key, f"{p.usd:g}", p.unit, p.usage_type, p.scope, "; ".join(p.evidence)] for p in t.prices.values()],
+        [
+            [p.key, f"{p.usd:g}", p.unit, p.usage_type, p.scope, "; ".join(p.evidence)]
+            for p in t.prices.values()
+        ],
     )
     out += ["", "Sources: " + ", ".join(t.source)]
     return out
@@ -217,11 +265,23 @@ def markdown(r: Report) -> str:
         "",
         "### Security group rules",
         "",
-        *table(["security group", "direction", "peer", "ports", "rule"], [[x["group"], x["direction"], x["peer"], x["ports"], x["rule"]] for x in r.security_groups]),
+        *table(
+            ["security group", "direction", "peer", "ports", "rule"],
+            [
+                [x["group"], x["direction"], x["peer"], x["ports"], x["rule"]]
+                for x in r.security_groups
+            ],
+        ),
         "",
         "### Network ACL rules",
         "",
-        *table(["NACL", "direction", "rule", "action", "peer", "ports"], [[x["nacl"], x["direction"], x["rule"], x["action"], x["peer"], x["ports"]] for x in r.nacls]),
+        *table(
+            ["NACL", "direction", "rule", "action", "peer", "ports"],
+            [
+                [x["nacl"], x["direction"], x["rule"], x["action"], x["peer"], x["ports"]]
+                for x in r.nacls
+            ],
+        ),
         "",
         "## Card-data flow diagram (PCI DSS 1.2.4)",
         "",
@@ -242,8 +302,27 @@ def markdown(r: Report) -> str:
         "encrypts the resource's data.",
         "",
         *table(
-            ["component", "type", "name", "classification", "encryption key", "reachable from", "protect"],
-            [[x.component, x.type, x.name, x.classification, x.key, x.reachable, "yes" if x.protect else ""] for x in r.inventory],
+            [
+                "component",
+                "type",
+                "name",
+                "classification",
+                "encryption key",
+                "reachable from",
+                "protect",
+            ],
+            [
+                [
+                    x.component,
+                    x.type,
+                    x.name,
+                    x.classification,
+                    x.key,
+                    x.reachable,
+                    "yes" if x.protect else "",
+                ]
+                for x in r.inventory
+            ],
         ),
         "",
         *_cost_section(r.cost, r.comparison),
@@ -261,7 +340,11 @@ def _html_table(lines: list[str]) -> str:
         return ""
     rows = [[c.strip().replace("\\|", "|") for c in line.strip("|").split(" | ")] for line in lines]
     head, body = rows[0], rows[2:]
-    out = ["<table><thead><tr>", *(f"<th>{html.escape(h.strip())}</th>" for h in head), "</tr></thead><tbody>"]
+    out = [
+        "<table><thead><tr>",
+        *(f"<th>{html.escape(h.strip())}</th>" for h in head),
+        "</tr></thead><tbody>",
+    ]
     for row in body:
         out.append("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>")
     out.append("</tbody></table>")
@@ -284,7 +367,7 @@ def html_page(r: Report) -> str:
         if line.startswith("```"):
             if not in_code:
                 flush()
-                sections.append(f'<figure>{render_svg(next(graphs))}</figure>')
+                sections.append(f"<figure>{render_svg(next(graphs))}</figure>")
             in_code = not in_code
             continue
         if in_code:
@@ -305,11 +388,13 @@ def html_page(r: Report) -> str:
         "body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1800px}"
         "table{border-collapse:collapse;margin:8px 0 16px;font-size:12px}"
         "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
-        "th{background:#f2f2f2}figure{overflow-x:auto;border:1px solid #ddd;padding:8px;margin:8px 0}"
+        "th{background:#f2f2f2}"
+        "figure{overflow-x:auto;border:1px solid #ddd;padding:8px;margin:8px 0}"
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(r.stack)}: reviewer's report</title><style>{style}</style></head><body>\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(r.stack)}: reviewer's "
+        f"report</title><style>{style}</style></head><body>\n"
         + "\n".join(sections)
         + "\n</body></html>\n"
     )

@@ -65,7 +65,11 @@ def _lines(label: str, width: int = 34) -> list[str]:
 
 def _ranks(graph: Graph) -> dict[str, int]:
     node_ids = {n.id for n in graph.nodes}
-    edges = [(e.source, e.target) for e in graph.edges if e.source in node_ids and e.target in node_ids and e.source != e.target]
+    edges = [
+        (e.source, e.target)
+        for e in graph.edges
+        if e.source in node_ids and e.target in node_ids and e.source != e.target
+    ]
     rank = dict.fromkeys(sorted(node_ids), 0)
     for _ in range(len(node_ids)):
         changed = False
@@ -154,7 +158,11 @@ def _edge_path(a: Box, b: Box) -> tuple[str, float, float]:
     bend = max(40.0, abs(x2 - x1) / 2)
     c1 = x1 + (bend if x1 <= x2 or x1 == a.x + a.w else -bend)
     c2 = x2 - (bend if x1 <= x2 else -bend)
-    return f"M{x1:.0f},{y1:.0f} C{c1:.0f},{y1:.0f} {c2:.0f},{y2:.0f} {x2:.0f},{y2:.0f}", (x1 + x2) / 2, (y1 + y2) / 2
+    return (
+        f"M{x1:.0f},{y1:.0f} C{c1:.0f},{y1:.0f} {c2:.0f},{y2:.0f} {x2:.0f},{y2:.0f}",
+        (x1 + x2) / 2,
+        (y1 + y2) / 2,
+    )
 
 
 def _colour(edge: Edge) -> tuple[str, str]:
@@ -169,9 +177,9 @@ def render_svg(graph: Graph) -> str:
     roots = _tree(graph)
     for r in roots:
         _size(r)
-    x = PAD
+    x: float = PAD
     for col in _columns(roots):
-        y = PAD
+        y: float = PAD
         for r in col:
             _place(r, x, y)
             y += r.h + GAP_Y * 2
@@ -180,13 +188,15 @@ def render_svg(graph: Graph) -> str:
     width = max((b.x + b.w for b in boxes.values()), default=0) + PAD
     height = max((b.y + b.h for b in boxes.values()), default=0) + PAD
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{html.escape(graph.title)}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'aria-label="{html.escape(graph.title)}" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         'font-family="Helvetica, Arial, sans-serif" font-size="12">',
         "<defs>"
         + "".join(
             f'<marker id="arrow-{n}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
+            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+            f'fill="{c}"/></marker>'
             for n, c in (("ok", "#2e7d32"), ("bad", "#c62828"), ("none", "#777777"))
         )
         + "</defs>",
@@ -194,14 +204,26 @@ def render_svg(graph: Graph) -> str:
     for b in _all(roots):
         title = html.escape(b.id)
         if b.is_group:
-            out.append(f'<g data-id="{title}"><rect x="{b.x:.0f}" y="{b.y:.0f}" width="{b.w:.0f}" height="{b.h:.0f}" rx="8" fill="none" stroke="#8a8a8a" stroke-width="1.2"/>')
+            out.append(
+                f'<g data-id="{title}"><rect x="{b.x:.0f}" y="{b.y:.0f}" width="{b.w:.0f}" '
+                f'height="{b.h:.0f}" rx="8" fill="none" stroke="#8a8a8a" stroke-width="1.2"/>'
+            )
             for i, line in enumerate(b.lines):
-                out.append(f'<text x="{b.x + PAD:.0f}" y="{b.y + 16 + i * HEAD:.0f}" font-weight="bold">{html.escape(line)}</text>')
+                out.append(
+                    f'<text x="{b.x + PAD:.0f}" y="{b.y + 16 + i * HEAD:.0f}" '
+                    f'font-weight="bold">{html.escape(line)}</text>'
+                )
             out.append("</g>")
         else:
-            out.append(f'<g data-id="{title}"><rect x="{b.x:.0f}" y="{b.y:.0f}" width="{b.w:.0f}" height="{b.h:.0f}" rx="5" fill="{FILL.get(b.kind, "#ffffff")}" stroke="#555555"/>')
+            out.append(
+                f'<g data-id="{title}"><rect x="{b.x:.0f}" y="{b.y:.0f}" width="{b.w:.0f}" '
+                f'height="{b.h:.0f}" rx="5" fill="{FILL.get(b.kind, "#ffffff")}" stroke="#555555"/>'
+            )
             for i, line in enumerate(b.lines):
-                out.append(f'<text x="{b.x + 8:.0f}" y="{b.y + PAD + 2 + i * LINE_H:.0f}">{html.escape(line)}</text>')
+                out.append(
+                    f'<text x="{b.x + 8:.0f}" '
+                    f'y="{b.y + PAD + 2 + i * LINE_H:.0f}">{html.escape(line)}</text>'
+                )
             out.append("</g>")
     for e in graph.edges:
         if e.source not in boxes or e.target not in boxes:
@@ -213,8 +235,10 @@ def render_svg(graph: Graph) -> str:
         tip = html.escape(e.detail or e.label)
         out.append(
             f'<g data-edge="{html.escape(e.source)}->{html.escape(e.target)}"><title>{tip}</title>'
-            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6"{dash} marker-end="url(#arrow-{marker})"/>'
-            f'<text x="{mx:.0f}" y="{my - 4:.0f}" text-anchor="middle" font-size="10.5" fill="{colour}" '
+            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6"{dash} '
+            f'marker-end="url(#arrow-{marker})"/>'
+            f'<text x="{mx:.0f}" y="{my - 4:.0f}" text-anchor="middle" font-size="10.5" '
+            f'fill="{colour}" '
             f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{label}</text></g>'
         )
     out.append("</svg>")
