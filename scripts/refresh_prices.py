@@ -150,6 +150,14 @@ def query_for(key: str) -> Query | None:
         return Query("AmazonES", {}, f"ES:{m[1].upper()}-Storage", "GB-Mo")
     if m := re.fullmatch(r"opensearch\.(.+)\.hour", key):
         return Query("AmazonES", {"instanceType": m[1]}, "", "Hrs")
+    if m := re.fullmatch(r"dms\.(\w+)\.(singleAz|multiAz)\.gbMonth", key):
+        az = "Multiple" if m[2] == "multiAz" else "Single"
+        return Query(
+            "AWSDatabaseMigrationSvc",
+            {"productFamily": "Storage", "availabilityZone": az},
+            "",
+            "GB-Mo",
+        )
     if m := re.fullmatch(r"dms\.(.+)\.(singleAz|multiAz)\.hour", key):
         return Query(
             "AWSDatabaseMigrationSvc",
@@ -213,7 +221,7 @@ def pick(key: str, query: Query, pages: Iterable[Mapping[str, Any]]) -> dict[str
         "unit": str(dim.get("unit", "")),
         "usageType": str(attrs.get("usagetype", "")),
         "source": f"{API}, ServiceCode {query.service}, SKU "
-        "{product.get('product', {}).get('sku', '?')}",
+        f"{product.get('product', {}).get('sku', '?')}",
         "evidence": [
             f"{dim.get('description', '').strip()} (effective "
             f"{dim.get('effectiveDate', '')[:10]}, publication "

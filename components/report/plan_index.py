@@ -91,7 +91,11 @@ class PlanIndex:
     def __init__(self, plan: Plan, stack: str) -> None:
         self.plan = plan
         self.stack = stack
-        self.resources = [r for r in plan if r.custom and not r.type.startswith("pulumi:")]
+        # registration order varies between runs (the SDK registers concurrently): the
+        # report sorts by URN so the same plan always gives the same text
+        self.resources = sorted(
+            (r for r in plan if r.custom and not r.type.startswith("pulumi:")), key=lambda r: r.urn
+        )
         self._by_value: dict[str, Registered] = {}
         ambiguous: set[str] = set()
         for r in self.resources:
