@@ -74,8 +74,10 @@ def compare(reports: list[Report]) -> None:
             }
             for r in reports
         ],
-        "note": "The ratio compares fixed monthly charges of the lines each stack could price; "
-        "lines not priced in either stack are left out of both.",
+        "note": "The ratio compares the fixed monthly charges the price table could price; "
+        "what it could not price counts in neither stack (here: "
+        + ", ".join(sorted({x.type for r in reports for x in r.cost.not_priced()}))
+        + "), so the ratio describes the priced part only.",
     }
     for r in reports:
         r.comparison = comparison
