@@ -507,9 +507,6 @@ SHAPES: Mapping[str, Shape] = {
     ),
     # systems manager
     "aws:ssm/parameter:Parameter": _ssm_parameter,
-    "aws:ssm/document:Document": _by_name(
-        "name", lambda c, n: c.arn("ssm", f"document/{n}")
-    ),
     "aws:ssm/association:Association": _ssm_association,
     "aws:ssm/patchBaseline:PatchBaseline": lambda c: (
         (pb := f"pb-{c.hex()}"),
