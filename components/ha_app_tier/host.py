@@ -130,7 +130,8 @@ def agent_config(
             }
         )
     return {
-        "agent": {"metrics_collection_interval": 60},
+        # root: /var/log/secure and the audit log are readable by root only
+        "agent": {"metrics_collection_interval": 60, "run_as_user": "root"},
         "logs": {"logs_collected": {"files": {"collect_list": files}}},
         "metrics": {
             "namespace": "CWAgent",
