@@ -1166,11 +1166,13 @@ def test_user_data_that_leaves_no_room_for_the_platform_boot_is_refused(
 @pytest.mark.parametrize(
     "content",
     [
-        gzip.compress(b"#!/bin/bash\necho hi\n"),
+        # mtime=0: a gzip header carries a timestamp, and xdist workers must collect the same
+        gzip.compress(b"#!/bin/bash\necho hi\n", mtime=0),
         b"#include\nhttps://example.com/boot.sh\n",
         b"echo no interpreter line\n",
         b"#!/bin/bash\necho \xff\xfe\n",
     ],
+    ids=["gzipped", "include-url", "no-interpreter", "not-utf8"],
 )
 def test_user_data_the_platform_cannot_run_after_its_boot_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
