@@ -536,6 +536,16 @@ SHAPES: Mapping[str, Shape] = {
         (vif := f"dxvif-{c.hex(8)}"),
         {"arn": c.arn("directconnect", f"dxvif/{vif}")},
     ),
+    # Inspector: the id joins the account ids and the resource types (Terraform provider)
+    "aws:inspector2/enabler:Enabler": lambda c: (
+        f"{':'.join(c.inputs.get('accountIds') or [])}-"
+        f"{':'.join(c.inputs.get('resourceTypes') or [])}",
+        {},
+    ),
+    "aws:ssm/document:Document": _by_name(
+        "name", lambda c, n: c.arn("ssm", f"document/{n}")
+    ),
+    "aws:cloudwatch/logAccountPolicy:LogAccountPolicy": _by_name("policyName"),
     "aws:budgets/budget:Budget": lambda c: (
         f"{c.account}:{c.inputs.get('name')}",
         {"arn": f"arn:aws:budgets::{c.account}:budget/{c.inputs.get('name')}"},
