@@ -3,10 +3,13 @@
 Each key's policy names every use, each service with its ``kms:ViaService`` or its encryption
 context, so a key for the tier's secrets cannot decrypt a database snapshot, and the key of
 the data stores cannot be used by CloudWatch Logs to write (only to read the events written
-under it before the logs key existed). Who administers the keys comes from
-``StackContext.administrators`` (:mod:`components.core.kms`); with administrators, the
-account's IAM policies decide *who* of the account may use a key, the key policy decides
-*how* (``iam_decides_use=False``).
+under it before the logs key existed). Principals of this account (``kms:CallerAccount``) use
+a key only through its service, the way AWS's own managed keys (``aws/rds``,
+``aws/secretsmanager``) allow it: the service's API (CreateDBInstance, GetSecretValue) is
+itself allowed by IAM, and the services' service-linked roles keep working without an IAM
+policy of ours. Who administers the keys comes from ``StackContext.administrators``
+(:mod:`components.core.kms`); with administrators, no blanket ``kms:*`` is left for the
+account's IAM policies to hand out (``iam_decides_use=False``).
 
 The data-store key is the key the tier always had (``<tier>-key``): changing the key of an
 existing RDS instance, DocumentDB cluster, ElastiCache group, OpenSearch domain, Performance
@@ -108,7 +111,7 @@ def data_store_key(
         {
             "Sid": "AccountUsesKeyThroughDataServices",
             "Effect": "Allow",
-            "Principal": {"AWS": env.root_principal()},
+            "Principal": {"AWS": "*"},
             "Action": list(KEY_USE),
             "Resource": "*",
             "Condition": {
@@ -122,7 +125,7 @@ def data_store_key(
             # RDS keeps a managed master secret under the key it was created with
             "Sid": "RdsManagedSecretsThroughSecretsManager",
             "Effect": "Allow",
-            "Principal": {"AWS": env.root_principal()},
+            "Principal": {"AWS": "*"},
             "Action": list(SECRETS_CRYPTOGRAPHY),
             "Resource": "*",
             "Condition": {
@@ -165,7 +168,7 @@ def secrets_key(scope: Scope) -> aws.kms.Key:
         {
             "Sid": "AccountUsesKeyForTheTiersSecrets",
             "Effect": "Allow",
-            "Principal": {"AWS": env.root_principal()},
+            "Principal": {"AWS": "*"},
             "Action": list(SECRETS_CRYPTOGRAPHY),
             "Resource": "*",
             "Condition": {
@@ -177,7 +180,7 @@ def secrets_key(scope: Scope) -> aws.kms.Key:
             # DescribeKey carries no encryption context
             "Sid": "AccountDescribesKeyThroughSecretsManager",
             "Effect": "Allow",
-            "Principal": {"AWS": env.root_principal()},
+            "Principal": {"AWS": "*"},
             "Action": "kms:DescribeKey",
             "Resource": "*",
             "Condition": {"StringEquals": through_secrets_manager},
