@@ -1678,8 +1678,11 @@ def test_session_manager_preferences_time_out_and_log_encrypted(prod_plan: Plan)
     """PCI DSS 8.2.8 (idle sessions end within 15 minutes) and 10.2.1 (session activity is
     logged): the account's SSM-SessionManagerRunShell document streams every session to a
     KMS-encrypted log group kept 365 days."""
-    (document,) = prod_plan.every("aws:ssm/document:Document")
-    assert document.inputs["name"] == "SSM-SessionManagerRunShell"
+    (document,) = [
+        d
+        for d in prod_plan.every("aws:ssm/document:Document")
+        if d.inputs["name"] == "SSM-SessionManagerRunShell"
+    ]
     assert document.inputs["documentType"] == "Session"
     content = json.loads(document.inputs["content"])
     assert content["sessionType"] == "Standard_Stream"

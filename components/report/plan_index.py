@@ -99,9 +99,12 @@ class PlanIndex:
         self._by_value: dict[str, Registered] = {}
         ambiguous: set[str] = set()
         for r in self.resources:
+            echoed = {v for v in r.inputs.values() if isinstance(v, str)}
             for key, value in r.outputs.items():
-                if not isinstance(value, str) or not value or r.inputs.get(key) == value:
-                    continue  # an input echoed in the state names another resource
+                if not isinstance(value, str) or not value or value in echoed:
+                    # an input echoed in the state names another resource (a logging
+                    # configuration's id is its web ACL's ARN, a bucket logging's its bucket)
+                    continue
                 if key in ("id", "arn") or key.endswith("Arn"):
                     if value in self._by_value and self._by_value[value] is not r:
                         ambiguous.add(value)
