@@ -105,6 +105,31 @@ def _secret(c: Created) -> tuple[str, dict[str, Any]]:
     return arn, {"name": name, "arn": arn}
 
 
+def _lambda_function(c: Created) -> tuple[str, dict[str, Any]]:
+    name = c.named()
+    arn = c.arn("lambda", f"function:{name}")
+    return name, {
+        "name": name,
+        "arn": arn,
+        "qualifiedArn": f"{arn}:$LATEST",
+        "invokeArn": f"arn:aws:apigateway:{c.region}:lambda:path/2015-03-31/functions/{arn}"
+        "/invocations",
+        "version": "$LATEST",
+    }
+
+
+def _sar_stack(c: Created) -> tuple[str, dict[str, Any]]:
+    """A Serverless Application Repository stack: CloudFormation names it
+    ``serverlessrepo-<name>``; AWS's rotation templates output the function's ARN."""
+    name = c.named()
+    stack_id = c.arn("cloudformation", f"stack/serverlessrepo-{name}/{c.uuid()}")
+    function = (c.inputs.get("parameters") or {}).get("functionName", name)
+    return stack_id, {
+        "name": name,
+        "outputs": {"RotationLambdaARN": c.arn("lambda", f"function:{function}")},
+    }
+
+
 def _load_balancer(c: Created) -> tuple[str, dict[str, Any]]:
     name = c.named()
     kind = "net" if c.inputs.get("loadBalancerType") == "network" else "app"
@@ -397,6 +422,18 @@ SHAPES: Mapping[str, Shape] = {
     "aws:kms/key:Key": _kms_key,
     "aws:kms/alias:Alias": _by_name("name", lambda c, n: c.arn("kms", n)),
     "aws:secretsmanager/secret:Secret": _secret,
+    # rotation is identified by its secret; AWS reports it enabled once configured
+    "aws:secretsmanager/secretRotation:SecretRotation": lambda c: (
+        str(c.inputs.get("secretId")),
+        {"rotationEnabled": True},
+    ),
+    "aws:lambda/function:Function": _lambda_function,
+    "aws:lambda/permission:Permission": _by_name("statementId"),
+    "aws:lambda/invocation:Invocation": lambda c: (
+        f"{c.inputs.get('functionName')}_$LATEST_{c.hex(32)}",
+        {"result": "{}"},
+    ),
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _sar_stack,
     "aws:acm/certificate:Certificate": lambda c: (
         (arn := c.arn("acm", f"certificate/{c.uuid()}")),
         {"arn": arn, "status": "PENDING_VALIDATION"},
@@ -430,6 +467,9 @@ SHAPES: Mapping[str, Shape] = {
     "aws:rds/instance:Instance": _rds_instance,
     "aws:rds/parameterGroup:ParameterGroup": _by_name(
         "name", lambda c, n: c.arn("rds", f"pg:{n}"), lower=True
+    ),
+    "aws:rds/eventSubscription:EventSubscription": _by_name(
+        "name", lambda c, n: c.arn("rds", f"es:{n}")
     ),
     "aws:rds/optionGroup:OptionGroup": _by_name(
         "name", lambda c, n: c.arn("rds", f"og:{n}"), lower=True

@@ -259,8 +259,37 @@ _EXTRA_INVOKES: dict[str, InvokeAnswer] = {
 }
 
 
+def describe_asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
+    """An asset or archive (a Lambda function's code) as plain data: its kind, file name and
+    the SHA-256 of its content, so plans compare by what would be deployed (the SDK's objects
+    compare by identity, and their paths differ between checkouts)."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": {k: describe_asset(v) for k, v in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.FileAsset):
+        path = str(value.path)
+        with open(path, "rb") as file:
+            digest = hashlib.sha256(file.read()).hexdigest()
+        return {"fileAsset": path.rsplit("/", 1)[-1], "sha256": digest}
+    if isinstance(value, pulumi.StringAsset):
+        return {"stringAsset": hashlib.sha256(str(value.text).encode()).hexdigest()}
+    return {type(value).__name__: str(getattr(value, "path", getattr(value, "uri", "")))}
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every asset and archive described as plain data."""
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return describe_asset(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _unwrap_secrets(value: Any) -> tuple[Any, bool]:
     """Strip Pulumi secret wrappers; say whether one was found."""
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return describe_asset(value), False
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             inner, _ = _unwrap_secrets(value.get("value"))
@@ -296,7 +325,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             if secret:
                 secret_paths.add(key)
         state = self.resources[response.urn].state if response.urn in self.resources else {}
-        outputs = dict(state)
+        outputs = _plain(dict(state))
         outputs["id"] = response.id
         self.registered.append(
             Registered(

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from fidelity import Request, allows, key_policy, role_allows, role_of, topic_policy
 
+from components.iam_check import decide
 from components.managed_data_tier import ManagedDataTierSettings
 from components.plan import read_stack_config
 from components.testing import Plan, Registered
@@ -277,15 +278,18 @@ def test_rds_enhanced_monitoring_can_assume_its_role(prod: Plan) -> None:
 def test_dms_reads_every_endpoint_secret_through_its_role(prod: Plan) -> None:
     """A DMS endpoint with SecretsManagerSecretId is created only if the regional DMS principal
     (dms.<region>.amazonaws.com) may assume SecretsManagerAccessRoleArn and the role may read
-    the secret and decrypt it through Secrets Manager. Page: dms/latest/userguide/
-    security_iam_secretsmanager.html."""
+    the secret and decrypt it through Secrets Manager, which passes the secret's ARN as
+    encryption context. Target secrets are under the tier's secrets key; a source secret the
+    DBAs made (no `secretKmsKeyArn`) may be under the data tier's original key, which keeps
+    letting Secrets Manager decrypt exactly those. Pages: dms/latest/userguide/
+    security_iam_secretsmanager.html; secretsmanager/latest/userguide/security-encryption.html."""
     endpoints = [
         r
         for r in tier_of(prod)
         if r.type == "aws:dms/endpoint:Endpoint" and r.inputs.get("secretsManagerArn")
     ]
-    assert endpoints
-    key_arn = next(r for r in tier_of(prod) if r.type == "aws:kms/key:Key").outputs["arn"]
+    assert {e.inputs["endpointType"] for e in endpoints} == {"source", "target"}
+    data_key = prod.named("prod-key", "aws:kms/key:Key").outputs["arn"]
     for endpoint in endpoints:
         role = role_of(prod, endpoint.inputs["secretsManagerAccessRoleArn"])
         trust = json.loads(role.inputs["assumeRolePolicy"])
@@ -299,22 +303,31 @@ def test_dms_reads_every_endpoint_secret_through_its_role(prod: Plan) -> None:
         ), endpoint.name
         secret = endpoint.inputs["secretsManagerArn"]
         assert role_allows(prod, role, Request("secretsmanager:GetSecretValue", secret))
+        key_arn = secret_key(prod, secret) if secret_in_plan(prod, secret) else data_key
+        assert key_arn is not None
         through = Request(
             "kms:Decrypt",
             resource=key_arn,
             principal={"AWS": role.outputs["arn"]},
-            context={"kms:ViaService": SECRETS_MANAGER, "kms:CallerAccount": account_of(prod)},
+            context={
+                "kms:ViaService": SECRETS_MANAGER,
+                "kms:CallerAccount": account_of(prod),
+                "kms:EncryptionContext:SecretARN": secret,
+                "aws:PrincipalArn": role.outputs["arn"],
+            },
         )
         assert role_allows(prod, role, through), endpoint.name
         assert allows(key_policy(prod, key_arn), through), endpoint.name
 
 
 def test_alarms_and_dms_events_may_publish_to_the_encrypted_alarm_topic(prod: Plan) -> None:
-    """CloudWatch (alarm actions) and DMS (event subscriptions) publish to an SNS topic only
-    if its policy lets their service principal sns:Publish, and to a KMS-encrypted topic only
-    if the key policy lets that principal kms:GenerateDataKey* and kms:Decrypt. Pages:
+    """CloudWatch (alarm actions), DMS and RDS (event subscriptions) publish to an SNS topic
+    only if its policy lets their service principal sns:Publish, and to a KMS-encrypted topic
+    only if the key policy lets that principal kms:GenerateDataKey* and kms:Decrypt; RDS
+    publishes as events.rds.amazonaws.com. Pages:
     sns/latest/dg/sns-key-management.html#compatibility-with-aws-services;
-    dms/latest/userguide/CHAP_Events.html."""
+    dms/latest/userguide/CHAP_Events.html; AmazonRDS/latest/UserGuide/
+    USER_Events.GrantingPermissions.html."""
     account = account_of(prod)
     senders: list[tuple[str, str, str]] = []  # (service, source ARN, topic ARN)
     for r in tier_of(prod):
@@ -323,7 +336,13 @@ def test_alarms_and_dms_events_may_publish_to_the_encrypted_alarm_topic(prod: Pl
             senders += [("cloudwatch.amazonaws.com", r.outputs["arn"], t) for t in topics]
         elif r.type == "aws:dms/eventSubscription:EventSubscription":
             senders.append(("dms.amazonaws.com", r.outputs["arn"], r.inputs["snsTopicArn"]))
-    assert {s[0] for s in senders} == {"cloudwatch.amazonaws.com", "dms.amazonaws.com"}
+        elif r.type == "aws:rds/eventSubscription:EventSubscription":
+            senders.append(("events.rds.amazonaws.com", r.outputs["arn"], r.inputs["snsTopic"]))
+    assert {s[0] for s in senders} == {
+        "cloudwatch.amazonaws.com",
+        "dms.amazonaws.com",
+        "events.rds.amazonaws.com",
+    }
     for service, source, topic_arn in senders:
         context = {
             "aws:SourceAccount": account,
@@ -371,6 +390,14 @@ def aws_secretsmanager_key_policy(account: str) -> dict[str, Any]:
     }
 
 
+def secret_in_plan(plan: Plan, secret_arn: str) -> bool:
+    return any(
+        (r.type == "aws:secretsmanager/secret:Secret" and r.outputs.get("arn") == secret_arn)
+        or any(m["secretArn"] == secret_arn for m in r.outputs.get("masterUserSecrets") or [])
+        for r in plan
+    )
+
+
 def secret_key(plan: Plan, secret_arn: str) -> str | None:
     """The CMK that encrypts a secret of the plan; None for the aws/secretsmanager key (what
     RDS and DocumentDB use for a managed master secret given no MasterUserSecretKmsKeyId)."""
@@ -384,46 +411,80 @@ def secret_key(plan: Plan, secret_arn: str) -> str | None:
     raise AssertionError(f"no secret {secret_arn} in the plan")
 
 
-def test_each_app_reads_exactly_the_secrets_of_its_stores(
-    prod: Plan, settings: ManagedDataTierSettings
-) -> None:
+def readable_secrets(outputs: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Every secret of the data tier's stores (its ``dataStores`` output) -> the apps that
+    must be able to read it: an app's own secret by that app; a store's own secret by the
+    apps the stack file lets read it (masterSecretReaders; the shared Redis user's clients
+    while sharedAppUser is on)."""
+    _, settings = stack_settings("prod")
+    found: dict[str, set[str]] = {}
+    for store, (_, store_settings) in sorted(settings.stores().items()):
+        output = outputs[store]
+        if output["secretArn"]:
+            readers = set(getattr(store_settings, "master_secret_readers", []))
+            if store == "redis" and settings.redis is not None and settings.redis.shared_app_user:
+                readers = set(store_settings.clients)
+            found[output["secretArn"]] = readers
+        for app, arn in (output.get("appSecretArns") or {}).items():
+            found[arn] = {app}
+    return found
+
+
+def test_each_app_reads_exactly_its_own_secrets(prod: Plan) -> None:
     """GetSecretValue needs secretsmanager:GetSecretValue on the secret and, for a secret under
-    a customer-managed key, kms:Decrypt on that key through Secrets Manager, allowed by the
-    caller's policy and the key policy. An app may read the secrets of the stores that name it
-    a client, and no other; it may not decrypt with the data tier key outside Secrets Manager.
-    Pages: secretsmanager/latest/userguide/auth-and-access.html and security-encryption.html."""
+    a customer-managed key, kms:Decrypt on that key through Secrets Manager (with the secret's
+    ARN as encryption context), allowed by the caller's policy and the key policy. An app
+    reads its own credentials and no other app's, and a store's admin or master secret only
+    where the stack file still allows it; it may not decrypt with a tier key outside Secrets
+    Manager, nor another secret through it. Pages: secretsmanager/latest/userguide/
+    auth-and-access.html and security-encryption.html."""
     sections, _ = stack_settings("prod")
-    outputs = prod.stack_outputs["dataStores"]
     account = account_of(prod)
     apps = sorted(sections["apps"])
-    assert apps
+    secrets = readable_secrets(prod.stack_outputs["dataStores"])
+    assert apps and secrets
     checked = {True: 0, False: 0}
-    for store, (_, store_settings) in sorted(settings.stores().items()):
-        secret = outputs[store]["secretArn"]
-        if not secret:
-            continue  # OpenSearch: IAM authentication, no secret
+    for secret, readers in secrets.items():
         key = secret_key(prod, secret)
         for app in apps:
             role = prod.named(f"{app}-instance-role", ROLE)
-            client = app in store_settings.clients
-            read = Request("secretsmanager:GetSecretValue", secret)
-            assert role_allows(prod, role, read) is client, (app, store)
-            checked[client] += 1
-            if not client:
+            reads = app in readers
+            assert role_allows(prod, role, Request("secretsmanager:GetSecretValue", secret)) is (
+                reads
+            ), (app, secret)
+            checked[reads] += 1
+            if not reads:
                 continue
+            as_role = {"aws:PrincipalArn": role.outputs["arn"]}
             through = Request(
                 "kms:Decrypt",
                 resource=key or "*",
                 principal={"AWS": role.outputs["arn"]},
-                context={"kms:ViaService": SECRETS_MANAGER, "kms:CallerAccount": account},
+                context={
+                    "kms:ViaService": SECRETS_MANAGER,
+                    "kms:CallerAccount": account,
+                    "kms:EncryptionContext:SecretARN": secret,
+                    **as_role,
+                },
             )
             if key is None:
-                assert allows(aws_secretsmanager_key_policy(account), through), (app, store)
+                assert allows(aws_secretsmanager_key_policy(account), through), (app, secret)
                 continue
-            assert role_allows(prod, role, through), (app, store)
-            assert allows(key_policy(prod, key), through), (app, store)
-            direct = Request("kms:Decrypt", resource=key, principal={"AWS": role.outputs["arn"]})
+            assert role_allows(prod, role, through), (app, secret)
+            assert allows(key_policy(prod, key), through), (app, secret)
+            direct = Request(
+                "kms:Decrypt", resource=key, principal={"AWS": role.outputs["arn"]}, context=as_role
+            )
             assert not role_allows(prod, role, direct), f"{app} decrypts outside Secrets Manager"
+            others = [s for s in secrets if s != secret and app not in secrets[s]]
+            for other in others:
+                stray = Request(
+                    "kms:Decrypt",
+                    resource=key,
+                    principal={"AWS": role.outputs["arn"]},
+                    context={**through.context, "kms:EncryptionContext:SecretARN": other},
+                )
+                assert not role_allows(prod, role, stray), (app, other)
     assert checked[True] and checked[False]
 
 
@@ -640,3 +701,210 @@ def test_a_percent_threshold_is_compared_with_one_resources_percentage(
             percents += 1
             assert (value.low, value.high) == (0, 100), f"{alarm.name}: 0-{value.high}%"
     assert percents
+
+
+# --- keys: administered by the administrators only ------------------------------------------
+
+#: Principals of the prod account, as a request names them (aws:PrincipalArn).
+DEPLOYER = "arn:aws:iam::210987654321:role/payments-platform-deployer"
+BREAK_GLASS = (
+    "arn:aws:iam::210987654321:role/aws-reserved/sso.amazonaws.com/ap-southeast-1/"
+    "AWSReservedSSO_BreakGlass_0a1b2c3d4e5f6789"
+)
+PLATFORM_ADMIN = (
+    "arn:aws:iam::210987654321:role/aws-reserved/sso.amazonaws.com/ap-southeast-1/"
+    "AWSReservedSSO_PlatformAdmin_0a1b2c3d4e5f6789"
+)
+
+
+def as_principal(arn: str, action: str, key: str, **context: str) -> Request:
+    return Request(
+        action,
+        resource=key,
+        principal={"AWS": arn},
+        context={"aws:PrincipalArn": arn, "kms:CallerAccount": "210987654321", **context},
+    )
+
+
+def test_every_key_of_the_stack_is_administered_by_its_administrators_only(prod: Plan) -> None:
+    """PCI DSS 3.6.1.2/3.7: every customer-managed key of the prod stack (flow logs, VPN logs,
+    EBS, the landing zone's logs and notifications keys, the data tier's three) names its
+    administrators (the stack file's: the deploy role and the break-glass role). A platform
+    administrator whose IAM policies allow kms:* still cannot schedule a key's deletion,
+    disable it or its rotation, or change its policy (an explicit deny in the key policy wins
+    over any allow: IAM policy evaluation logic), and an administrator decrypts nothing
+    directly. Pages: kms/latest/developerguide/key-policy-default.html,
+    IAM/latest/UserGuide/reference_policies_evaluation-logic.html."""
+    keys = prod.every("aws:kms/key:Key")
+    assert {k.name for k in keys} >= {
+        "prod-flow-logs",
+        "prod-vpn-logs",
+        "loyalty-ebs",
+        "mmf-ebs",
+        "prod-logs",
+        "prod-notifications",
+        "prod-key",
+        "prod-secrets-key",
+        "prod-logs-key",
+    }
+    for key in keys:
+        policy = json.loads(key.inputs["policy"])
+        arn = key.outputs["arn"]
+        assert not [s for s in policy["Statement"] if s.get("Action") == "kms:*"], key.name
+        for action in ("kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy",
+                       "kms:DisableKeyRotation"):  # fmt: skip
+            for admin in (DEPLOYER, BREAK_GLASS):
+                assert allows(policy, as_principal(admin, action, arn)), (key.name, action)
+            assert decide(policy, as_principal(PLATFORM_ADMIN, action, arn)) == "deny", (
+                key.name,
+                action,
+            )
+        for admin in (DEPLOYER, BREAK_GLASS):
+            assert decide(policy, as_principal(admin, "kms:Decrypt", arn)) == "deny", key.name
+        # the rotation stays on, and auditors and AWS Config can see it is
+        assert key.inputs["enableKeyRotation"] is True
+        assert allows(policy, as_principal(PLATFORM_ADMIN, "kms:GetKeyRotationStatus", arn))
+
+
+# --- rotation: every password the tier keeps rotates within 90 days -------------------------
+
+#: Secrets the prod plan creates that no function rotates, each with the reason.
+NOT_ROTATED = {
+    # DMS cannot read a DocumentDB target's credentials from Secrets Manager through the
+    # provider (terraform-provider-aws #39930): the password sits in the endpoint, and
+    # rotating the user would stop the migration; it lives as long as DMS (dms.retired)
+    "prod-dms-target-docdb-mmf-secret",
+    # the shared Redis user of earlier versions, kept while the apps move to their own IAM
+    # users (redis.sharedAppUser in Pulumi.prod.yaml), then removed
+    "prod-redis-credentials",
+}
+
+
+def test_every_secret_the_tier_keeps_rotates_within_90_days(prod: Plan) -> None:
+    """PCI DSS 8.3.9/8.6.3 (Security Hub SecretsManager.1 and .4): every secret rotates
+    automatically, at most every 90 days: the RDS and DocumentDB master secrets by the
+    service's managed rotation (every 7 days: AmazonRDS/latest/UserGuide/
+    rds-secrets-manager.html, documentdb/latest/developerguide/docdb-secrets-manager.html),
+    the others by a rotation function on a schedule, except the NOT_ROTATED ones."""
+    tier = tier_of(prod)
+    secrets = {r.outputs["arn"]: r for r in tier if r.type == "aws:secretsmanager/secret:Secret"}
+    rotations = {
+        r.inputs["secretId"]: r
+        for r in tier
+        if r.type == "aws:secretsmanager/secretRotation:SecretRotation"
+    }
+    assert secrets and rotations
+    for arn, secret in secrets.items():
+        if secret.name in NOT_ROTATED:
+            assert arn not in rotations, f"{secret.name} is rotated: take it off NOT_ROTATED"
+            continue
+        rotation = rotations.get(secret.outputs["id"])
+        assert rotation is not None, f"{secret.name} is never rotated"
+        assert 1 <= rotation.inputs["rotationRules"]["automaticallyAfterDays"] <= 90
+        assert rotation.inputs["rotationLambdaArn"], secret.name
+    for managed in [r for r in tier if r.type in ("aws:rds/instance:Instance",
+                                                   "aws:docdb/cluster:Cluster")]:  # fmt: skip
+        assert managed.inputs["manageMasterUserPassword"] is True, managed.name
+
+
+def _function_role(plan: Plan, function_arn: str) -> Registered:
+    (function,) = [f for f in plan.of_type("aws:lambda/function:Function")
+                   if f.outputs["arn"] == function_arn]  # fmt: skip
+    return role_of(plan, function.inputs["role"])
+
+
+def test_secrets_manager_may_invoke_the_rabbitmq_function_which_may_rotate_its_secrets(
+    prod: Plan,
+) -> None:
+    """A rotation function runs only if Secrets Manager may invoke it (a resource policy
+    naming secretsmanager.amazonaws.com, here for this account only), and rotates only what
+    its role lets it read, write and restage, decrypting and encrypting through Secrets
+    Manager with the secret's ARN as encryption context, which the secrets key must allow.
+    Pages: secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html,
+    rotate-secrets_lambda-functions.html."""
+    function = prod.named("prod-rabbitmq-users", "aws:lambda/function:Function")
+    (permission,) = [p for p in prod.of_type("aws:lambda/permission:Permission")
+                     if p.inputs["function"] == function.outputs["name"]]  # fmt: skip
+    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+    assert permission.inputs["sourceAccount"] == account_of(prod)
+    role = _function_role(prod, function.outputs["arn"])
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert allows(
+        trust,
+        Request("sts:AssumeRole", principal={"Service": "lambda.amazonaws.com"},
+                context={"aws:SourceAccount": account_of(prod)}),
+    )  # fmt: skip
+    rotated = [
+        r.inputs["secretId"]
+        for r in prod.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        if r.inputs["rotationLambdaArn"] == function.outputs["arn"]
+    ]
+    assert len(rotated) == 3  # the admin, loyalty's and mmf's
+    for secret in rotated:
+        for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                       "secretsmanager:UpdateSecretVersionStage"):  # fmt: skip
+            assert role_allows(prod, role, Request(action, secret)), action
+        key = secret_key(prod, secret)
+        assert key is not None
+        for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+            request = Request(
+                action,
+                resource=key,
+                principal={"AWS": role.outputs["arn"]},
+                context={
+                    "kms:ViaService": SECRETS_MANAGER,
+                    "kms:CallerAccount": account_of(prod),
+                    "kms:EncryptionContext:SecretARN": secret,
+                    "aws:PrincipalArn": role.outputs["arn"],
+                },
+            )
+            assert role_allows(prod, role, request), action
+            assert allows(key_policy(prod, key), request), action
+    attached = {a.inputs["policyArn"] for a in prod.of_type(ATTACHMENT)
+                if a.inputs["role"] == role.outputs["name"]}  # fmt: skip
+    # a function in a VPC needs its network interfaces (Lambda checks at creation)
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole" in attached
+
+
+def _rules(plan: Plan, type_: str, group_id: str) -> list[Registered]:
+    return [r for r in plan.of_type(type_) if r.inputs["securityGroupId"] == group_id]
+
+
+def test_the_rotation_functions_reach_their_stores_and_secrets_manager(prod: Plan) -> None:
+    """A function in the data subnets reaches a store only if its group lets it out to the
+    store's port and the store's group admits it, and Secrets Manager only through the VPC's
+    interface endpoint (the data tier has no route out): the RabbitMQ users function the
+    broker's management API (HTTPS, 443: amazon-mq/latest/developer-guide/
+    rabbitmq-basic-elements-broker-users.html), the DMS rotation function each RDS target
+    on its port. Security groups are stateful: the replies need no rule."""
+    endpoints = prod.stack_outputs["endpointSecurityGroupId"]
+    data_cidr = "10.10.64.0/19"
+    cases = [
+        ("prod-rabbitmq-users-sg", {"prod-rabbitmq-sg": 443}),
+        ("prod-dms-rotation-sg", {"prod-rds-loyalty-sg": 5432, "prod-rds-mmf-sg": 5432}),
+    ]
+    for function_group, stores in cases:
+        group = prod.named(function_group, "aws:ec2/securityGroup:SecurityGroup").outputs["id"]
+        egress = _rules(prod, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", group)
+        assert {(r.inputs.get("cidrIpv4"), r.inputs["fromPort"]) for r in egress
+                if r.inputs.get("cidrIpv4")} == {(data_cidr, p) for p in stores.values()}  # fmt: skip
+        assert {(r.inputs.get("referencedSecurityGroupId"), r.inputs["fromPort"]) for r in egress
+                if r.inputs.get("referencedSecurityGroupId")} == {(endpoints, 443)}  # fmt: skip
+        for store, port in stores.items():
+            store_group = prod.named(store, "aws:ec2/securityGroup:SecurityGroup").outputs["id"]
+            ingress = _rules(
+                prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", store_group
+            )
+            assert (group, port) in {
+                (r.inputs.get("referencedSecurityGroupId"), r.inputs["fromPort"]) for r in ingress
+            }, (function_group, store)
+    function = prod.named("prod-rabbitmq-users", "aws:lambda/function:Function")
+    rabbit_group = prod.named("prod-rabbitmq-users-sg", "aws:ec2/securityGroup:SecurityGroup")
+    assert function.inputs["vpcConfig"]["securityGroupIds"] == [rabbit_group.outputs["id"]]
+    (stack,) = prod.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
+    rotation_group = prod.named("prod-dms-rotation-sg", "aws:ec2/securityGroup:SecurityGroup")
+    assert stack.inputs["parameters"]["vpcSecurityGroupIds"] == rotation_group.outputs["id"]
+    assert (
+        stack.inputs["parameters"]["kmsKeyArn"]
+        == prod.named("prod-secrets-key", "aws:kms/key:Key").outputs["arn"]
+    )

@@ -26,8 +26,10 @@ from components.managed_data_tier import (
     ManagedDataTierSettings,
     OpenSearchSettings,
     RabbitMqSettings,
+    RedisAppAccess,
     RedisSettings,
 )
+from components.managed_data_tier.lambdas import rabbitmq_users
 from components.secure_vpc import (
     NetworkRef,
     SecureVpc,
@@ -81,6 +83,10 @@ class Run:
     @property
     def key_arn(self) -> Any:
         return self.plan.named("data-key").outputs["arn"]
+
+    def key(self, purpose: str) -> Any:
+        """The ARN of the tier's ``secrets`` or ``logs`` key."""
+        return self.plan.named(f"data-{purpose}-key").outputs["arn"]
 
     def data_subnet_ids(self) -> dict[str, str]:
         return {
@@ -201,14 +207,22 @@ def test_redis_and_opensearch_encrypt_at_rest_with_the_data_tier_cmk(prod: Run) 
     assert domain["encryptAtRest"] == {"enabled": True, "kmsKeyId": key}
 
 
-def test_secrets_and_logs_of_the_stores_are_encrypted_with_the_cmk(prod: Run) -> None:
-    key = prod.key_arn
+def test_secrets_and_logs_of_the_stores_are_encrypted_with_their_own_keys(prod: Run) -> None:
+    """PCI DSS 3.6.1: the secrets under the secrets key, the logs under the logs key, neither
+    under the key of the stores' data."""
     secrets = [r for r in prod.plan.of_type(SECRET) if r.name.startswith(STORE_PREFIXES)]
     logs = [r for r in prod.plan.of_type(LOG_GROUP) if r.name.startswith(STORE_PREFIXES)]
-    assert {r.name for r in secrets} == {"data-redis-credentials", "data-rabbitmq-credentials"}
-    assert len(logs) == 2 + 4  # redis slow+engine, opensearch audit/index/search/app
-    for r in secrets + logs:
-        assert r.inputs["kmsKeyId"] == key, r.name
+    # the broker's admin and mmf's own user; Redis apps use IAM authentication: no secret
+    assert {r.name for r in secrets} == {
+        "data-rabbitmq-credentials",
+        "data-rabbitmq-mmf-credentials",
+    }
+    # redis slow+engine, opensearch audit/index/search/app, the RabbitMQ users function
+    assert len(logs) == 2 + 4 + 1
+    for r in secrets:
+        assert r.inputs["kmsKeyId"] == prod.key("secrets"), r.name
+    for r in logs:
+        assert r.inputs["kmsKeyId"] == prod.key("logs"), r.name
 
 
 def test_rabbitmq_uses_the_aws_owned_key_because_a_cmk_is_activemq_only(prod: Run) -> None:
@@ -251,22 +265,25 @@ def test_stores_are_private_and_in_data_subnets(prod: Run) -> None:
 
 
 def test_each_store_admits_only_its_declared_clients_on_its_port(prod: Run) -> None:
-    app_sgs = {app: stub_id("sg", app) for app in APPS}
+    """Each store admits its client apps on its port; the broker also admits the tier's own
+    RabbitMQ users function on 443, the management API (and nothing else does)."""
+    peers = {app: stub_id("sg", app) for app in APPS}
+    peers["users-function"] = prod.plan.named("data-rabbitmq-users-sg").outputs["id"]
     expected = {
-        "redis": (6379, {"loyalty", "mmf"}),
-        "rabbitmq": (5671, {"mmf"}),
-        "opensearch": (443, {"loyalty"}),
+        "redis": {("loyalty", 6379), ("mmf", 6379)},
+        "rabbitmq": {("mmf", 5671), ("users-function", 443)},
+        "opensearch": {("loyalty", 443)},
     }
-    for store, (port, clients) in expected.items():
+    for store, admitted in expected.items():
         sg = prod.plan.named(f"data-{store}-sg")
         rules = [
             r for r in prod.plan.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.outputs["id"]
         ]
-        assert {r.inputs["referencedSecurityGroupId"] for r in rules} == {
-            app_sgs[c] for c in clients
-        }, store
+        assert {
+            (r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"])
+            for r in rules
+        } == {(peers[p], port, port) for p, port in admitted}, store
         for rule in rules:
-            assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (port, port)
             assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
         assert not [
             r for r in prod.plan.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.outputs["id"]
@@ -288,7 +305,7 @@ def test_each_store_admits_only_its_declared_clients_on_its_port(prod: Run) -> N
 
 def test_no_generated_password_appears_in_plain_text(prod: Run) -> None:
     passwords = {r.outputs["result"] for r in prod.plan.of_type(PASSWORD)}
-    assert len(passwords) == 3  # redis default + app, rabbitmq admin
+    assert len(passwords) == 3  # redis default (switched off), rabbitmq admin and mmf
     seen_in: set[str] = set()
     for r in prod.plan:
         for key, value in r.inputs.items():
@@ -297,10 +314,9 @@ def test_no_generated_password_appears_in_plain_text(prod: Run) -> None:
                 assert key in r.secret_paths, f"{r.name}.{key} holds a password in plain text"
     assert seen_in == {
         "data-redis-default-user",
-        "data-redis-app-user",
-        "data-redis-credentials",
         "data-rabbitmq-broker",
         "data-rabbitmq-credentials",
+        "data-rabbitmq-mmf-credentials",
     }
     for store in ("redis", "rabbitmq", "opensearch"):
         outputs = json.dumps(_resolved(prod, store))
@@ -319,14 +335,21 @@ def _resolved(run: Run, store: str) -> dict[str, Any]:
 
 
 def test_stores_give_back_the_secret_arn_and_an_endpoint(prod: Run) -> None:
-    assert (
-        _resolved(prod, "redis")["secret_arn"]
-        == prod.plan.named("data-redis-credentials", SECRET).outputs["arn"]
-    )
+    assert _resolved(prod, "redis")["secret_arn"] is None  # apps authenticate with IAM
     assert (
         _resolved(prod, "rabbitmq")["secret_arn"]
         == prod.plan.named("data-rabbitmq-credentials", SECRET).outputs["arn"]
     )
+    stores = prod.plan.stack_outputs["stores"]
+    # each client app: its own user, and (RabbitMQ) the ARN of its own secret
+    assert stores["redis"]["appUsers"] == {
+        "loyalty": "prod-data-redis-loyalty",
+        "mmf": "prod-data-redis-mmf",
+    }
+    assert stores["rabbitmq"]["appUsers"] == {"mmf": "mmf"}
+    assert stores["rabbitmq"]["appSecretArns"] == {
+        "mmf": prod.plan.named("data-rabbitmq-mmf-credentials", SECRET).outputs["arn"]
+    }
     assert _resolved(prod, "opensearch")["secret_arn"] is None  # IAM auth: no credential
     assert _resolved(prod, "redis")["endpoint"].startswith("master.")
     assert _resolved(prod, "rabbitmq")["endpoint"].startswith("amqps://")
@@ -334,19 +357,83 @@ def test_stores_give_back_the_secret_arn_and_an_endpoint(prod: Run) -> None:
 
 
 def test_redis_requires_auth_through_rbac_users_with_default_user_off(prod: Run) -> None:
+    """Every connection authenticates as a user of the group; the required `default` user
+    is switched off; no auth token (auth tokens rotate unsafely: provider #33439, #15561)."""
     group = prod.one(REDIS_GROUP).inputs
-    assert "authToken" not in group  # auth tokens rotate unsafely (provider #33439, #15561)
+    assert "authToken" not in group
     user_group = prod.plan.named("data-redis-users").inputs
     assert group["userGroupIds"] == [user_group["userGroupId"]]
     default = prod.plan.named("data-redis-default-user").inputs
-    app = prod.plan.named("data-redis-app-user").inputs
-    assert sorted(user_group["userIds"]) == sorted([default["userId"], app["userId"]])
+    apps = {app: prod.plan.named(f"data-redis-user-{app}").inputs for app in ("loyalty", "mmf")}
+    assert sorted(user_group["userIds"]) == sorted(
+        [default["userId"], *(u["userId"] for u in apps.values())]
+    )
     assert default["userName"] == "default"
     assert default["accessString"].split()[0] == "off"
-    assert app["accessString"].split()[0] == "on" and "-@dangerous" in app["accessString"]
-    for user in (default, app):
-        assert user["authenticationMode"]["type"] == "password"
-        assert not user.get("noPasswordRequired")
+    assert default["authenticationMode"]["type"] == "password"
+    assert not default.get("noPasswordRequired")
+    assert not [r for r in prod.plan if r.name == "data-redis-app-user"]
+
+
+def test_each_redis_app_is_its_own_iam_user_with_its_own_keys_and_commands(prod: Run) -> None:
+    """PCI DSS 7.2.5/8.2.2/8.6: each client app connects as its own user, authenticated by
+    its instance role (ElastiCache IAM authentication: Valkey 7.2+/Redis OSS 7.0+ with TLS,
+    user id equal to user name, `elasticache:Connect` on the group and on the user:
+    AmazonElastiCache/latest/dg/auth-iam.html), with an access string of its own key and
+    channel prefix and no dangerous command; no password exists to leak or rotate."""
+    group = prod.one(REDIS_GROUP)
+    policies = _access_policies(prod)
+    for app in ("loyalty", "mmf"):
+        user = prod.plan.named(f"data-redis-user-{app}")
+        inputs = user.inputs
+        assert inputs["authenticationMode"] == {"type": "iam"}
+        assert inputs["userId"] == inputs["userName"] == f"prod-data-redis-{app}"
+        rules = inputs["accessString"].split()
+        assert rules[0] == "on"
+        assert rules[1:3] == [f"~{app}:*", f"&{app}:*"]
+        assert "~*" not in rules and "+@all" not in rules
+        assert rules[3] == "-@all" and rules[-1] == "-@dangerous"
+        document = json.loads(policies[app].inputs["policy"])
+        for other in ("loyalty", "mmf"):
+            other_user = prod.plan.named(f"data-redis-user-{other}").outputs["arn"]
+            for resource in (group.outputs["arn"], other_user):
+                connect = Request("elasticache:Connect", resource)
+                if resource == other_user:
+                    assert allows(document, connect) is (other == app), (app, other)
+                else:
+                    assert allows(document, connect), app
+
+
+def test_an_app_gets_the_redis_access_its_config_gives() -> None:
+    """`redis.appAccess.<app>` sets the key patterns, channels and commands of that app's
+    user; `-@dangerous` still ends it."""
+    access = RedisAppAccess(keys=["cart:*", "session:*"], channels=[], commands=["+@read"])
+    run = _run(
+        "prod",
+        real_vpc=False,
+        redis=RedisSettings(clients=["loyalty", "mmf"], app_access={"loyalty": access}),
+    )
+    loyalty = run.plan.named("data-redis-user-loyalty").inputs["accessString"]
+    assert loyalty == "on ~cart:* ~session:* -@all +@read -@dangerous"
+    mmf = run.plan.named("data-redis-user-mmf").inputs["accessString"]
+    assert mmf.startswith("on ~mmf:* &mmf:* -@all +@read +@write")
+
+
+def test_the_shared_redis_user_stays_only_while_the_config_keeps_it() -> None:
+    """`redis.sharedAppUser` keeps the password user `app` of earlier versions (and its
+    secret, readable by the clients) while apps move to their own users: a running stack
+    does not lose it in the same deploy that gives each app its own."""
+    settings = RedisSettings(clients=["loyalty", "mmf"], shared_app_user=True)
+    run = _run("prod", real_vpc=False, redis=settings)
+    shared = run.plan.named("data-redis-app-user").inputs
+    assert shared["userName"] == "app" and shared["authenticationMode"]["type"] == "password"
+    assert shared["userId"] in run.plan.named("data-redis-users").inputs["userIds"]
+    secret = run.plan.named("data-redis-credentials", SECRET)
+    assert secret.inputs["kmsKeyId"] == run.key("secrets")
+    for app, policy in _access_policies(run).items():
+        document = json.loads(policy.inputs["policy"])
+        read = Request("secretsmanager:GetSecretValue", secret.outputs["arn"])
+        assert allows(document, read), app
 
 
 # --- OpenSearch access ---------------------------------------------------------------------
@@ -474,32 +561,39 @@ def _access_policies(run: Run) -> dict[str, Registered]:
     return {
         p.name.removeprefix("data-app-").removesuffix("-access"): p
         for p in run.plan.of_type(ROLE_POLICY)
-        if p.parent == tier.urn
+        if p.parent == tier.urn and p.name.startswith("data-app-")
     }
 
 
-def test_each_client_app_reads_its_stores_secrets_and_calls_its_domain_only(prod: Run) -> None:
+def test_each_client_app_reads_its_own_secrets_and_calls_its_domain_only(prod: Run) -> None:
+    """Each app reads its own credentials only (RabbitMQ: its own user's secret; never the
+    broker admin's), decrypting them through Secrets Manager for exactly those secrets, and
+    calls the search domain it is a client of."""
     # loyalty: redis + opensearch; mmf: redis + rabbitmq; reporting: no store
     policies = _access_policies(prod)
     assert set(policies) == {"loyalty", "mmf"}
-    secrets = {
-        store: prod.plan.named(f"data-{store}-credentials", SECRET).outputs["arn"]
-        for store in ("redis", "rabbitmq")
-    }
+    admin = prod.plan.named("data-rabbitmq-credentials", SECRET).outputs["arn"]
+    own = prod.plan.named("data-rabbitmq-mmf-credentials", SECRET).outputs["arn"]
     domain = prod.one(DOMAIN).outputs["arn"]
     clients = {"loyalty": {"redis", "opensearch"}, "mmf": {"redis", "rabbitmq"}}
+    via = {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}
     for app, policy in policies.items():
         assert policy.inputs["role"].startswith(f"{app}-instance-role")
         document = json.loads(policy.inputs["policy"])
-        for store, secret in secrets.items():
-            read = Request("secretsmanager:GetSecretValue", secret)
-            assert allows(document, read) is (store in clients[app]), (app, store)
+        assert not allows(document, Request("secretsmanager:GetSecretValue", admin)), app
+        reads = "rabbitmq" in clients[app]
+        assert allows(document, Request("secretsmanager:GetSecretValue", own)) is reads, app
         search = Request("es:ESHttpPost", f"{domain}/orders/_search")
         assert allows(document, search) is ("opensearch" in clients[app]), app
-        # the data tier key decrypts the Redis/RabbitMQ secrets, through Secrets Manager only
-        via = {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}
-        assert allows(document, Request("kms:Decrypt", prod.key_arn, context=via)), app
-        assert not allows(document, Request("kms:Decrypt", prod.key_arn)), app
+        for secret, allowed in ((own, reads), (admin, False)):
+            decrypt = Request(
+                "kms:Decrypt",
+                prod.key("secrets"),
+                context={**via, "kms:EncryptionContext:SecretARN": secret},
+            )
+            assert allows(document, decrypt) is allowed, (app, secret)
+        assert not allows(document, Request("kms:Decrypt", prod.key("secrets"))), app
+        assert not allows(document, Request("kms:Decrypt", prod.key_arn, context=via)), app
 
 
 def test_prod_opensearch_spans_three_azs_with_dedicated_masters(prod: Run) -> None:
@@ -611,7 +705,12 @@ def test_every_taggable_store_resource_has_the_standard_tags(prod: Run) -> None:
     untaggable = {
         PASSWORD,
         "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:secretsmanager/secretRotation:SecretRotation",
         "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:lambda/permission:Permission",
+        "aws:lambda/invocation:Invocation",
     }
     for r in prod.plan:
         if r.name.startswith(STORE_PREFIXES) and r.type not in untaggable:
@@ -688,6 +787,18 @@ def test_the_search_administrator_may_be_a_role_of_the_same_program() -> None:
         (RedisSettings, {"parameters": {"cluster-enabled": "yes"}}, "parameters"),
         (RedisSettings, {"log_retention_days": 366}, "log_retention_days"),
         (RedisSettings, {"replicas_per_shard": 6}, "replicas_per_shard"),
+        (RedisSettings, {"app_access": {"loyalty": {"keys": []}}}, "app_access.loyalty.keys"),
+        (
+            RedisSettings,
+            {"app_access": {"loyalty": {"keys": ["a key"]}}},
+            "app_access.loyalty.keys",
+        ),
+        (
+            RedisSettings,
+            {"app_access": {"loyalty": {"commands": ["@read"]}}},
+            "app_access.loyalty.commands",
+        ),
+        (RabbitMqSettings, {"app_vhosts": {"mmf": "mmf vhost"}}, "app_vhosts"),
         (RabbitMqSettings, {"engine_version": "3.11"}, "engine_version"),
         (RabbitMqSettings, {"engine_version": "latest"}, "engine_version"),
         (RabbitMqSettings, {"host_instance_type": "m5.large"}, "host_instance_type"),
@@ -853,6 +964,28 @@ RULES: list[tuple[str, dict[str, Any], str]] = [
         {"redis": RedisSettings(clients=["loyalty"]), "azs": ["a"]},
         "settings.redis.multi_az: needs at least 2 AZs in the network (it has 1)",
     ),
+    (
+        "Redis access for an app that is not a client",
+        {"redis": RedisSettings(clients=["loyalty"], app_access={"mmf": RedisAppAccess()})},
+        "settings.redis.app_access: ['mmf'] are not clients of redis",
+    ),
+    (
+        "a virtual host for an app that is not a client",
+        {"rabbitmq": RabbitMqSettings(clients=["mmf"], app_vhosts={"loyalty": "loyalty"})},
+        "settings.rabbitmq.app_vhosts: ['loyalty'] are not clients of rabbitmq",
+    ),
+    (
+        "a RabbitMQ client named like the admin user",
+        {
+            "rabbitmq": RabbitMqSettings(clients=["mmf"], admin_username="mmf"),
+        },
+        "settings.rabbitmq.clients: app 'mmf' cannot be a broker user of that name",
+    ),
+    (
+        "a Redis client named like a reserved user",
+        {"redis": RedisSettings(clients=["default"]), "apps": {"default": ["redis"]}},
+        "settings.redis.clients: app 'default' cannot be a Redis user of that name",
+    ),
 ]
 
 
@@ -912,6 +1045,24 @@ PROD_RULE_CASES: list[tuple[dict[str, Any], str]] = [
         {"opensearch": search(log_retention_days=90)},
         "settings.opensearch.log_retention_days: prod keeps OpenSearch logs >= 365 days",
     ),
+    (
+        {
+            "redis": RedisSettings(
+                clients=["loyalty"], app_access={"loyalty": RedisAppAccess(keys=["*"])}
+            )
+        },
+        "settings.redis.app_access['loyalty'].keys: an app's Redis user reads and writes its "
+        "own keys",
+    ),
+    (
+        {
+            "redis": RedisSettings(
+                clients=["loyalty"],
+                app_access={"loyalty": RedisAppAccess(commands=["+@read", "+@all"])},
+            )
+        },
+        "settings.redis.app_access['loyalty'].commands: an app's Redis user gets none of",
+    ),
 ]
 
 
@@ -943,7 +1094,7 @@ def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarm
     params = plan.named("data-redis-params").inputs
     assert params["family"] == "valkey8"
     assert {"name": "cluster-enabled", "value": "yes"} in params["parameters"]
-    for user in ("data-redis-users", "data-redis-default-user", "data-redis-app-user"):
+    for user in ("data-redis-users", "data-redis-default-user", "data-redis-user-loyalty"):
         assert plan.named(user).inputs["engine"] == "valkey"
     # clients of a sharded group must use the configuration endpoint
     assert plan.stack_outputs["stores"]["redis"]["endpoint"].startswith("clustercfg.")
@@ -954,3 +1105,203 @@ def test_valkey_cluster_mode_shards_get_their_family_endpoint_and_per_node_alarm
         if a.inputs.get("metricName") == "EngineCPUUtilization"
     }
     assert watched == {f"{gid}-{s:04d}-{n:03d}" for s in (1, 2) for n in (1, 2)}
+
+
+# --- the RabbitMQ users function (lambdas/rabbitmq_users.py), against a broker double ------
+
+
+class FakeSecretsManager:
+    """The Secrets Manager calls a rotation function makes, over versions kept in memory."""
+
+    class exceptions:  # boto3's shape: client.exceptions.ResourceNotFoundException
+        class ResourceNotFoundException(Exception):
+            pass
+
+    def __init__(self, secrets: Mapping[str, dict[str, Any]]) -> None:
+        # arn -> version id -> (stages, value; None: registered, no value yet)
+        self.versions: dict[str, dict[str, tuple[list[str], str | None]]] = {
+            arn: {"v1": (["AWSCURRENT"], json.dumps(value))} for arn, value in secrets.items()
+        }
+
+    def rotate_secret(self, arn: str, token: str) -> None:
+        """What RotateSecret does before it invokes the function's first step: the new
+        version, staged AWSPENDING, with no value until createSecret puts one."""
+        self.versions[arn][token] = (["AWSPENDING"], None)
+
+    def describe_secret(self, *, SecretId: str) -> dict[str, Any]:
+        return {
+            "RotationEnabled": True,
+            "VersionIdsToStages": {v: s for v, (s, _) in self.versions[SecretId].items()},
+        }
+
+    def get_secret_value(
+        self, *, SecretId: str, VersionStage: str, VersionId: str | None = None
+    ) -> dict[str, Any]:
+        for version, (stages, value) in self.versions[SecretId].items():
+            if VersionStage in stages and VersionId in (None, version) and value is not None:
+                return {"SecretString": value, "VersionId": version}
+        raise self.exceptions.ResourceNotFoundException(SecretId)
+
+    def get_random_password(self, **_: Any) -> dict[str, str]:
+        return {"RandomPassword": "Rotated0123456789abcdefABCDEF012"}
+
+    def put_secret_value(
+        self,
+        *,
+        SecretId: str,
+        ClientRequestToken: str,
+        SecretString: str,
+        VersionStages: list[str],
+    ) -> None:
+        self.versions[SecretId][ClientRequestToken] = (list(VersionStages), SecretString)
+
+    def update_secret_version_stage(
+        self,
+        *,
+        SecretId: str,
+        VersionStage: str,
+        MoveToVersionId: str,
+        RemoveFromVersionId: str,
+    ) -> None:
+        versions = self.versions[SecretId]
+        old_stages, old_value = versions[RemoveFromVersionId]
+        versions[RemoveFromVersionId] = (
+            [*(s for s in old_stages if s != VersionStage), "AWSPREVIOUS"],
+            old_value,
+        )
+        _, new_value = versions[MoveToVersionId]
+        versions[MoveToVersionId] = ([VersionStage], new_value)
+
+
+class FakeBroker:
+    """The part of the RabbitMQ management HTTP API the function uses, with its users."""
+
+    def __init__(self, users: Mapping[str, tuple[str, list[str]]]) -> None:
+        self.users = {name: {"password": pw, "tags": tags} for name, (pw, tags) in users.items()}
+        self.vhosts: set[str] = {"/"}
+        self.permissions: dict[tuple[str, str], dict[str, str]] = {}
+
+    def __call__(self, request: Any) -> tuple[int, bytes]:
+        import base64
+        import urllib.parse
+
+        user, _, password = (
+            base64.b64decode(request.get_header("Authorization").split()[1]).decode().partition(":")
+        )
+        if self.users.get(user, {}).get("password") != password:
+            return 401, b'{"error": "not_authorised"}'
+        path = urllib.parse.urlsplit(request.full_url).path
+        parts = [urllib.parse.unquote(p) for p in path.split("/")[2:]]
+        body = json.loads(request.data) if request.data else None
+        method = request.get_method()
+        if parts == ["whoami"]:
+            return 200, json.dumps({"name": user}).encode()
+        if "administrator" not in self.users[user]["tags"]:
+            return 401, b'{"error": "not_authorised"}'
+        if parts == ["users"] and method == "GET":
+            return 200, json.dumps([{"name": n, **u} for n, u in self.users.items()]).encode()
+        if parts[0] == "users" and method == "GET":
+            found = self.users.get(parts[1])
+            return (200, json.dumps({"name": parts[1], **found}).encode()) if found else (404, b"")
+        if parts[0] == "users" and method == "PUT":
+            tags = [t for t in body["tags"].split(",") if t]
+            self.users[parts[1]] = {"password": body["password"], "tags": tags}
+            return 201, b""
+        if parts[0] == "users" and method == "DELETE":
+            del self.users[parts[1]]
+            return 204, b""
+        if parts[0] == "vhosts" and method == "PUT":
+            self.vhosts.add(parts[1])
+            return 201, b""
+        if parts[0] == "permissions" and method == "PUT":
+            self.permissions[(parts[1], parts[2])] = body
+            return 201, b""
+        return 404, b""
+
+
+ADMIN_ARN = (
+    "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:data-rabbitmq-credentials-abc"
+)
+MMF_ARN = (
+    "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:data-rabbitmq-mmf-credentials-def"
+)
+
+
+@pytest.fixture
+def broker_env(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSecretsManager, FakeBroker]:
+    monkeypatch.setenv("BROKER_URL", "https://b-1234.mq.ap-southeast-1.on.aws")
+    monkeypatch.setenv("ADMIN_SECRET_ARN", ADMIN_ARN)
+    secrets = FakeSecretsManager(
+        {
+            ADMIN_ARN: {"username": "platform-admin", "password": "AdminPass1"},
+            MMF_ARN: {"username": "mmf", "password": "MmfPass1", "vhost": "mmf"},
+        }
+    )
+    broker = FakeBroker(
+        {
+            "platform-admin": ("AdminPass1", ["administrator"]),
+            "monitoring-AWS-OWNED-DO-NOT-DELETE": ("x", ["monitoring"]),
+            "legacy-app": ("old", ["platform-managed"]),
+        }
+    )
+    return secrets, broker
+
+
+def test_the_users_function_gives_each_app_its_user_and_vhost_and_nothing_more(
+    broker_env: tuple[FakeSecretsManager, FakeBroker],
+) -> None:
+    """On deploy the function makes each app's virtual host and user (the password of its
+    secret, full rights in its own virtual host only), deletes a user it made that no app
+    has any more, and leaves the admin and Amazon MQ's own monitoring user alone."""
+    secrets, broker = broker_env
+    answer = rabbitmq_users.handler(
+        {"action": "sync", "users": {"mmf": {"secretArn": MMF_ARN, "vhost": "mmf"}}},
+        None,
+        secrets=secrets,
+        transport=broker,
+    )
+    assert answer == {"users": ["mmf"], "removed": ["legacy-app"]}
+    assert broker.users["mmf"] == {"password": "MmfPass1", "tags": ["platform-managed"]}
+    assert "mmf" in broker.vhosts
+    assert broker.permissions == {("mmf", "mmf"): {"configure": ".*", "write": ".*", "read": ".*"}}
+    assert set(broker.users) == {"platform-admin", "monitoring-AWS-OWNED-DO-NOT-DELETE", "mmf"}
+
+
+def _rotate(secrets: FakeSecretsManager, broker: FakeBroker, arn: str, token: str) -> None:
+    secrets.rotate_secret(arn, token)
+    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
+        event = {"SecretId": arn, "ClientRequestToken": token, "Step": step}
+        rabbitmq_users.handler(event, None, secrets=secrets, transport=broker)
+
+
+@pytest.mark.parametrize("arn", [MMF_ARN, ADMIN_ARN], ids=["app", "admin"])
+def test_a_rotation_changes_the_password_on_the_broker_then_makes_it_current(
+    broker_env: tuple[FakeSecretsManager, FakeBroker], arn: str
+) -> None:
+    """Secrets Manager's four steps (rotate-secrets_lambda-functions.html): a new password
+    (createSecret), set on the broker with the admin's current credentials (or, rotating the
+    admin, its own: setSecret), accepted by the broker (testSecret), then AWSCURRENT
+    (finishSecret); the old password stops working."""
+    secrets, broker = broker_env
+    rabbitmq_users.handler(
+        {"action": "sync", "users": {"mmf": {"secretArn": MMF_ARN, "vhost": "mmf"}}},
+        None,
+        secrets=secrets,
+        transport=broker,
+    )
+    user = json.loads(secrets.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")[
+        "SecretString"])["username"]  # fmt: skip
+    tags_before = broker.users[user]["tags"]
+    _rotate(secrets, broker, arn, "v2")
+    current = json.loads(
+        secrets.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+    )
+    assert current["password"] == "Rotated0123456789abcdefABCDEF012"
+    assert broker.users[user]["password"] == current["password"]
+    assert broker.users[user]["tags"] == tags_before  # the admin stays an administrator
+    assert "AWSPREVIOUS" in secrets.describe_secret(SecretId=arn)["VersionIdsToStages"]["v1"]
+
+
+def test_the_users_function_speaks_https_only() -> None:
+    with pytest.raises(ValueError, match="HTTPS"):
+        rabbitmq_users.Management("http://b-1234.mq.ap-southeast-1.on.aws", "u", "p")

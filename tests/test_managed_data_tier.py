@@ -22,10 +22,11 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from components import ComponentConfigError
+from components.core.kms import KEY_METADATA, RESERVED_TO_ADMINISTRATORS
 from components.core.onprem import OnPremNetwork
 from components.core.settings import STANDARD_TAG_KEYS, StackContext
 from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
-from components.iam_check import Request, allows
+from components.iam_check import Request, allows, decide
 from components.managed_data_tier import (
     DmsSettings,
     DmsSource,
@@ -36,6 +37,7 @@ from components.managed_data_tier import (
     OpenSearchSettings,
     RabbitMqSettings,
     RdsDatabaseSettings,
+    RedisAppAccess,
     RedisSettings,
 )
 from components.secure_vpc import (
@@ -256,8 +258,9 @@ def data_tier(plan: Plan) -> list[Registered]:
     return plan.descendants_of(plan.named("data"))
 
 
-def key_arn(plan: Plan) -> Any:
-    return plan.named("data-key").outputs["arn"]
+def key_arn(plan: Plan, purpose: str = "") -> Any:
+    """The ARN of the tier's data-store key, or of its ``secrets`` or ``logs`` key."""
+    return plan.named(f"data-{purpose}-key" if purpose else "data-key").outputs["arn"]
 
 
 def data_subnet_ids(plan: Plan) -> set[Any]:
@@ -309,25 +312,135 @@ def test_every_store_is_encrypted_with_the_cmk_private_and_in_data_subnets(prod:
     assert prod.of_type(DMS_ENDPOINT)
     for endpoint in prod.every(DMS_ENDPOINT):
         assert endpoint.inputs["kmsKeyArn"] == key
-    logs_and_secrets = [
-        r for r in [*prod.of_type(LOG_GROUP), *prod.of_type(SECRET)] if r in data_tier(prod)
+    tier = data_tier(prod)
+    for purpose, type_ in (("logs", LOG_GROUP), ("secrets", SECRET)):
+        resources = [r for r in prod.every(type_) if r in tier]
+        assert resources
+        for resource in resources:
+            assert resource.inputs["kmsKeyId"] == key_arn(prod, purpose), resource.name
+
+
+def statement(policy: dict[str, Any], sid: str) -> dict[str, Any]:
+    (found,) = [s for s in policy["Statement"] if s.get("Sid") == sid]
+    return found
+
+
+def test_each_key_serves_one_purpose_through_its_service_only(prod: Plan) -> None:
+    """PCI DSS 3.6.1/3.7: a key per purpose. The data-store key is used through the data
+    services, never through Secrets Manager but for the secrets RDS keeps under it, and by
+    CloudWatch Logs only to read what it wrote before the logs key; the secrets key only
+    through Secrets Manager for this tier's secrets; the logs key only by CloudWatch Logs
+    for this tier's log groups. Every key rotates yearly and is protected in prod."""
+    keys = {p: prod.named(f"data-{p}-key" if p else "data-key") for p in ("", "secrets", "logs")}
+    for key in keys.values():
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.protect is True
+    region_ = "ap-southeast-1"
+    data = json.loads(keys[""].inputs["policy"])
+    via = statement(data, "AccountUsesKeyThroughDataServices")["Condition"]["StringEquals"]
+    assert via["kms:CallerAccount"] == ACCOUNT
+    assert {s.split(".")[0] for s in via["kms:ViaService"]} == {"rds", "elasticache", "es", "dms"}
+    rds_secrets = statement(data, "RdsManagedSecretsThroughSecretsManager")["Condition"]
+    assert (
+        rds_secrets["StringEquals"]["kms:ViaService"] == f"secretsmanager.{region_}.amazonaws.com"
+    )
+    assert (
+        f"arn:aws:secretsmanager:{region_}:{ACCOUNT}:secret:rds!db-*"
+        in (rds_secrets["ArnLike"]["kms:EncryptionContext:SecretARN"])
+    )
+    old_logs = statement(data, "LogsReadEventsWrittenBeforeTheLogsKey")
+    assert old_logs["Action"] == ["kms:Decrypt*", "kms:Describe*"]
+    secrets = json.loads(keys["secrets"].inputs["policy"])
+    use = statement(secrets, "AccountUsesKeyForTheTiersSecrets")["Condition"]
+    assert use["StringEquals"]["kms:ViaService"] == f"secretsmanager.{region_}.amazonaws.com"
+    assert use["ArnLike"]["kms:EncryptionContext:SecretARN"] == [
+        f"arn:aws:secretsmanager:{region_}:{ACCOUNT}:secret:data-*"
     ]
-    assert logs_and_secrets
-    for resource in logs_and_secrets:
-        assert resource.inputs["kmsKeyId"] == key, resource.name
+    logs = json.loads(keys["logs"].inputs["policy"])
+    writes = statement(logs, "LogsEncryptTheTiersLogGroups")
+    assert writes["Principal"] == {"Service": f"logs.{region_}.amazonaws.com"}
+    assert all(
+        p.startswith(f"arn:aws:logs:{region_}:{ACCOUNT}:log-group:")
+        for p in writes["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    )
+    for policy in (data, secrets, logs):
+        # no statement lets anyone of the account use a key outside the services named
+        for s in policy["Statement"]:
+            if s["Effect"] == "Allow" and s.get("Action") != "kms:*":
+                assert "Condition" in s or set(s["Action"]) <= set(KEY_METADATA), s["Sid"]
 
 
-def test_the_data_tier_key_rotates_and_serves_only_this_account_through_data_services(
-    prod: Plan,
-) -> None:
-    key = prod.named("data-key")
-    assert key.inputs["enableKeyRotation"] is True
-    assert key.protect is True
-    policy = json.loads(key.inputs["policy"])
-    via = next(s for s in policy["Statement"] if s["Sid"] == "AccountUsesKeyThroughServices")
-    assert via["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
-    services = {s.split(".")[0] for s in via["Condition"]["StringEquals"]["kms:ViaService"]}
-    assert services == {"rds", "elasticache", "secretsmanager", "dms", "es", "logs"}
+ADMINS = [
+    f"arn:aws:iam::{ACCOUNT}:role/payments-platform-deployer",
+    f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_BreakGlass_*",
+]
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/payments-platform-deployer"
+BREAK_GLASS = (
+    f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/ap-southeast-1/"
+    "AWSReservedSSO_BreakGlass_0123456789abcdef"
+)
+DEVELOPER = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/Developer_0123"
+APP = f"arn:aws:iam::{ACCOUNT}:role/loyalty-instance-role-abc1234"
+
+
+def as_principal(arn: str, action: str, **context: str) -> Request:
+    """``action`` on a key by the role ``arn``, as KMS sees it (aws:PrincipalArn)."""
+    return Request(
+        action,
+        principal={"AWS": arn},
+        context={"aws:PrincipalArn": arn, "kms:CallerAccount": ACCOUNT, **context},
+    )
+
+
+@pytest.fixture(scope="module")
+def administered() -> Plan:
+    """The prod data tier of a stack whose administrators are the deploy and break-glass
+    roles (``StackContext.administrators``)."""
+
+    def program() -> None:
+        context = StackContext(environment="prod", administrators=ADMINS)
+        settings = ManagedDataTierSettings.model_validate(PROD)
+        ManagedDataTier(
+            "data",
+            settings,
+            context=context,
+            network=stub_network(network_plan(settings)),
+            alarm_topic_arn=TOPIC,
+            apps=app_refs(settings),
+        )
+
+    return run_offline(program)
+
+
+def test_only_the_administrators_delete_disable_or_repolicy_the_keys(administered: Plan) -> None:
+    """PCI DSS 3.6.1.2/3.7.6: key administrators are named (the deploy and break-glass
+    roles) and nobody else can schedule deletion, disable a key or its rotation, or change
+    its policy, whatever IAM grants (an explicit deny); the administrators administer the
+    keys and decrypt nothing directly (only through the services). KMS key policy
+    evaluation: kms/latest/developerguide/key-policy-default.html."""
+    keys = [k for k in administered.every("aws:kms/key:Key")]
+    assert len(keys) == 3
+    for key in keys:
+        policy = json.loads(key.inputs["policy"])
+        assert not any(s.get("Action") == "kms:*" for s in policy["Statement"]), key.name
+        for action in RESERVED_TO_ADMINISTRATORS:
+            assert allows(policy, as_principal(DEPLOYER, action)), (key.name, action)
+            assert allows(policy, as_principal(BREAK_GLASS, action)), (key.name, action)
+            for other in (DEVELOPER, APP):
+                assert decide(policy, as_principal(other, action)) == "deny", (key.name, action)
+        for admin in (DEPLOYER, BREAK_GLASS):
+            direct = as_principal(admin, "kms:Decrypt")
+            assert decide(policy, direct) == "deny", key.name
+    data = json.loads(administered.named("data-key").inputs["policy"])
+    through_rds = {"kms:ViaService": "rds.ap-southeast-1.amazonaws.com"}
+    # the deploy role still creates encrypted databases: RDS asks for a grant on its behalf
+    assert allows(data, as_principal(DEPLOYER, "kms:CreateGrant", **through_rds))
+    for key in keys:
+        policy = json.loads(key.inputs["policy"])
+        # everyone of the account reads the configuration (auditors, AWS Config)
+        assert allows(policy, as_principal(DEVELOPER, "kms:GetKeyRotationStatus"))
+        # and nobody of the account uses the key directly: only through its service
+        assert not allows(policy, as_principal(APP, "kms:Decrypt")), key.name
 
 
 # --- prod data safety -------------------------------------------------------------------
@@ -422,6 +535,85 @@ def test_rds_parameter_groups_force_tls(prod: Plan) -> None:
             "parameters"
         ]
         assert params.inputs["family"] == family
+
+
+def parameters_of(plan: Plan, db: Registered) -> dict[str, dict[str, str]]:
+    group = next(
+        p for p in plan.of_type(RDS_PARAMS) if p.outputs["name"] == db.inputs["parameterGroupName"]
+    )
+    return {p["name"]: p for p in group.inputs["parameters"]}
+
+
+def test_postgresql_audits_what_each_session_changes_never_the_values_it_binds(
+    prod: Plan,
+) -> None:
+    """PCI DSS 10.2.1-10.2.2 through pgaudit (RDS user guide, "Setting up the pgAudit
+    extension"): the library preloaded next to pg_stat_statements (a custom
+    shared_preload_libraries replaces RDS's default instead of adding to it, and Performance
+    Insights' Top SQL needs pg_stat_statements), schema (ddl) and role/privilege (role)
+    statements of every session logged, reads and writes of the card-data tables logged
+    through the object audit role, statement parameters never logged (bind values may be card
+    numbers: PCI DSS 3.3/3.5), catalog reads not logged. Static parameters apply at the next
+    reboot (pending-reboot)."""
+    assert prod.of_type(RDS)
+    for db in prod.every(RDS):
+        params = parameters_of(prod, db)
+        expected = {
+            "shared_preload_libraries": "pg_stat_statements,pgaudit",
+            "pgaudit.log": "ddl,role",
+            "pgaudit.role": "rds_pgaudit",
+            "pgaudit.log_parameter": "0",
+            "pgaudit.log_catalog": "0",
+            "log_connections": "1",
+        }
+        for name, value in expected.items():
+            assert params[name]["value"] == value, (db.name, name)
+            assert params[name]["applyMethod"] == "pending-reboot"
+        # what pgaudit writes goes to the exported, encrypted `postgresql` log
+        assert "postgresql" in db.inputs["enabledCloudwatchLogsExports"]
+
+
+def test_pgaudit_logs_what_the_config_asks_and_mysql_has_none() -> None:
+    data = edit("rds.loyalty.pgaudit_log", ["ddl", "role", "write"])
+    data = edit("rds.loyalty.pgaudit_object_role", None, data)
+    data = edit("rds.mmf.pgaudit_log", [], data)
+    data["rds"]["ledger"] = {"engine": "mysql", "clients": ["mmf"]}
+    plan, _ = build(data)
+    loyalty = parameters_of(plan, plan.named("data-rds-loyalty", RDS))
+    assert loyalty["pgaudit.log"]["value"] == "ddl,role,write"
+    assert "pgaudit.role" not in loyalty
+    assert parameters_of(plan, plan.named("data-rds-mmf", RDS))["pgaudit.log"]["value"] == "none"
+    ledger = parameters_of(plan, plan.named("data-rds-ledger", RDS))
+    assert not [name for name in ledger if "pgaudit" in name or name == "shared_preload_libraries"]
+
+
+def test_rds_events_of_instances_parameter_groups_and_security_groups_reach_the_topic(
+    prod: Plan,
+) -> None:
+    """Security Hub RDS.20 (db-instance: maintenance, configuration change, failure), RDS.21
+    (db-parameter-group: configuration change) and RDS.22 (db-security-group: configuration
+    change, failure): an enabled event subscription per source type, to the alarm topic
+    (securityhub/latest/userguide/rds-controls.html). No source ids: every database of the
+    account is covered, and adding one changes no subscription."""
+    subscriptions = {
+        s.inputs["sourceType"]: s for s in prod.every("aws:rds/eventSubscription:EventSubscription")
+    }
+    required = {
+        "db-instance": {"maintenance", "configuration change", "failure"},
+        "db-parameter-group": {"configuration change"},
+        "db-security-group": {"configuration change", "failure"},
+    }
+    assert set(subscriptions) == set(required)
+    for source, categories in required.items():
+        inputs = subscriptions[source].inputs
+        assert categories <= set(inputs["eventCategories"]), source
+        assert inputs["snsTopic"] == TOPIC and inputs["enabled"] is True
+        assert not inputs.get("sourceIds"), source
+
+
+def test_a_tier_without_rds_subscribes_to_no_rds_events() -> None:
+    plan, _ = build({"documentdb": {"mmf": {"clients": ["mmf"]}}})
+    assert plan.of_type("aws:rds/eventSubscription:EventSubscription") == []
 
 
 def test_documentdb_requires_tls_and_audits(prod: Plan) -> None:
@@ -565,6 +757,87 @@ def test_adding_a_dms_task_adds_resources_and_changes_none() -> None:
     }
 
 
+def test_retiring_dms_removes_the_migration_and_its_credentials_and_changes_nothing_else() -> None:
+    """After cut-over `dms.retired` removes everything of DMS (replication instance,
+    endpoints, tasks, event subscriptions, the migration users' secrets and their rotation,
+    the stores' rules admitting DMS and the rotation function) while the section stays as the
+    record of the migration. Every other resource keeps its name and every input, except the
+    data-store key's policy, which stops letting Secrets Manager decrypt the DMS source
+    secrets with it (in place: a key policy is a document). PCI DSS 8.2.6/8.3: credentials
+    that serve no purpose are removed."""
+    before, _ = build(PROD)
+    retired = edit("dms.retired", True)
+    after, _ = build(retired)
+    old = {(r.type, r.name): r for r in before}
+    new = {(r.type, r.name): r for r in after}
+    assert set(new) < set(old)
+    removed = sorted(name for (_, name) in set(old) - set(new))
+    assert removed
+    for name in removed:
+        assert "dms" in name or name.endswith(("-in-migration-dms", "-in-rotation-rotation")), name
+    assert not [r for r in after if r.type.startswith("aws:dms/")]
+    assert not [r for r in after if r.type == SECRET and "dms" in r.name]
+    changed = sorted(
+        name
+        for (type_, name), r in new.items()
+        for key in set(r.inputs) | set(old[(type_, name)].inputs)
+        if r.inputs.get(key) != old[(type_, name)].inputs.get(key)
+    )
+    assert changed == ["data-key"], changed
+    for key in ("data-key",):
+        diff = {
+            k
+            for k in set(new[("aws:kms/key:Key", key)].inputs)
+            if new[("aws:kms/key:Key", key)].inputs[k] != old[("aws:kms/key:Key", key)].inputs[k]
+        }
+        assert diff == {"policy"}
+
+
+def test_a_retired_migration_is_not_checked_against_what_has_changed_since() -> None:
+    """A retired `dms` section is a record: its sources may name on-prem ranges removed since
+    and its tasks stores renamed since, without refusing the stack."""
+    retired = edit("dms.retired", True)
+    retired = edit("dms.sources.loyalty-pg.on_prem_network", "closed-dc", retired)
+    retired = edit("dms.tasks.loyalty.target", "rds.gone", retired)
+    build(retired)  # no ComponentConfigError
+    assert "dms.tasks['loyalty'].target" in refused(edit("dms.tasks.loyalty.target", "rds.gone"))
+
+
+def test_rds_targets_migration_users_rotate_with_the_function_aws_provides() -> None:
+    """The password of each RDS target's migration user rotates every secretRotationDays with
+    Secrets Manager's single-user rotation template for the engine, deployed from the
+    Serverless Application Repository in the data subnets; its first version is never written
+    back (it is stale after a rotation). Pages: secretsmanager/latest/userguide/
+    reference_available-rotation-templates.html."""
+    plan, _ = build(edit("secret_rotation_days", 45))
+    (stack,) = plan.of_type("aws:serverlessrepository/cloudFormationStack:CloudFormationStack")
+    assert stack.inputs["applicationId"] == (
+        "arn:aws:serverlessrepo:us-east-1:297356227824:applications/"
+        "SecretsManagerRDSPostgreSQLRotationSingleUser"
+    )
+    parameters = stack.inputs["parameters"]
+    assert set(parameters["vpcSubnetIds"].split(",")) == {
+        stub_id("subnet", f"net-data-{az}") for az in "abc"
+    }
+    assert parameters["kmsKeyArn"] == key_arn(plan, "secrets")
+    assert parameters["functionName"] == "data-dms-rotation-postgres"
+    function = stack.outputs["outputs"]["RotationLambdaARN"]
+    rotations = {
+        r.name: r for r in plan.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    }
+    secret = plan.named("data-dms-target-rds-loyalty-secret", SECRET)
+    rotation = rotations["data-dms-target-rds-loyalty-rotation"]
+    assert rotation.inputs["secretId"] == secret.outputs["id"]
+    assert rotation.inputs["rotationLambdaArn"] == function
+    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 45}
+    assert rotation.inputs["rotateImmediately"] is False
+    version = plan.named("data-dms-target-rds-loyalty-secret-value")
+    assert set(version.ignore_changes) == {"secretString", "versionStages"}
+    # the DocumentDB target's password sits in its endpoint (provider #39930): not rotated
+    assert "data-dms-target-docdb-mmf-rotation" not in rotations
+    assert plan.named("data-dms-target-docdb-mmf-secret-value").ignore_changes == ()
+
+
 def test_dms_gets_the_account_roles_it_looks_up_by_name_unless_the_account_has_them(
     prod: Plan,
 ) -> None:
@@ -593,19 +866,22 @@ def test_dms_gets_the_account_roles_it_looks_up_by_name_unless_the_account_has_t
 # --- what client apps may read ------------------------------------------------------------
 
 
-def test_apps_read_the_master_secrets_of_their_databases_and_no_other(prod: Plan) -> None:
-    # rds.loyalty: loyalty, backoffice; rds.mmf and documentdb.mmf: mmf
-    secrets = {
+def test_each_app_connects_as_its_own_database_user_and_reads_no_master_secret(
+    prod: Plan,
+) -> None:
+    """PCI DSS 7.2.5/8.2.2: an app never uses the administrator account of its database.
+    Each client app may `rds-db:connect` as the database user named after it (IAM database
+    authentication: a 15-minute token signed by its role, no password) on exactly the
+    instances that name it, and reads no master secret; DMS's migration users are not the
+    apps' either."""
+    dbs = {
         "rds.loyalty": prod.named("data-rds-loyalty", RDS),
         "rds.mmf": prod.named("data-rds-mmf", RDS),
-        "documentdb.mmf": prod.named("data-docdb-mmf", DOCDB),
     }
-    arns = {k: r.outputs["masterUserSecrets"][0]["secretArn"] for k, r in secrets.items()}
-    clients = {
-        "loyalty": {"rds.loyalty"},
-        "backoffice": {"rds.loyalty"},
-        "mmf": {"rds.mmf", "documentdb.mmf"},
-    }
+    cluster = prod.named("data-docdb-mmf", DOCDB)
+    masters = [db.outputs["masterUserSecrets"][0]["secretArn"] for db in dbs.values()]
+    masters.append(cluster.outputs["masterUserSecrets"][0]["secretArn"])
+    clients = {"loyalty": {"rds.loyalty"}, "backoffice": {"rds.loyalty"}, "mmf": {"rds.mmf"}}
     tier = prod.named("data", "payments:index:ManagedDataTier")
     policies = {p.name: p for p in prod.of_type(ROLE_POLICY) if p.parent == tier.urn}
     migration = [r.outputs["arn"] for r in prod.of_type(SECRET) if "dms-target" in r.name]
@@ -614,15 +890,44 @@ def test_apps_read_the_master_secrets_of_their_databases_and_no_other(prod: Plan
         policy = policies[f"data-app-{app}-access"]
         assert policy.inputs["role"].startswith(f"{app}-instance-role")
         document = json.loads(policy.inputs["policy"])
-        for store, arn in arns.items():
-            read = Request("secretsmanager:GetSecretValue", arn)
-            assert allows(document, read) is (store in stores), (app, store)
-        for arn in migration:  # DMS's migration users are not the apps'
+        for store, db in dbs.items():
+            resource_id = db.outputs["resourceId"]
+            for user in (app, "dbmaster"):
+                connect = Request(
+                    "rds-db:connect",
+                    f"arn:aws:rds-db:ap-southeast-1:{ACCOUNT}:dbuser:{resource_id}/{user}",
+                )
+                expected = store in stores and user == app
+                assert allows(document, connect) is expected, (app, store, user)
+        for arn in [*masters, *migration]:
             assert not allows(document, Request("secretsmanager:GetSecretValue", arn)), app
-        # RDS master secrets are under the data tier key: decrypt through Secrets Manager only
-        via = {"kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com"}
-        assert allows(document, Request("kms:Decrypt", key_arn(prod), context=via)), app
-        assert not allows(document, Request("kms:Decrypt", key_arn(prod))), app
+
+
+def test_an_app_still_moving_off_the_master_user_reads_that_secret_only() -> None:
+    """`masterSecretReaders` keeps a named client on the master secret while it moves to its
+    own user: it reads that one secret and decrypts it through Secrets Manager only, for that
+    secret only (the SecretARN encryption context); the other clients still do not."""
+    data = edit("rds.loyalty.master_secret_readers", ["backoffice"])
+    plan, _ = build(data)
+    secret = plan.named("data-rds-loyalty", RDS).outputs["masterUserSecrets"][0]["secretArn"]
+    other = plan.named("data-rds-mmf", RDS).outputs["masterUserSecrets"][0]["secretArn"]
+    via = {
+        "kms:ViaService": "secretsmanager.ap-southeast-1.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": secret,
+    }
+    for app, reads in (("backoffice", True), ("loyalty", False)):
+        document = json.loads(plan.named(f"data-app-{app}-access").inputs["policy"])
+        assert allows(document, Request("secretsmanager:GetSecretValue", secret)) is reads
+        assert allows(document, Request("kms:Decrypt", key_arn(plan), context=via)) is reads
+        assert not allows(document, Request("kms:Decrypt", key_arn(plan))), app
+        assert not allows(
+            document,
+            Request(
+                "kms:Decrypt",
+                key_arn(plan),
+                context={**via, "kms:EncryptionContext:SecretARN": other},
+            ),
+        ), app
 
 
 # --- network access ---------------------------------------------------------------------
@@ -637,8 +942,10 @@ def test_each_store_admits_only_the_apps_that_declared_it(prod: Plan) -> None:
         return stub_id("sg", app)
 
     dms_sg = prod.named("data-dms-sg").outputs["id"]
+    # the function rotating the DMS migration user's password connects to the RDS target
+    rotation_sg = prod.named("data-dms-rotation-sg").outputs["id"]
     expected = {
-        "data-rds-loyalty-sg": ({sg("loyalty"), sg("backoffice"), dms_sg}, 5432),
+        "data-rds-loyalty-sg": ({sg("loyalty"), sg("backoffice"), dms_sg, rotation_sg}, 5432),
         "data-rds-mmf-sg": ({sg("mmf")}, 5432),  # no DMS task writes to it
         "data-docdb-mmf-sg": ({sg("mmf"), dms_sg}, 27017),
     }
@@ -926,6 +1233,13 @@ def test_the_settings_tell_the_network_and_the_apps_what_to_open() -> None:
         ("dms.tasks.loyalty.table_mappings", "{not json", None),
         ("dms.tasks.loyalty.table_mappings", '{"rules": []}', None),
         ("dms.tasks.loyalty.target", "redis", None),
+        ("rds.loyalty.pgaudit_log", ["ddl", "everything"], "rds.loyalty.pgaudit_log.1"),
+        ("rds.loyalty.pgaudit_log", ["ddl", "ddl"], None),
+        ("rds.loyalty.pgaudit_object_role", "Audit Role", None),
+        ("rds.loyalty.master_secret_readers", ["loyalty", "loyalty"], None),
+        ("secret_rotation_days", 91, None),
+        ("secret_rotation_days", 0, None),
+        ("dms.retired", "after cut-over", None),
         ("rds.Loyalty_DB", {}, "rds"),
         (
             "dms.tasks.Load_All",
@@ -1101,6 +1415,19 @@ RULES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         {"name": "Data_1"},
         "name: 'Data_1' must be lowercase letters, digits and single '-'",
     ),
+    (
+        "a master-secret reader that is not a client",
+        edit("rds.loyalty.master_secret_readers", ["mmf"]),
+        {},
+        "settings.rds['loyalty'].master_secret_readers: ['mmf'] are not clients of rds.loyalty",
+    ),
+    (
+        "a DocumentDB master-secret reader that is not a client",
+        edit("documentdb.mmf.master_secret_readers", ["loyalty"]),
+        {},
+        "settings.documentdb['mmf'].master_secret_readers: ['loyalty'] are not clients of "
+        "documentdb.mmf",
+    ),
 ]
 
 
@@ -1238,6 +1565,7 @@ def test_the_docs_reference_every_setting() -> None:
         DmsSource,
         DmsTask,
         RedisSettings,
+        RedisAppAccess,
         RabbitMqSettings,
         OpenSearchSettings,
     ):

@@ -156,6 +156,17 @@ def test_each_store_admits_exactly_the_apps_that_declared_it(prod_plan: Plan) ->
     names = {v: k for k, v in app_sgs.items()}
     dms = prod_plan.named("prod-dms-sg", "aws:ec2/securityGroup:SecurityGroup").outputs["id"]
     migrated = {"rds-loyalty", "rds-mmf", "docdb-mmf"}
+    # besides the apps, the data tier's own functions: the rotation of the DMS migration
+    # users (RDS targets) and the RabbitMQ users function (management API)
+    functions = {
+        prod_plan.named(f"prod-{role}-sg", "aws:ec2/securityGroup:SecurityGroup").outputs[
+            "id"
+        ]: stores
+        for role, stores in (
+            ("dms-rotation", {"rds-loyalty", "rds-mmf"}),
+            ("rabbitmq-users", {"rabbitmq"}),
+        )
+    }
     rules = prod_plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     for store, apps in declared.items():
         group = prod_plan.named(f"prod-{store}-sg", "aws:ec2/securityGroup:SecurityGroup")
@@ -165,8 +176,10 @@ def test_each_store_admits_exactly_the_apps_that_declared_it(prod_plan: Plan) ->
             if r.inputs["securityGroupId"] == group.outputs["id"]
         ]
         assert None not in peers, f"{store} admits a CIDR"
-        assert {names[p] for p in peers if p != dms} == apps, store
+        assert {names[p] for p in peers if p != dms and p not in functions} == apps, store
         assert (dms in peers) == (store in migrated), store
+        for function, stores in functions.items():
+            assert (function in peers) == (store in stores), store
 
 
 def test_on_prem_ranges_are_declared_once_and_used_only_as_declared(prod_plan: Plan) -> None:

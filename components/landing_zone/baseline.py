@@ -217,6 +217,7 @@ def notifications_key(scope: Scope) -> aws.kms.Key:
                         "cloudwatch.amazonaws.com",
                         "dms.amazonaws.com",
                         "events.amazonaws.com",
+                        "events.rds.amazonaws.com",
                     ]
                 },
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
@@ -1289,6 +1290,14 @@ def alarm_topic(
                 # DMS event subscriptions (replication task failure) publish here
                 "Sid": "DmsPublishesEvents",
                 "Principal": {"Service": "dms.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
+            },
+            {
+                # RDS event subscriptions (instance, parameter group, security group events:
+                # Security Hub RDS.20-22) publish as events.rds.amazonaws.com ("Granting
+                # permissions to publish notifications to an Amazon SNS topic", RDS guide)
+                "Sid": "RdsPublishesEvents",
+                "Principal": {"Service": "events.rds.amazonaws.com"},
                 "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
             },
         ],

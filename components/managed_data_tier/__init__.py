@@ -21,6 +21,7 @@ from .settings import (
     OpenSearchSettings,
     RabbitMqSettings,
     RdsDatabaseSettings,
+    RedisAppAccess,
     RedisSettings,
     StoreBackupSettings,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "OpenSearchSettings",
     "RabbitMqSettings",
     "RdsDatabaseSettings",
+    "RedisAppAccess",
     "RedisSettings",
     "StoreBackupSettings",
     "StoreResult",

@@ -20,6 +20,7 @@ from ..ha_app_tier import AppRef
 from ..secure_vpc.network import NetworkPlan
 from .redis import ELASTICACHE_ID, redis_user_ids
 from .settings import (
+    BROAD_REDIS_COMMANDS,
     COMPATIBLE_TARGETS,
     MAX_STORE_NAME,
     STORE_NAME,
@@ -96,6 +97,18 @@ PROD_RULES: tuple[EnvRule[ManagedDataTierSettings], ...] = (
         lambda s: s.redis,
         lambda r: r.log_retention_days >= 365,
     ),
+    each(
+        "redis.app_access.{}.keys",
+        "an app's Redis user reads and writes its own keys: `*` would be every app's",
+        lambda s: s.redis.app_access if s.redis else {},
+        lambda a: a.keys is None or not {"*", "allkeys"} & set(a.keys),
+    ),
+    each(
+        "redis.app_access.{}.commands",
+        f"an app's Redis user gets none of {sorted(BROAD_REDIS_COMMANDS)}",
+        lambda s: s.redis.app_access if s.redis else {},
+        lambda a: not BROAD_REDIS_COMMANDS & set(a.commands),
+    ),
     optional(
         "rabbitmq.deployment_mode",
         "prod RabbitMQ is CLUSTER_MULTI_AZ; SINGLE_INSTANCE is for nonprod",
@@ -129,7 +142,7 @@ PROD_RULES: tuple[EnvRule[ManagedDataTierSettings], ...] = (
     optional(
         "dms.multi_az",
         "a prod replication instance is Multi-AZ",
-        lambda s: s.dms,
+        lambda s: s.active_dms,
         lambda d: d.multi_az,
     ),
 )
@@ -381,11 +394,13 @@ def check_dms(dms: DmsSettings) -> list[Problem]:
 
 
 def check_dms_targets(settings: ManagedDataTierSettings) -> list[Problem]:
-    """Every task writes to a store of this data tier, of the source's engine."""
-    if settings.dms is None:
+    """Every task writes to a store of this data tier, of the source's engine (a retired
+    migration is a record: its stores may since have been renamed or removed)."""
+    dms = settings.active_dms
+    if dms is None:
         return []
     problems: list[Problem] = []
-    for name, task in sorted(settings.dms.tasks.items()):
+    for name, task in sorted(dms.tasks.items()):
         stores = settings.rds if task.target_kind == "rds" else settings.documentdb
         if task.target_store not in stores:
             problems.append(
@@ -397,7 +412,7 @@ def check_dms_targets(settings: ManagedDataTierSettings) -> list[Problem]:
                 )
             )
             continue
-        source = settings.dms.sources.get(task.source)
+        source = dms.sources.get(task.source)
         if task.target_kind == "rds" and source is not None:
             engine = settings.rds[task.target_store].engine
             if source.engine != engine:
@@ -422,9 +437,71 @@ def check_settings(settings: ManagedDataTierSettings) -> list[Problem]:
         problems += check_rabbitmq(settings.rabbitmq)
     if settings.opensearch is not None:
         problems += check_opensearch(settings.opensearch)
-    if settings.dms is not None:
-        problems += check_dms(settings.dms)
-    return problems + check_dms_targets(settings)
+    if settings.active_dms is not None:
+        problems += check_dms(settings.active_dms)
+    return problems + check_dms_targets(settings) + check_client_credentials(settings)
+
+
+def check_client_credentials(settings: ManagedDataTierSettings) -> list[Problem]:
+    """Per-app credentials name apps the store admits: master-secret readers, Redis access,
+    RabbitMQ virtual hosts; each RabbitMQ client app becomes a broker user of its name."""
+    problems: list[Problem] = []
+    databases: list[tuple[str, str, list[str], list[str]]] = [
+        ("rds", n, d.clients, d.master_secret_readers) for n, d in settings.rds.items()
+    ]
+    databases += [
+        ("documentdb", n, c.clients, c.master_secret_readers)
+        for n, c in settings.documentdb.items()
+    ]
+    for kind, name, clients, readers in sorted(databases):
+        strangers = sorted(set(readers) - set(clients))
+        if strangers:
+            problems.append(
+                Problem(
+                    at(kind, name, "master_secret_readers"),
+                    f"{strangers} are not clients of {kind}.{name}; list only apps of "
+                    f"`{kind}.{name}.clients`",
+                )
+            )
+    if settings.redis is not None:
+        strangers = sorted(set(settings.redis.app_access) - set(settings.redis.clients))
+        if strangers:
+            problems.append(
+                Problem(
+                    at("redis", "app_access"),
+                    f"{strangers} are not clients of redis; give access to apps of "
+                    "`redis.clients` only",
+                )
+            )
+        for app in sorted(set(settings.redis.clients) & {"default", "app"}):
+            problems.append(
+                Problem(
+                    at("redis", "clients"),
+                    f"app {app!r} cannot be a Redis user of that name (`default` and `app` "
+                    "are the tier's own users); rename the app",
+                )
+            )
+    if settings.rabbitmq is not None:
+        mq = settings.rabbitmq
+        strangers = sorted(set(mq.app_vhosts) - set(mq.clients))
+        if strangers:
+            problems.append(
+                Problem(
+                    at("rabbitmq", "app_vhosts"),
+                    f"{strangers} are not clients of rabbitmq; give virtual hosts to apps of "
+                    "`rabbitmq.clients` only",
+                )
+            )
+        for app in sorted(mq.clients):
+            if len(app) < 2 or app in ("guest", "admin", mq.admin_username):
+                problems.append(
+                    Problem(
+                        at("rabbitmq", "clients"),
+                        f"app {app!r} cannot be a broker user of that name (2-100 "
+                        "characters, not 'guest', 'admin' nor `rabbitmq.admin_username`)",
+                    )
+                )
+    return problems
 
 
 # --- rules between the settings and the references ---------------------------------------------
@@ -517,7 +594,7 @@ def check_identifiers(
     """Identifiers derived from the tier's name that AWS limits beyond the name's own rule."""
     problems: list[Problem] = []
     if settings.redis is not None:
-        for user_id in redis_user_ids(name, environment).values():
+        for user_id in redis_user_ids(name, environment, settings.redis.clients).values():
             if not ELASTICACHE_ID.match(user_id):
                 problems.append(
                     Problem(
@@ -534,11 +611,11 @@ def check_identifiers(
 def check_dms_sources(settings: ManagedDataTierSettings, network: NetworkPlan) -> list[Problem]:
     """Every DMS source names a declared on-prem range, sits inside it, and the data tier's
     NACLs let DMS reach its engine."""
-    if settings.dms is None:
+    if settings.active_dms is None:
         return []
     problems: list[Problem] = []
     on_prem = network.on_prem_cidrs
-    for name, source in settings.dms.sources.items():
+    for name, source in settings.active_dms.sources.items():
         if source.on_prem_network not in on_prem:
             problems.append(
                 Problem(
@@ -663,11 +740,11 @@ def check_offered_in_region(settings: ManagedDataTierSettings, region: str) -> l
                 "an OpenSearch version",
             )
         )
-    if settings.dms is not None:
+    if settings.active_dms is not None:
         wanted.append(
             (
                 ("dms", "instance_class"),
-                settings.dms.instance_class,
+                settings.active_dms.instance_class,
                 known.dms_instance_classes,
                 "a DMS replication instance class",
             )

@@ -2,16 +2,16 @@
 
 Each store module (rds, docdb, redis, rabbitmq, opensearch, dms) holds one
 ``build_<store>(scope, ...) -> StoreResult`` function; ManagedDataTier builds the shared
-pieces once (CMK, DMS security group) into a :class:`DataTierScope` and calls the builders
-of the stores its settings declare. Their settings are in ``settings/``, their alarms in
-``alarms.py``.
+pieces once (the three keys, the DMS security group) into a :class:`DataTierScope` and calls
+the builders of the stores its settings declare. Their settings are in ``settings/``, their
+alarms in ``alarms.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -30,12 +30,19 @@ class DataTierScope(Scope):
     """What every store of one data tier shares, beyond what every child shares."""
 
     network: NetworkRef
-    kms_key: aws.kms.Key  # the data tier CMK (rotation on)
+    #: the data-store key: storage, snapshots, Performance Insights, DMS (``keys.py``)
+    kms_key: aws.kms.Key
+    #: the key of the Secrets Manager secrets the tier creates
+    secrets_key: aws.kms.Key
+    #: the key of the tier's CloudWatch log groups
+    logs_key: aws.kms.Key
     alarm_topic_arn: pulumi.Input[str]
     #: app name -> that app's instance security group id (``AppRef``)
     app_security_groups: Mapping[str, pulumi.Input[str]]
     #: security group of the DMS replication instance, when migration is on
     dms_security_group_id: pulumi.Input[str] | None = None
+    #: security group of the functions rotating the RDS targets' migration users
+    dms_rotation_security_group_id: pulumi.Input[str] | None = None
     #: stores (`rds.loyalty`, `documentdb.mmf`) a DMS task writes to
     dms_targets: frozenset[str] = frozenset()
 
@@ -43,6 +50,13 @@ class DataTierScope(Scope):
         """The DMS security group, if a DMS task writes to ``store`` (`rds.loyalty`): only
         such a store admits the replication instance."""
         return self.dms_security_group_id if store in self.dms_targets else None
+
+    def rotation_peer(self, store: str) -> pulumi.Input[str] | None:
+        """The group of the function rotating the DMS migration user of ``store`` (an RDS
+        target only)."""
+        if store in self.dms_targets and store.startswith("rds."):
+            return self.dms_rotation_security_group_id
+        return None
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,24 @@ class StoreResult:
     endpoint: pulumi.Output[str]
     port: int
     security_group_id: pulumi.Output[str]
-    #: ARN of the Secrets Manager secret with the credentials (never the value itself)
+    #: ARN of the Secrets Manager secret of the store's own (master or admin) credentials
+    #: (never the value itself); apps read it only when named in ``secret_readers``
     secret_arn: pulumi.Output[str] | None = None
-    #: whether the data tier CMK encrypts that secret (a reader then needs kms:Decrypt on it,
-    #: through Secrets Manager); False for the aws/secretsmanager key, whose key policy lets
-    #: every principal of the account decrypt through Secrets Manager
-    secret_under_tier_key: bool = False
+    #: which of the tier's keys encrypts that secret (``data``: the data-store key, ``secrets``:
+    #: the secrets key; a reader then needs kms:Decrypt on it, through Secrets Manager); None
+    #: for the aws/secretsmanager key, whose key policy lets every principal of the account
+    #: decrypt through Secrets Manager
+    secret_key: Literal["data", "secrets"] | None = None
+    #: apps still allowed to read ``secret_arn`` while they move to their own credentials
+    secret_readers: frozenset[str] = frozenset()
+    #: app -> the ARN of that app's own credentials secret in this store (under the tier's
+    #: secrets key, always); each app reads its own only
+    app_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    #: app -> the user name it connects as (its own user: Redis, RabbitMQ, RDS)
+    app_users: Mapping[str, str] = field(default_factory=dict)
+    #: app -> IAM statements its role needs to authenticate as its own user (e.g.
+    #: ``elasticache:Connect``, ``rds-db:connect``)
+    app_statements: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     #: ARN of the OpenSearch domain its clients call with IAM credentials (`es:ESHttp*`)
     search_domain_arn: pulumi.Output[str] | None = None
     #: resources other stores may need (e.g. the RDS instance for a DMS target endpoint)
@@ -74,11 +100,15 @@ def store_security_group(
     port: int,
     clients: Sequence[str],
     migration: pulumi.Input[str] | None = None,
+    rotation: pulumi.Input[str] | None = None,
+    management: tuple[int, pulumi.Input[str]] | None = None,
     description: str | None = None,
 ) -> aws.ec2.SecurityGroup:
     """The store's security group: its port, from exactly the declared apps (and the DMS
-    security group ``migration`` when a task writes to it). No egress: a data store never
-    opens connections."""
+    security group ``migration`` when a task writes to it, the group of the function that
+    rotates its DMS migration user's password ``rotation``, and ``management``: (port, group)
+    of the function that manages its users). No egress: a data store never opens
+    connections."""
     ingress: list[Rule] = []
     if clients:
         ingress.append(
@@ -96,6 +126,25 @@ def store_security_group(
                 port,
                 security_groups={"dms": migration},
                 description=f"DMS replication into {store}",
+            )
+        )
+    if rotation is not None:
+        ingress.append(
+            Rule(
+                "rotation",
+                port,
+                security_groups={"rotation": rotation},
+                description=f"Password rotation of the DMS migration user of {store}",
+            )
+        )
+    if management is not None:
+        management_port, peer = management
+        ingress.append(
+            Rule(
+                "management",
+                management_port,
+                security_groups={"users": peer},
+                description=f"The function managing the users of {store}",
             )
         )
     return restricted_security_group(
@@ -140,20 +189,32 @@ def credentials_secret(
     host: pulumi.Input[str],
     port: int,
     engine: str,
+    role: str | None = None,
+    extra: Mapping[str, pulumi.Input[Any]] | None = None,
+    rotated: bool = False,
+    protect: bool = True,
 ) -> aws.secretsmanager.Secret:
-    """Secrets Manager secret (CMK-encrypted) holding the credentials, in the JSON shape
-    AWS's rotation templates expect. Only its ARN ever leaves the component."""
+    """Secrets Manager secret, under the tier's secrets key, holding the credentials in the
+    JSON shape AWS's rotation templates expect. Only its ARN ever leaves the component.
+
+    ``role`` names a second secret of the same store (an app's own user: ``rabbitmq`` +
+    ``loyalty`` is ``{tier}-rabbitmq-loyalty-credentials``). A ``rotated`` secret's first
+    version is never written back by Pulumi: after a rotation it no longer holds AWSCURRENT
+    and its value is stale (rewriting it would undo the rotation)."""
+    name = f"{scope.name}-{store}-{role}" if role else f"{scope.name}-{store}"
+    name = f"{name}-credentials"
     secret = aws.secretsmanager.Secret(
-        f"{scope.name}-{store}-credentials",
-        description=f"Credentials of the {store} of {scope.name}",
-        kms_key_id=scope.kms_key.arn,
+        name,
+        description=f"Credentials of the {store} of {scope.name}"
+        + (f" for {role}" if role else ""),
+        kms_key_id=scope.secrets_key.arn,
         # the recovery window lets an operator undo a mistaken delete (30 days is AWS's max)
         recovery_window_in_days=30 if scope.context.is_prod else 7,
-        tags=scope.tags(Name=f"{scope.name}-{store}-credentials"),
-        opts=scope.stateful_opts(),
+        tags=scope.tags(Name=name),
+        opts=scope.stateful_opts() if protect else scope.opts(),
     )
     aws.secretsmanager.SecretVersion(
-        f"{scope.name}-{store}-credentials",
+        name,
         secret_id=secret.id,
         secret_string=as_secret(
             pulumi.Output.json_dumps(
@@ -163,10 +224,11 @@ def credentials_secret(
                     "port": port,
                     "username": username,
                     "password": password,
+                    **(extra or {}),
                 }
             )
         ),
-        opts=scope.opts(),
+        opts=scope.opts(ignore_changes=["secretString", "versionStages"] if rotated else None),
     )
     return secret
 
@@ -174,13 +236,13 @@ def credentials_secret(
 def encrypted_log_group(
     scope: DataTierScope, store: str, log: str, *, retention_days: int
 ) -> aws.cloudwatch.LogGroup:
-    """A CloudWatch log group encrypted with the data-tier CMK (PCI DSS 10.3/10.5)."""
+    """A CloudWatch log group encrypted with the tier's logs key (PCI DSS 10.3/10.5)."""
     ctx = scope.context
     return aws.cloudwatch.LogGroup(
         f"{scope.name}-{store}-{log}",
         name=f"/{ctx.project}/{ctx.environment}/{scope.name}/{store}/{log}",
         retention_in_days=retention_days,
-        kms_key_id=scope.kms_key.arn,
+        kms_key_id=scope.logs_key.arn,
         tags=scope.tags(),
         opts=scope.stateful_opts(),
     )
@@ -190,13 +252,14 @@ def encrypted_log_groups(
     scope: DataTierScope, store: str, names: Mapping[str, str], retention_days: int
 ) -> list[aws.cloudwatch.LogGroup]:
     """Create the log groups the service would otherwise create unencrypted and kept forever,
-    so exported database logs are CMK-encrypted and retained per PCI DSS 10.5.1."""
+    so exported database logs are encrypted with the tier's logs key and retained per PCI
+    DSS 10.5.1."""
     return [
         aws.cloudwatch.LogGroup(
             f"{scope.name}-{store}-log-{log}",
             name=group,
             retention_in_days=retention_days,
-            kms_key_id=scope.kms_key.arn,
+            kms_key_id=scope.logs_key.arn,
             tags=scope.tags(),
             opts=scope.stateful_opts(),
         )

@@ -5,43 +5,40 @@ AWS DMS), MongoDB to DocumentDB, Redis to ElastiCache, RabbitMQ to Amazon MQ and
 to OpenSearch. Every store is optional and named: adding one adds resources and changes none
 of the others' (each child's logical name is ``{name}-<kind>-<store>-<role>``).
 
-Shared by every store: one customer-managed KMS key (rotation on; usable by this account only
-through the data services), the data-tier subnets, no public access, credentials only in
-Secrets Manager, and alarms on the stack topic.
+Shared by every store: three customer-managed keys by purpose (``keys.py``: data stores,
+secrets, logs; rotation on, administered by ``StackContext.administrators``), the data-tier
+subnets, no public access, each client app its own credentials (``access.py``), every stored
+password rotated (``rotation.py``), and alarms and RDS events on the stack topic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, cast
 
 import pulumi
-import pulumi_aws as aws
 
 from ..core.alarms import Alarm, Widget, raise_alarms
 from ..core.aws_env import aws_env
-from ..core.kms import customer_managed_key, key_policy
 from ..core.problems import raise_problems
 from ..core.scope import Scope
-from ..core.settings import StackContext
+from ..core.settings import StackContext, checked_input
 from ..ha_app_tier import AppRef
 from ..secure_vpc import NetworkRef, check_network_ref
 from .access import grant_client_access
 from .checks import check, check_app_refs
 from .common import COMPONENT, DataTierScope, StoreResult
-from .dms import DmsResult, DmsTarget, build_dms, dms_security_group
+from .dms import DmsResult, DmsTarget, build_dms, dms_security_group, rotation_security_group
 from .docdb import DOCDB_PORT, build_documentdb
+from .keys import data_store_key, logs_key, secrets_key
 from .opensearch import build_opensearch
 from .rabbitmq import build_rabbitmq
-from .rds import build_rds, enhanced_monitoring_role
+from .rds import build_rds, enhanced_monitoring_role, rds_event_subscriptions
 from .redis import build_redis
-from .settings import ManagedDataTierSettings
+from .settings import ManagedDataTierSettings, check_secret_arn
 
 TYPE = "payments:index:ManagedDataTier"
-
-#: Services whose use of the data tier key this account allows (kms:ViaService).
-#: DocumentDB and Performance Insights go through `rds`; OpenSearch through `es`.
-KEY_VIA_SERVICES = ("rds", "elasticache", "secretsmanager", "dms", "es", "logs")
 
 
 class ManagedDataTier(pulumi.ComponentResource):
@@ -56,7 +53,11 @@ class ManagedDataTier(pulumi.ComponentResource):
     granted the secrets (and search domain) of exactly the stores that name it (``access.py``).
     """
 
+    #: the data-store key (storage, snapshots, Performance Insights, DMS)
     kms_key_arn: pulumi.Output[str]
+    #: the key of the tier's secrets, and of its log groups
+    secrets_key_arn: pulumi.Output[str]
+    logs_key_arn: pulumi.Output[str]
     #: store key (`rds.loyalty`, `documentdb.mmf`, `redis`, ...) -> endpoint, port,
     #: secretArn (ARN only, never the value) and securityGroupId
     stores: pulumi.Output[dict[str, dict[str, Any]]]
@@ -91,10 +92,13 @@ class ManagedDataTier(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         shared = Scope(self, name, context, COMPONENT, aws_env(self))
 
-        key = data_tier_key(shared)
+        migration = settings.active_dms
+        key = data_store_key(shared, legacy_source_secrets(settings))
+        secrets = secrets_key(shared)
+        logs = logs_key(shared)
         dms_sg = (
-            dms_security_group(shared, network, settings.dms, dms_target_ports(settings))
-            if settings.dms is not None
+            dms_security_group(shared, network, migration, dms_target_ports(settings))
+            if migration is not None
             else None
         )
         scope = DataTierScope(
@@ -105,26 +109,45 @@ class ManagedDataTier(pulumi.ComponentResource):
             env=shared.env,
             network=network,
             kms_key=key,
+            secrets_key=secrets,
+            logs_key=logs,
             alarm_topic_arn=alarm_topic_arn,
             app_security_groups={app: ref.instance_security_group_id for app, ref in apps.items()},
             dms_security_group_id=dms_sg.id if dms_sg is not None else None,
             dms_targets=frozenset(settings.dms_targets()),
         )
+        rotation_ports = {
+            role: port
+            for role, port in dms_target_ports(settings).items()
+            if role.startswith("rds-")
+        }
+        rotation_sg = rotation_security_group(scope, rotation_ports) if rotation_ports else None
+        if rotation_sg is not None:
+            scope = dataclasses.replace(scope, dms_rotation_security_group_id=rotation_sg.id)
         results = build_stores(scope, settings)
+        if settings.rds:
+            rds_event_subscriptions(scope)
         grant_client_access(scope, settings, results, apps)
         dms = (
             build_dms(
                 scope,
-                settings.dms,
+                migration,
                 security_group=dms_sg,
                 targets=dms_targets(settings, results),
+                rotation=(
+                    (rotation_sg, settings.secret_rotation_days)
+                    if rotation_sg is not None
+                    else None
+                ),
             )
-            if settings.dms is not None and dms_sg is not None
+            if migration is not None and dms_sg is not None
             else None
         )
         raise_alarms(scope, tier_alarms(results, dms), alarm_topic_arn)
 
         self.kms_key_arn = key.arn
+        self.secrets_key_arn = secrets.arn
+        self.logs_key_arn = logs.arn
         self.store_results = results
         self.dms_replication_instance_arn = (
             dms.replication_instance.replication_instance_arn if dms is not None else None
@@ -137,6 +160,8 @@ class ManagedDataTier(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "kms_key_arn": self.kms_key_arn,
+                "secrets_key_arn": self.secrets_key_arn,
+                "logs_key_arn": self.logs_key_arn,
                 "stores": self.stores,
                 "dms_replication_instance_arn": self.dms_replication_instance_arn,
             }
@@ -146,29 +171,24 @@ class ManagedDataTier(pulumi.ComponentResource):
 # --- steps -------------------------------------------------------------------------------------
 
 
-def data_tier_key(scope: Scope) -> aws.kms.Key:
-    """One CMK for every store, secret, log group and DMS endpoint of the tier."""
-    env = scope.env
-    return customer_managed_key(
-        f"{scope.name}-key",
-        description=f"Data tier of {scope.name}: databases, caches, search, secrets, DMS",
-        policy=key_policy(
-            env,
-            # exported database logs land in CMK-encrypted log groups (PCI DSS 10.5)
-            service_principals=[env.service_endpoint("logs")],
-            service_conditions={
-                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": env.arn("logs", "log-group:*")}
-            },
-            via_services=KEY_VIA_SERVICES,
-        ),
-        context=scope.context,
-        component=scope.component,
-        parent=scope.parent,
-    )
+def legacy_source_secrets(settings: ManagedDataTierSettings) -> list[pulumi.Input[str]]:
+    """The DMS source secrets with no key of their own given: an on-prem DBA may have put
+    them under the data tier's key before it had a secrets key, so the data-store key keeps
+    letting Secrets Manager decrypt exactly those (none once DMS is retired)."""
+    migration = settings.active_dms
+    if migration is None:
+        return []
+    found: list[pulumi.Input[str]] = []
+    for _, source in sorted(migration.sources.items()):
+        if source.secret_kms_key_arn is None:
+            arn = checked_input(source.secret_arn, check_secret_arn)
+            if arn is not None:
+                found.append(arn)
+    return found
 
 
 def dms_target_ports(settings: ManagedDataTierSettings) -> dict[str, int]:
-    """The port of every store a DMS task writes to, by its role (`rds-loyalty`)."""
+    """The port of every store a running DMS task writes to, by its role (`rds-loyalty`)."""
     ports: dict[str, int] = {}
     for target in sorted(settings.dms_targets()):
         kind, store = target.split(".", 1)
@@ -189,7 +209,9 @@ def build_stores(scope: DataTierScope, settings: ManagedDataTierSettings) -> dic
     if settings.redis is not None:
         results["redis"] = build_redis(scope, settings.redis)
     if settings.rabbitmq is not None:
-        results["rabbitmq"] = build_rabbitmq(scope, settings.rabbitmq)
+        results["rabbitmq"] = build_rabbitmq(
+            scope, settings.rabbitmq, rotation_days=settings.secret_rotation_days
+        )
     if settings.opensearch is not None:
         results["opensearch"] = build_opensearch(scope, settings.opensearch)
     return results
@@ -230,7 +252,8 @@ def tier_alarms(results: Mapping[str, StoreResult], dms: DmsResult | None) -> li
 
 
 def store_outputs(results: Mapping[str, StoreResult]) -> pulumi.Output[dict[str, dict[str, Any]]]:
-    """Per store: endpoint, port, the ARN of its credentials (never the value), its group."""
+    """Per store: endpoint, port, the ARN of its own credentials (never the value), its
+    group, and each client app's user and (where it has one) the ARN of its own secret."""
     return pulumi.Output.from_input(
         cast(
             Any,
@@ -240,6 +263,8 @@ def store_outputs(results: Mapping[str, StoreResult]) -> pulumi.Output[dict[str,
                     "port": result.port,
                     "secretArn": result.secret_arn,
                     "securityGroupId": result.security_group_id,
+                    **({"appUsers": dict(result.app_users)} if result.app_users else {}),
+                    **({"appSecretArns": dict(result.app_secrets)} if result.app_secrets else {}),
                 }
                 for store, result in results.items()
             },

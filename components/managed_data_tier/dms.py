@@ -2,13 +2,20 @@
 
 Credentials never sit in config or in plain state: sources are read through Secrets Manager
 secrets the on-prem DBAs own (``secretArn``), via a role only the regional DMS service can
-assume; targets get a generated migration user whose password lives in a CMK-encrypted
-Secrets Manager secret (RDS-managed master secrets carry no host/port, which DMS needs).
+assume; targets get a generated migration user whose password lives in a Secrets Manager
+secret under the tier's secrets key (RDS-managed master secrets carry no host/port, which DMS
+needs). The password of an RDS target's migration user rotates every ``secretRotationDays``
+with the function AWS provides for the engine (Secrets Manager's single-user rotation
+templates, deployed from the Serverless Application Repository), which DMS reads from the
+secret when it connects. A DocumentDB target is the exception: the provider cannot give DMS a
+secret for it (terraform-provider-aws #39930), so its password sits in the endpoint and is not
+rotated; it lasts as long as the migration does (``dms.retired``).
 """
 
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +32,7 @@ from ..core.settings import checked_input
 from ..secure_vpc import NetworkRef
 from .alarms import dms_alarms, dms_widgets
 from .common import DataTierScope
+from .rotation import function_log_group, function_security_group, rotation_schedule
 from .settings import (
     DmsSettings,
     check_dms_certificate_arn,
@@ -142,6 +150,65 @@ def _account_roles(scope: DataTierScope) -> list[aws.iam.Role]:
     return roles
 
 
+#: Secrets Manager's single-user rotation templates by target engine ("AWS Secrets Manager
+#: rotation function templates"), published by AWS in the Serverless Application Repository.
+ROTATION_TEMPLATES: Mapping[str, str] = {
+    "postgres": "SecretsManagerRDSPostgreSQLRotationSingleUser",
+    "mysql": "SecretsManagerRDSMySQLRotationSingleUser",
+}
+#: The account that publishes the rotation templates.
+ROTATION_TEMPLATE_PUBLISHER = "297356227824"
+#: Characters the rotation function leaves out of a new password: a space and every
+#: punctuation character but those every engine and DMS accept (PASSWORD_SPECIALS).
+ROTATION_EXCLUDED = " " + "".join(c for c in string.punctuation if c not in PASSWORD_SPECIALS)
+
+
+def rotation_security_group(
+    scope: DataTierScope, target_ports: Mapping[str, int]
+) -> aws.ec2.SecurityGroup:
+    """The group of the functions that rotate the migration users' passwords of the RDS
+    targets (``target_ports``: `rds-loyalty` -> 5432); those stores admit it."""
+    return function_security_group(scope, "dms-rotation", target_ports)
+
+
+def _rotation_functions(
+    scope: DataTierScope, engines: Sequence[str], security_group: aws.ec2.SecurityGroup
+) -> dict[str, pulumi.Output[str]]:
+    """One AWS-provided single-user rotation function per target engine, in the data subnets
+    (it connects to the database as the migration user and changes its own password), with
+    its log group created first; engine -> the function's ARN."""
+    functions: dict[str, pulumi.Output[str]] = {}
+    env = scope.env
+    for engine in sorted(engines):
+        name = f"{scope.name}-dms-rotation-{engine}"
+        logs = function_log_group(scope, name)
+        template = ROTATION_TEMPLATES[engine]
+        stack = aws.serverlessrepository.CloudFormationStack(
+            name,
+            name=name,
+            application_id=f"arn:aws:serverlessrepo:us-east-1:{ROTATION_TEMPLATE_PUBLISHER}:"
+            f"applications/{template}",
+            # the template creates the function's role and lets Secrets Manager invoke it
+            capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+            parameters={
+                "functionName": name,
+                "endpoint": env.region.apply(
+                    lambda region: f"https://secretsmanager.{region}.amazonaws.com"
+                ),
+                "vpcSubnetIds": pulumi.Output.all(*scope.network.tier_subnet_ids("data")).apply(
+                    lambda ids: ",".join(ids)
+                ),
+                "vpcSecurityGroupIds": security_group.id,
+                "kmsKeyArn": scope.secrets_key.arn,
+                "excludeCharacters": ROTATION_EXCLUDED,
+            },
+            tags=scope.tags(),
+            opts=scope.opts(depends_on=[logs]),
+        )
+        functions[engine] = stack.outputs.apply(lambda outputs: str(outputs["RotationLambdaARN"]))
+    return functions
+
+
 @dataclass(frozen=True)
 class DmsResult:
     replication_instance: aws.dms.ReplicationInstance
@@ -157,8 +224,11 @@ def build_dms(
     *,
     security_group: aws.ec2.SecurityGroup,
     targets: Mapping[str, DmsTarget],
+    rotation: tuple[aws.ec2.SecurityGroup, int] | None = None,
 ) -> DmsResult:
-    """Replication instance, endpoints, tasks and failure notifications.
+    """Replication instance, endpoints, tasks and failure notifications, and the rotation of
+    the RDS targets' migration users (``rotation``: the rotation functions' security group
+    and the days between rotations).
 
     ``targets`` maps a task's target (`rds.loyalty`) to what DMS needs of that store.
     """
@@ -190,6 +260,20 @@ def build_dms(
     )
     used_targets = sorted({task.target for task in settings.tasks.values()})
     credentials = {t: _target_credentials(scope, targets[t]) for t in used_targets}
+    if rotation is not None:
+        rotation_group, days = rotation
+        rotated = {t: targets[t] for t in used_targets if targets[t].engine in ROTATION_TEMPLATES}
+        functions = _rotation_functions(
+            scope, sorted({t.engine for t in rotated.values()}), rotation_group
+        )
+        for t, target in rotated.items():
+            rotation_schedule(
+                scope,
+                f"{name}-dms-target-{target.key}",
+                credentials[t][0],
+                function_arn=functions[target.engine],
+                days=days,
+            )
     role, role_policy = _secrets_role(
         scope, settings, [secret for secret, _ in credentials.values()]
     )
@@ -282,11 +366,14 @@ def _target_credentials(
     secret = aws.secretsmanager.Secret(
         f"{prefix}-secret",
         description=f"DMS migration user of {target.key} (create it on the target with this)",
-        kms_key_id=scope.kms_key.arn,
+        kms_key_id=scope.secrets_key.arn,
         recovery_window_in_days=30 if scope.context.is_prod else 7,
         tags=scope.tags(),
         opts=scope.opts(),
     )
+    # an RDS target's secret is rotated: its first version, stale after a rotation, is never
+    # written back
+    rotated = target.engine in ROTATION_TEMPLATES
     aws.secretsmanager.SecretVersion(
         f"{prefix}-secret-value",
         secret_id=secret.id,
@@ -300,7 +387,7 @@ def _target_credentials(
                 "dbname": target.database_name,
             }
         ),
-        opts=scope.opts(),
+        opts=scope.opts(ignore_changes=["secretString", "versionStages"] if rotated else None),
     )
     return secret, password
 
@@ -371,8 +458,10 @@ def _secrets_role(
         checked_input(s.secret_arn, check_secret_arn) for s in sources
     ]
     secret_arns += [s.arn for s in target_secrets]
-    # keys given as strings once each, in order; keys from other resources as they come
-    key_arns: list[pulumi.Input[str] | None] = [scope.kms_key.arn]
+    # the secrets key (the target secrets), the data-store key (a source secret a DBA put
+    # under it before the tier had a secrets key); keys given as strings once each, in
+    # order; keys from other resources as they come
+    key_arns: list[pulumi.Input[str] | None] = [scope.secrets_key.arn, scope.kms_key.arn]
     key_arns += sorted({arn for s in sources if isinstance(arn := s.secret_kms_key_arn, str)})
     key_arns += [
         checked_input(s.secret_kms_key_arn, check_kms_key_arn)

@@ -120,9 +120,13 @@ def build_documentdb(scope: DataTierScope, store: str, settings: DocumentDbSetti
         endpoint=cluster.endpoint,
         port=DOCDB_PORT,
         security_group_id=group.id,
+        # DocumentDB manages this secret under aws/secretsmanager and rotates it (every 7
+        # days); apps connect as their instance role (IAM authentication, DocumentDB 5.0: a
+        # `$external` user the DBA creates per app), so none reads it unless listed
         secret_arn=cluster.master_user_secrets.apply(
             lambda secrets: str(secrets[0].secret_arn) if secrets else ""
         ),
+        secret_readers=frozenset(settings.master_secret_readers),
         resources={"cluster": cluster, "security_group": group},
         alarms=docdb_alarms(key, identifier, settings, replicas=len(azs) > 1),
         widgets=docdb_widgets(identifier, scope.env.region),

@@ -1,8 +1,18 @@
 """Amazon MQ for RabbitMQ broker of ManagedDataTier.
 
 PCI DSS: 1.3/1.4 (private broker, only the declared apps reach it), 4.2 (clients connect over
-AMQPS on 5671; Amazon MQ for RabbitMQ offers no plaintext AMQP listener), 8.3 (admin password
-generated, kept in a CMK-encrypted secret), 10.2 (general log to CloudWatch Logs).
+AMQPS on 5671; Amazon MQ for RabbitMQ offers no plaintext AMQP listener), 7.2.5/8.2.2 (each
+app its own user and virtual host; the admin user is for administrators), 8.3.9/8.6.3 (every
+password generated, kept in a secret under the tier's secrets key and rotated every
+``secretRotationDays``), 10.2 (general log to CloudWatch Logs).
+
+Users and virtual hosts: Amazon MQ has no API for them (it creates the admin user at broker
+creation and never reads users back), so they are made through the RabbitMQ management API,
+which the broker serves on its private HTTPS endpoint. A function of the tier in the data
+subnets does it (``rotation.py``, ``lambdas/rabbitmq_users.py``): invoked on deploy with the
+list of client apps, it gives each its user and virtual host; as the rotation function of
+every broker secret, it changes passwords. The broker admits that function on 443 (the
+management API) and nobody else; no operator needs a network path to the broker for it.
 
 Encryption at rest: Amazon MQ encrypts RabbitMQ brokers with an AWS-owned KMS key and does
 not accept a customer-managed key for them (the ``EncryptionOptions`` of CreateBroker "does
@@ -29,6 +39,12 @@ from .common import (
     generated_password,
     store_security_group,
 )
+from .rotation import (
+    function_security_group,
+    rabbitmq_users_function,
+    rotation_schedule,
+    sync_users,
+)
 from .settings import RabbitMqSettings
 
 AMQPS_PORT = SERVICES["rabbitmq"].from_port
@@ -48,9 +64,24 @@ def broker_subnet_ids(settings: RabbitMqSettings, network: NetworkRef) -> list[p
     return [network.subnet_ids["data"][az] for az in first_azs(network, count)]
 
 
-def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreResult:
+#: The management API's port on an Amazon MQ for RabbitMQ broker (its HTTPS endpoint).
+MANAGEMENT_PORT = 443
+
+
+def build_rabbitmq(
+    scope: DataTierScope, settings: RabbitMqSettings, *, rotation_days: int
+) -> StoreResult:
     prefix = f"{scope.name}-rabbitmq"
-    sg = store_security_group(scope, "rabbitmq", port=AMQPS_PORT, clients=settings.clients)
+    users_sg = function_security_group(
+        scope, "rabbitmq-users", {"rabbitmq-management": MANAGEMENT_PORT}
+    )
+    sg = store_security_group(
+        scope,
+        "rabbitmq",
+        port=AMQPS_PORT,
+        clients=settings.clients,
+        management=(MANAGEMENT_PORT, users_sg.id),
+    )
     password = generated_password(
         scope, "rabbitmq", "admin", length=32, specials=MQ_PASSWORD_SPECIALS
     )
@@ -73,8 +104,9 @@ def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreRes
         # RabbitMQ brokers have a general log only (audit logging is ActiveMQ-only).
         logs={"general": True},
         # Amazon MQ creates the RabbitMQ admin at broker creation only and never reads
-        # RabbitMQ users back (no drift detection, no update): further users and vhosts are
-        # managed through the RabbitMQ management API, not AWS (aws-sdk #148).
+        # RabbitMQ users back (no drift detection, no update): further users and vhosts, and
+        # every password change, go through the RabbitMQ management API (aws-sdk #148), so
+        # this stays the first password of the admin, which rotation has since replaced.
         users=[
             {
                 "username": settings.admin_username,
@@ -93,17 +125,68 @@ def build_rabbitmq(scope: DataTierScope, settings: RabbitMqSettings) -> StoreRes
         host=endpoint,
         port=AMQPS_PORT,
         engine="rabbitmq",
+        rotated=True,
     )
+    app_secrets = {
+        app: credentials_secret(
+            scope,
+            "rabbitmq",
+            role=app,
+            username=app,
+            password=generated_password(
+                scope, "rabbitmq", app, length=32, specials=MQ_PASSWORD_SPECIALS
+            ).result,
+            host=endpoint,
+            port=AMQPS_PORT,
+            engine="rabbitmq",
+            extra={"vhost": settings.vhost_of(app)},
+            rotated=True,
+        )
+        for app in sorted(settings.clients)
+    }
+    function, permission = rabbitmq_users_function(
+        scope,
+        broker_url=broker.instances.apply(_console_url),
+        admin_secret_arn=secret.arn,
+        secret_arns=[secret.arn, *(s.arn for s in app_secrets.values())],
+        security_group=users_sg,
+        subnet_ids=broker_subnet_ids(settings, scope.network),
+    )
+    sync = sync_users(
+        scope,
+        function,
+        {
+            app: {"secretArn": s.arn, "vhost": settings.vhost_of(app)}
+            for app, s in app_secrets.items()
+        },
+        depends_on=[broker, *app_secrets.values()],
+    )
+    for role, rotated in (("admin", secret), *app_secrets.items()):
+        rotation_schedule(
+            scope,
+            f"{prefix}-{role}",
+            rotated,
+            function_arn=function.arn,
+            days=rotation_days,
+            depends_on=[permission, sync],
+        )
     return StoreResult(
         endpoint=endpoint,
         port=AMQPS_PORT,
         security_group_id=sg.id,
         secret_arn=secret.arn,
-        secret_under_tier_key=True,
-        resources={"broker": broker, "secret": secret},
+        secret_key="secrets",
+        app_secrets={app: s.arn for app, s in app_secrets.items()},
+        app_users={app: app for app in app_secrets},
+        resources={"broker": broker, "secret": secret, "users": sync},
         alarms=rabbitmq_alarms(scope.name, settings, broker.broker_name),
         widgets=rabbitmq_widgets(scope.name, settings, broker.broker_name, scope.env.region),
     )
+
+
+def _console_url(instances: Sequence[aws.mq.outputs.BrokerInstance]) -> str:
+    """The broker's HTTPS endpoint, where RabbitMQ serves its management API."""
+    return str(instances[0].console_url) if instances else ""
 
 
 def _amqps_endpoint(instances: Sequence[aws.mq.outputs.BrokerInstance]) -> str:

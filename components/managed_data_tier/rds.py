@@ -1,14 +1,19 @@
 """RDS for PostgreSQL / MySQL: one Multi-AZ instance per named database.
 
 PCI DSS: 1.3 (private, only declared apps), 3.5 (storage, Performance Insights and the master
-secret under the data tier CMK), 4.2.1 (TLS only), 8.3 (AWS-managed, rotated master
-password), 10.2 (connection and audit logs exported to encrypted log groups).
+secret under the data-store key), 4.2.1 (TLS only), 7.2.5/8.2.2 (each app its own
+IAM-authenticated database user; nobody but a DBA uses the master user), 8.3.9/8.6.3
+(AWS-managed master password, rotated by RDS every 7 days), 10.2 (connection logs, pgaudit
+and the MariaDB audit plugin, exported to encrypted log groups), 10.7 (instance, parameter
+group and security group events to the alarm topic).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 
 from ..core.aws_env import assume_role_policy
@@ -30,12 +35,60 @@ def tls_parameters(engine: str) -> dict[str, str]:
     return {"require_secure_transport": "ON"}
 
 
-def db_parameters(engine: str) -> dict[str, str]:
-    """TLS only, plus connection logging for PostgreSQL (PCI DSS 10.2.1: who connected)."""
-    params = tls_parameters(engine)
-    if engine == "postgres":
-        params.update({"log_connections": "1", "log_disconnections": "1"})
+#: What RDS preloads for PostgreSQL 11 and later: a custom value *replaces* the default
+#: rather than adding to it, so pgaudit is added to it and Performance Insights keeps
+#: pg_stat_statements (its Top SQL needs it: "SQL statistics for RDS PostgreSQL").
+PG_PRELOADED = ("pg_stat_statements",)
+
+
+def pgaudit_parameters(settings: RdsDatabaseSettings) -> dict[str, str]:
+    """pgaudit through the parameter group (RDS user guide, "Setting up the pgAudit
+    extension"): the library preloaded (a static parameter: active after the next reboot),
+    the statement classes every session logs (``pgaudit.log``: DDL and role/privilege
+    changes by default), the role whose grants select the card-data tables of object audit
+    logging (``pgaudit.role``), never the statements' parameters (bind values can be card
+    numbers: PCI DSS 3.3/3.5 keep them out of logs), and no logging of system-catalog reads
+    (noise that tools and drivers generate on every connection)."""
+    params = {
+        "shared_preload_libraries": ",".join((*PG_PRELOADED, "pgaudit")),
+        "pgaudit.log": ",".join(settings.pgaudit_log) or "none",
+        "pgaudit.log_parameter": "0",
+        "pgaudit.log_catalog": "0",
+    }
+    if settings.pgaudit_object_role is not None:
+        params["pgaudit.role"] = settings.pgaudit_object_role
     return params
+
+
+def db_parameters(settings: RdsDatabaseSettings) -> dict[str, str]:
+    """TLS only, plus, for PostgreSQL, connection logging (PCI DSS 10.2.1: who connected) and
+    pgaudit (10.2.1.1-10.2.1.7: what they did)."""
+    params = tls_parameters(settings.engine)
+    if settings.engine == "postgres":
+        params.update({"log_connections": "1", "log_disconnections": "1"})
+        params.update(pgaudit_parameters(settings))
+    return params
+
+
+def app_db_user(app: str) -> str:
+    """The database user of an app: its name, '-' as '_' (a PostgreSQL/MySQL identifier
+    without quoting)."""
+    return app.replace("-", "_")
+
+
+def connect_statement(
+    scope: DataTierScope, resource_id: pulumi.Output[str], user: str
+) -> dict[str, Any]:
+    """``rds-db:connect`` as the app's own database user, by IAM authentication: a token the
+    app's role signs, valid 15 minutes, instead of a password ("IAM database authentication",
+    RDS user guide; the ARN names the instance's resource id, not its identifier)."""
+    return {
+        "Effect": "Allow",
+        "Action": "rds-db:connect",
+        "Resource": pulumi.Output.all(
+            scope.env.partition, scope.env.region, scope.env.account_id, resource_id
+        ).apply(lambda p: f"arn:{p[0]}:rds-db:{p[1]}:{p[2]}:dbuser:{p[3]}/{user}"),
+    }
 
 
 def mysql_audit_options(
@@ -62,6 +115,49 @@ def mysql_audit_options(
         tags=scope.tags(),
         opts=scope.opts(),
     )
+
+
+#: RDS event subscriptions by source type: the event categories Security Hub's controls ask
+#: for (RDS.20: db-instance maintenance, configuration change, failure; RDS.21:
+#: db-parameter-group configuration change; RDS.22: db-security-group configuration change,
+#: failure), plus the instance events an on-call acts on (failover, low storage, deletion,
+#: availability). https://docs.aws.amazon.com/securityhub/latest/userguide/rds-controls.html
+RDS_EVENT_SUBSCRIPTIONS: Mapping[str, tuple[str, ...]] = {
+    "db-instance": (
+        "availability",
+        "configuration change",
+        "deletion",
+        "failover",
+        "failure",
+        "low storage",
+        "maintenance",
+    ),
+    "db-parameter-group": ("configuration change",),
+    "db-security-group": ("configuration change", "failure"),
+}
+
+
+def rds_event_subscriptions(scope: DataTierScope) -> list[aws.rds.EventSubscription]:
+    """RDS events to the alarm topic, one subscription per source type, with no source ids:
+    every instance and parameter group of the account and region (one workload account per
+    environment), including any created outside this stack, and a subscription that never
+    changes as databases are added (PCI DSS 10.7.2: failures of critical controls; 10.2.2:
+    changes to audit settings, which live in the parameter groups). RDS publishes as
+    ``events.rds.amazonaws.com``: the topic's policy and its key must let that principal
+    publish (``tests/test_aws_fidelity_data_tier.py``)."""
+    return [
+        aws.rds.EventSubscription(
+            f"{scope.name}-rds-{source}-events",
+            name=f"{scope.context.environment}-{scope.name}-rds-{source}",
+            sns_topic=scope.alarm_topic_arn,
+            source_type=source,
+            event_categories=list(categories),
+            enabled=True,
+            tags=scope.tags(),
+            opts=scope.opts(),
+        )
+        for source, categories in RDS_EVENT_SUBSCRIPTIONS.items()
+    ]
 
 
 def rds_identifier(scope: DataTierScope, store: str) -> str:
@@ -105,15 +201,17 @@ def build_rds(
         port=settings.port,
         clients=settings.clients,
         migration=scope.dms_peer(f"rds.{store}"),
+        rotation=scope.rotation_peer(f"rds.{store}"),
         description=f"RDS {settings.engine} {store}: its clients only",
     )
     params = aws.rds.ParameterGroup(
         f"{scope.name}-{key}-params",
         family=settings.family,
+        # (the description is fixed at creation: changing it would replace the group)
         description=f"TLS-only {settings.engine} parameters for {store}",
         parameters=[
             aws.rds.ParameterGroupParameterArgs(name=k, value=v, apply_method="pending-reboot")
-            for k, v in db_parameters(settings.engine).items()
+            for k, v in db_parameters(settings).items()
         ],
         tags=scope.tags(),
         # No fixed name: a family change (major upgrade) must create the new group before the
@@ -172,6 +270,7 @@ def build_rds(
         tags=scope.tags(Name=identifier, store=key),
         opts=scope.stateful_opts(depends_on=log_groups),
     )
+    users = {app: app_db_user(app) for app in sorted(settings.clients)}
     return StoreResult(
         endpoint=instance.address,
         port=settings.port,
@@ -180,8 +279,14 @@ def build_rds(
         secret_arn=instance.master_user_secrets.apply(
             lambda secrets: str(secrets[0].secret_arn) if secrets else ""
         ),
-        secret_under_tier_key=True,  # master_user_secret_kms_key_id
-        resources={"instance": instance, "security_group": group},
+        secret_key="data",  # master_user_secret_kms_key_id (RDS refuses to change it)
+        secret_readers=frozenset(settings.master_secret_readers),
+        app_users=users,
+        app_statements={
+            app: [connect_statement(scope, instance.resource_id, user)]
+            for app, user in users.items()
+        },
+        resources={"instance": instance, "security_group": group, "parameters": params},
         alarms=rds_alarms(key, identifier, settings),
         widgets=rds_widgets(identifier, scope.env.region),
     )

@@ -22,11 +22,20 @@ from .base import (
 )
 from .databases import DocumentDbSettings, RdsDatabaseSettings
 from .dms import COMPATIBLE_TARGETS, SOURCE_PORTS, DmsSettings, DmsSource, DmsTask
-from .stores import OpenSearchSettings, RabbitMqSettings, RedisSettings
+from .stores import (
+    BROAD_REDIS_COMMANDS,
+    DEFAULT_REDIS_COMMANDS,
+    OpenSearchSettings,
+    RabbitMqSettings,
+    RedisAppAccess,
+    RedisSettings,
+)
 from .tier import AnyStoreSettings, ManagedDataTierSettings
 
 __all__ = [
+    "BROAD_REDIS_COMMANDS",
     "COMPATIBLE_TARGETS",
+    "DEFAULT_REDIS_COMMANDS",
     "MAX_STORE_NAME",
     "SOURCE_PORTS",
     "STORE_NAME",
@@ -39,6 +48,7 @@ __all__ = [
     "OpenSearchSettings",
     "RabbitMqSettings",
     "RdsDatabaseSettings",
+    "RedisAppAccess",
     "RedisSettings",
     "StoreBackupSettings",
     "backup_window_minutes",

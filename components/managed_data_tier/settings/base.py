@@ -162,6 +162,16 @@ class StoreBackupSettings(SettingsModel):
         ),
     )
 
+    master_secret_readers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Client apps that may still read the master user's secret while they move to "
+            "their own user (RDS: an IAM-authenticated database user named after the app; "
+            "DocumentDB 5.0: the app's instance role in `$external`). Default none: an app "
+            "never uses the administrator account (PCI DSS 7.2.5, 8.2.2)."
+        ),
+    )
+
     @field_validator("backup_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
@@ -188,7 +198,7 @@ class StoreBackupSettings(SettingsModel):
     def _log_retention(cls, value: int) -> int:
         return check_log_retention(value)
 
-    @field_validator("clients")
+    @field_validator("clients", "master_secret_readers")
     @classmethod
     def _unique_clients(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):

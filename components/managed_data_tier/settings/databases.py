@@ -22,6 +22,14 @@ _DB_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 
 DocDbVersion = Literal["4.0.0", "5.0.0", "8.0.0"]
 
+#: pgaudit session classes (pgaudit.log): https://github.com/pgaudit/pgaudit#pgauditlog
+PgAuditClass = Literal["read", "write", "function", "role", "ddl", "misc", "misc_set"]
+#: Logged for every session by default: schema changes and role/privilege changes.
+DEFAULT_PGAUDIT_LOG: tuple[PgAuditClass, ...] = ("ddl", "role")
+#: The role whose grants select the objects pgaudit logs every access to (object audit
+#: logging); RDS names it rds_pgaudit in its guide, and so do we.
+_PG_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
 
 class RdsDatabaseSettings(StoreBackupSettings):
     """One RDS database instance (stack key `dataTier.rds.<name>`)."""
@@ -57,7 +65,8 @@ class RdsDatabaseSettings(StoreBackupSettings):
         default="dbmaster",
         description=(
             "Master user name. Its password is generated and rotated by RDS in Secrets "
-            "Manager (encrypted with the data tier CMK); it never appears in config or state."
+            "Manager (under the data-store key); it never appears in config or state, and no "
+            "app uses it (see masterSecretReaders)."
         ),
     )
     ca_cert_identifier: str = Field(
@@ -78,6 +87,25 @@ class RdsDatabaseSettings(StoreBackupSettings):
     )
     free_memory_alarm_mib: int = Field(
         default=256, gt=0, description="Alarm when freeable memory falls below this (MiB)."
+    )
+    pgaudit_log: list[PgAuditClass] = Field(
+        default_factory=lambda: list(DEFAULT_PGAUDIT_LOG),
+        description=(
+            "PostgreSQL only: statement classes pgaudit logs for every session (`pgaudit.log`): "
+            "`ddl` and `role` (schema and privilege changes: PCI DSS 10.2.1.2, 10.2.1.5, "
+            "10.2.1.7) by default; `read`/`write` log every query of every session, which "
+            "multiplies the log volume: audit reads of card data per object instead "
+            "(pgauditObjectRole). Empty: no session audit logging."
+        ),
+    )
+    pgaudit_object_role: str | None = Field(
+        default="rds_pgaudit",
+        description=(
+            "PostgreSQL only: the role whose grants select the tables whose every read and "
+            "write pgaudit logs, whoever runs them (`pgaudit.role`): a DBA creates it and "
+            "grants it SELECT/INSERT/UPDATE/DELETE on the card-data tables (PCI DSS 10.2.1.1). "
+            "null: no object audit logging."
+        ),
     )
     connections_alarm_threshold: int = Field(
         default=400,
@@ -133,6 +161,23 @@ class RdsDatabaseSettings(StoreBackupSettings):
             raise ValueError(
                 f"{value!r}: 1-16 letters, digits or '_', starting with a letter, and not a "
                 "reserved name (admin, rdsadmin, postgres, root)"
+            )
+        return value
+
+    @field_validator("pgaudit_log")
+    @classmethod
+    def _pgaudit_log(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each pgaudit class once")
+        return value
+
+    @field_validator("pgaudit_object_role")
+    @classmethod
+    def _pgaudit_role(cls, value: str | None) -> str | None:
+        if value is not None and not _PG_ROLE.match(value):
+            raise ValueError(
+                f"{value!r} is not a PostgreSQL role name: lowercase letters, digits and '_', "
+                "not starting with a digit, at most 63"
             )
         return value
 

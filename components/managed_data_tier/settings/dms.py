@@ -76,7 +76,8 @@ class DmsSource(SettingsModel):
     )
     secret_kms_key_arn: KmsKeyArn | None = Field(
         default=None,
-        description="CMK encrypting that secret, if not the data tier key or aws/secretsmanager.",
+        description="CMK encrypting that secret, if not the data tier's data-store key or "
+        "aws/secretsmanager.",
     )
     ssl_mode: Literal["require", "verify-full"] = Field(
         default="verify-full",
@@ -157,7 +158,18 @@ class DmsTask(SettingsModel):
 
 
 class DmsSettings(SettingsModel):
-    """The migration phase (stack key `dataTier.dms`); remove it after cut-over."""
+    """The migration phase (stack key `dataTier.dms`); retire or remove it after cut-over."""
+
+    retired: bool = Field(
+        default=False,
+        description=(
+            "The migration is over: nothing of DMS is built any more (replication instance, "
+            "endpoints, tasks, the migration users' secrets and their rotation, the network "
+            "openings to the sources), while the section stays in the stack file as the "
+            "record of what was migrated. Nothing else changes; the DBA drops `dms_migration` "
+            "on each target."
+        ),
+    )
 
     instance_class: str = Field(default="dms.r6i.large", description="Replication instance class.")
     allocated_storage_gib: int = Field(

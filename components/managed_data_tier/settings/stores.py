@@ -29,6 +29,83 @@ _PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,254}$")
 #: (`maxclients`, not modifiable): https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.html
 MAX_CACHE_CONNECTIONS = 65000
 
+#: What an app's Redis user may run unless its `appAccess` says otherwise (after `-@all`):
+#: reads and writes of its keys, expiry and deletion, MULTI/EXEC, pub/sub on its channels,
+#: and AUTH/HELLO/PING; `-@dangerous` (KEYS, FLUSHALL, CONFIG, DEBUG, ...) always ends the
+#: access string. ACL categories: https://valkey.io/topics/acl/#command-categories
+DEFAULT_REDIS_COMMANDS = (
+    "+@read",
+    "+@write",
+    "+@keyspace",
+    "+@transaction",
+    "+@pubsub",
+    "+@connection",
+)
+#: An ACL command rule: +/- a @category, a command, or a command|subcommand.
+_REDIS_COMMAND = re.compile(r"^[+-](@[a-z]+|[a-z][a-z0-9-]*(\|[a-z0-9-]+)?)$")
+#: A key or channel glob: printable, no spaces (the access string separates rules by spaces).
+_REDIS_PATTERN = re.compile(r"^[!-~]{1,256}$")
+#: Command rules that would give an app back what the tier takes away.
+BROAD_REDIS_COMMANDS = frozenset({"+@all", "+@admin", "+@dangerous"})
+
+
+class RedisAppAccess(SettingsModel):
+    """What one client app's Redis user may do (`dataTier.redis.appAccess.<app>`); an app not
+    listed gets the defaults."""
+
+    keys: list[str] | None = Field(
+        default=None,
+        description="Key patterns (globs) the app may read and write. Default: `<app>:*`, "
+        "keys under the app's own prefix.",
+    )
+    channels: list[str] | None = Field(
+        default=None,
+        description="Pub/sub channel patterns the app may use (`[]`: none). Default: `<app>:*`.",
+    )
+    commands: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REDIS_COMMANDS),
+        description="ACL command rules in order (`+@category`, `-@category`, `+command`, "
+        "`-command`), applied after `-@all`; `-@dangerous` is always appended. Default: "
+        + ", ".join(f"`{c}`" for c in DEFAULT_REDIS_COMMANDS)
+        + ".",
+    )
+
+    @field_validator("keys", "channels")
+    @classmethod
+    def _patterns(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is None:
+            return value
+        if not value and info.field_name == "keys":
+            raise ValueError("give at least one key pattern, or leave it out for the default")
+        bad = [p for p in value if not _REDIS_PATTERN.match(p)]
+        if bad:
+            raise ValueError(f"{bad}: a pattern is 1-256 printable characters without spaces")
+        return value
+
+    @field_validator("commands")
+    @classmethod
+    def _commands(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if not _REDIS_COMMAND.match(c)]
+        if bad:
+            raise ValueError(f"{bad}: use ACL rules like +@read, -@write, +get or +client|setname")
+        return value
+
+    def access_string(self, app: str) -> str:
+        """The ElastiCache access string of ``app``'s user: on, its key and channel patterns,
+        ``-@all``, its command rules, ``-@dangerous``."""
+        keys = self.keys if self.keys is not None else [f"{app}:*"]
+        channels = self.channels if self.channels is not None else [f"{app}:*"]
+        return " ".join(
+            [
+                "on",
+                *(f"~{k}" for k in keys),
+                *(f"&{c}" for c in channels),
+                "-@all",
+                *self.commands,
+                "-@dangerous",
+            ]
+        )
+
 
 class RedisSettings(SettingsModel):
     """ElastiCache replication group (`redis:` in the data tier config)."""
@@ -84,6 +161,19 @@ class RedisSettings(SettingsModel):
         default_factory=dict,
         description="Extra engine parameters (e.g. maxmemory-policy). `cluster-enabled` "
         "follows clusterMode.",
+    )
+    app_access: dict[str, RedisAppAccess] = Field(
+        default_factory=dict,
+        description="Per client app: the key patterns, channels and commands of its own "
+        "Redis user (it authenticates with its instance role, IAM authentication: no "
+        "password). An app of `clients` not listed here gets `~<app>:*`, `&<app>:*` and "
+        "the default commands.",
+    )
+    shared_app_user: bool = Field(
+        default=False,
+        description="Keep the password user `app` that every client shared before each app "
+        "had its own (its secret is not rotated): only while the apps move to their own "
+        "users, then turn it off.",
     )
     log_retention_days: int = Field(
         default=365, description="Retention of the slow and engine logs (PCI DSS 10.5.1)."
@@ -191,6 +281,7 @@ class RedisSettings(SettingsModel):
 _MQ_VERSION = re.compile(r"^(\d+)\.(\d+)(\.\d+)?$")
 _MQ_INSTANCE = re.compile(r"^mq\.(t3|m5|m7g)\.[a-z0-9]+$")
 _MQ_USERNAME = re.compile(r"^[A-Za-z0-9_.~-]{2,100}$")
+_MQ_VHOST = re.compile(r"^[A-Za-z0-9_.~/-]{1,255}$")
 
 DeploymentMode = Literal["CLUSTER_MULTI_AZ", "SINGLE_INSTANCE"]
 DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
@@ -220,7 +311,14 @@ class RabbitMqSettings(SettingsModel):
     )
     admin_username: str = Field(
         default="platform-admin",
-        description="Broker admin user (its password is generated into Secrets Manager).",
+        description="Broker admin user (its password is generated into Secrets Manager and "
+        "rotated every `secretRotationDays`).",
+    )
+    app_vhosts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per client app, the virtual host of its own user (the user is named "
+        "after the app, its password kept and rotated in a secret of its own). Default: the "
+        "app's name.",
     )
     maintenance_day: DayOfWeek = Field(default="SUNDAY", description="Maintenance day (UTC).")
     maintenance_time: str = Field(default="18:00", description="Maintenance start, hh:mm UTC.")
@@ -271,6 +369,17 @@ class RabbitMqSettings(SettingsModel):
         if not _MQ_USERNAME.match(value) or value == "guest":
             raise ValueError(f"{value!r}: 2-100 letters, digits or -_.~ and not 'guest'")
         return value
+
+    @field_validator("app_vhosts")
+    @classmethod
+    def _vhosts(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [v for v in value.values() if not _MQ_VHOST.match(v)]
+        if bad:
+            raise ValueError(f"{bad}: a virtual host is 1-255 letters, digits or -_.~/")
+        return value
+
+    def vhost_of(self, app: str) -> str:
+        return self.app_vhosts.get(app, app)
 
     @field_validator("maintenance_time")
     @classmethod

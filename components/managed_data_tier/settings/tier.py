@@ -84,7 +84,19 @@ class ManagedDataTierSettings(SettingsModel):
     )
     dms: DmsSettings | None = Field(
         default=None,
-        description="AWS DMS for the migration phase; remove after cut-over.",
+        description="AWS DMS for the migration phase; retire (`dms.retired`) or remove it "
+        "after cut-over.",
+    )
+    secret_rotation_days: int = Field(
+        default=30,
+        ge=1,
+        le=90,
+        description=(
+            "Days between automatic rotations of the passwords the tier keeps in Secrets "
+            "Manager (RabbitMQ users, DMS migration users of RDS targets), at most 90 (PCI "
+            "DSS 8.3.9, 8.6.3). RDS and DocumentDB rotate their master secrets themselves "
+            "(every 7 days); Redis apps use IAM authentication and keep no password."
+        ),
     )
 
     @field_validator("rds", "documentdb")
@@ -122,11 +134,17 @@ class ManagedDataTierSettings(SettingsModel):
             {service for service, settings in self.stores().values() if app in settings.clients}
         )
 
+    @property
+    def active_dms(self) -> DmsSettings | None:
+        """The DMS settings while the migration runs; None without DMS or once retired."""
+        return self.dms if self.dms is not None and not self.dms.retired else None
+
     def dms_source_engines(self) -> list[str]:
         """The on-prem engines DMS reads: ``SecureVpc(dms_source_engines=...)`` lets the data
-        tier's NACLs reach their ports on the on-prem ranges."""
-        return self.dms.source_engines() if self.dms else []
+        tier's NACLs reach their ports on the on-prem ranges (none once DMS is retired)."""
+        return self.active_dms.source_engines() if self.active_dms else []
 
     def dms_targets(self) -> set[str]:
-        """The stores (`rds.loyalty`, `documentdb.mmf`) a DMS task writes to."""
-        return {t.target for t in self.dms.tasks.values()} if self.dms else set()
+        """The stores (`rds.loyalty`, `documentdb.mmf`) a running DMS task writes to."""
+        dms = self.active_dms
+        return {t.target for t in dms.tasks.values()} if dms else set()
