@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waivers", default=str(ROOT / WAIVER_FILE), help="the waiver file")
     args = parser.parse_args(argv)
     waivers = Path(args.waivers).resolve()
-    return max(run(stack, args.pack_python, waivers) for stack in args.stacks)
+    # absolute, not resolved: a venv's python is a symlink that must stay the venv's
+    pack_python = os.path.abspath(args.pack_python)
+    return max(run(stack, pack_python, waivers) for stack in args.stacks)
 
 
 if __name__ == "__main__":
