@@ -57,11 +57,39 @@ us_east_1 = (
     else account_provider(f"{env}-aws-us-east-1", "us-east-1")
 )
 
+
+
+def member_account_provider(key: str, account_id: pulumi.Output[str], role: str) -> aws.Provider:
+    """The management stack reaches a member account (the log archive) only by assuming the
+    role Organizations created there, after the stack's own deploy role (if any); the
+    provider refuses any other account."""
+    chain = []
+    if settings.account is not None and settings.account.deploy_role_arn:
+        chain.append(
+            aws.ProviderAssumeRoleArgs(
+                role_arn=settings.account.deploy_role_arn, session_name=f"payments-platform-{env}"
+            )
+        )
+    chain.append(
+        aws.ProviderAssumeRoleArgs(
+            role_arn=account_id.apply(lambda a: f"arn:aws:iam::{a}:role/{role}"),
+            session_name=f"payments-platform-{key}",
+        )
+    )
+    return aws.Provider(
+        f"{env}-aws-{key}",
+        region=settings.region,
+        allowed_account_ids=[account_id],  # type: ignore[list-item]
+        assume_roles=chain,
+    )
+
+
 landing_zone = LandingZone(
     stack.landing_zone_name,
     settings.landing_zone,
     context=context,
     us_east_1_provider=us_east_1,
+    member_account_provider=member_account_provider if settings.stack_role == "management" else None,
     opts=in_account,
 )
 alarms = landing_zone.alarm_topic_arn

@@ -327,6 +327,21 @@ def _web_acl(c: Created) -> tuple[str, dict[str, Any]]:
     return acl_id, {"name": name, "arn": c.arn("wafv2", f"{scope}/webacl/{name}/{acl_id}")}
 
 
+def _ssm_parameter(c: Created) -> tuple[str, dict[str, Any]]:
+    """An SSM parameter: id = name; its ARN drops a hierarchical name's leading slash
+    (``arn:aws:ssm:<r>:<a>:parameter/app/config`` for ``/app/config``)."""
+    name = c.named()
+    return name, {"name": name, "arn": c.arn("ssm", f"parameter/{name.lstrip('/')}")}
+
+
+def _ssm_association(c: Created) -> tuple[str, dict[str, Any]]:
+    association_id = c.uuid()
+    return association_id, {
+        "associationId": association_id,
+        "arn": c.arn("ssm", f"association/{association_id}"),
+    }
+
+
 def _permission_set(c: Created) -> tuple[str, dict[str, Any]]:
     instance = str(c.inputs.get("instanceArn", "arn:aws:sso:::instance/ssoins-0"))
     arn = f"arn:aws:sso:::permissionSet/{instance.rsplit('/', 1)[-1]}/ps-{c.hex(16)}"
@@ -388,6 +403,8 @@ SHAPES: Mapping[str, Shape] = {
     ),
     # logs, alarms, events, notifications
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _by_name("name"),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": _by_name("policyName"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": _by_name(
         "name", lambda c, n: c.arn("cloudwatch", f"alarm:{n}")
     ),
@@ -477,11 +494,35 @@ SHAPES: Mapping[str, Shape] = {
     "aws:cfg/conformancePack:ConformancePack": _by_name(
         "name", lambda c, n: c.arn("config", f"conformance-pack/{n}/conformance-pack-{c.hex(9)}")
     ),
+    "aws:s3/bucketLogging:BucketLogging": lambda c: (str(c.inputs.get("bucket")), {}),
     "aws:s3/bucket:Bucket": lambda c: (
         (b := c.named("bucket", lower=True)),
         {"bucket": b, "arn": f"arn:aws:s3:::{b}", "bucketDomainName": f"{b}.s3.amazonaws.com"},
     ),
     "aws:wafv2/webAcl:WebAcl": _web_acl,
+    # the logging configuration of a web ACL is known by the web ACL's ARN
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": lambda c: (
+        str(c.inputs.get("resourceArn")),
+        {},
+    ),
+    # systems manager
+    "aws:ssm/parameter:Parameter": _ssm_parameter,
+    "aws:ssm/association:Association": _ssm_association,
+    "aws:ssm/patchBaseline:PatchBaseline": lambda c: (
+        (pb := f"pb-{c.hex()}"),
+        {"arn": c.arn("ssm", f"patchbaseline/{pb}")},
+    ),
+    # the provider's id of a patch group registration: "<patch group>,<baseline id>"
+    "aws:ssm/patchGroup:PatchGroup": lambda c: (
+        f"{c.inputs.get('patchGroup')},{c.inputs.get('baselineId')}",
+        {},
+    ),
+    "aws:ssm/maintenanceWindow:MaintenanceWindow": _plain("mw-"),
+    "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget": lambda c: (c.uuid(), {}),
+    "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask": lambda c: (
+        (task := c.uuid()),
+        {"windowTaskId": task},
+    ),
     "aws:organizations/organization:Organization": _organization,
     "aws:organizations/organizationalUnit:OrganizationalUnit": _ou,
     "aws:organizations/account:Account": _account,
@@ -496,6 +537,16 @@ SHAPES: Mapping[str, Shape] = {
         (vif := f"dxvif-{c.hex(8)}"),
         {"arn": c.arn("directconnect", f"dxvif/{vif}")},
     ),
+    # Inspector: the id joins the account ids and the resource types (Terraform provider)
+    "aws:inspector2/enabler:Enabler": lambda c: (
+        f"{':'.join(c.inputs.get('accountIds') or [])}-"
+        f"{':'.join(c.inputs.get('resourceTypes') or [])}",
+        {},
+    ),
+    "aws:ssm/document:Document": _by_name(
+        "name", lambda c, n: c.arn("ssm", f"document/{n}")
+    ),
+    "aws:cloudwatch/logAccountPolicy:LogAccountPolicy": _by_name("policyName"),
     "aws:budgets/budget:Budget": lambda c: (
         f"{c.account}:{c.inputs.get('name')}",
         {"arn": f"arn:aws:budgets::{c.account}:budget/{c.inputs.get('name')}"},

@@ -141,11 +141,18 @@ class PlatformMocks(pulumi.runtime.Mocks):
         self.identity_center = identity_center
         #: the region of each explicit aws provider, by provider id
         self._provider_regions: dict[str, str] = {}
+        #: the account of each explicit aws provider allowed exactly one (by provider id)
+        self._provider_accounts: dict[str, str] = {}
 
     def region_of(self, provider: str | None) -> str:
         """The region of the provider a resource or invoke uses (``<urn>::<id>``): an
         explicit provider's own, else the mocks' default."""
         return self._provider_regions.get((provider or "").rsplit("::", 1)[-1], self.region)
+
+    def account_of(self, provider: str | None) -> str:
+        """The account a resource or invoke reaches: an explicit provider's one allowed
+        account (a provider assuming a role in another account), else the mocks' account."""
+        return self._provider_accounts.get((provider or "").rsplit("::", 1)[-1], self.account_id)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "random:index/randomPassword:RandomPassword":
@@ -156,22 +163,27 @@ class PlatformMocks(pulumi.runtime.Mocks):
             args.name,
             args.inputs,
             region=self.region_of(args.provider),
-            account=self.account_id,
+            account=self.account_of(args.provider),
         )
         resource_id = args.resource_id or resource_id
         if args.typ == "pulumi:providers:aws":
             self._provider_regions[resource_id] = str(args.inputs.get("region") or self.region)
+            allowed = args.inputs.get("allowedAccountIds")
+            allowed = json.loads(allowed) if isinstance(allowed, str) else allowed
+            if isinstance(allowed, list) and len(allowed) == 1:
+                self._provider_accounts[resource_id] = str(allowed[0])
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token = args.token
         region = args.args.get("region") or self.region_of(args.provider)
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            account = self.account_of(args.provider)
             return {
-                "accountId": self.account_id,
-                "arn": f"arn:aws:iam::{self.account_id}:user/offline",
+                "accountId": account,
+                "arn": f"arn:aws:iam::{account}:user/offline",
                 "userId": "AIDAOFFLINE",
-                "id": self.account_id,
+                "id": account,
             }
         if token == "aws:index/getRegion:getRegion":
             return {

@@ -17,6 +17,7 @@ from components.iam_check import Request, allows
 from components.testing import Plan, PlatformMocks, Registered
 
 __all__ = [
+    "LOGS_KMS_ACTIONS",
     "METRIC_RANGES",
     "MetricRange",
     "Request",
@@ -25,6 +26,8 @@ __all__ = [
     "bucket_policy",
     "deployed_mocks",
     "key_policy",
+    "log_resource_policies",
+    "logs_key_denials",
     "metric_range",
     "role_allows",
     "role_of",
@@ -203,3 +206,38 @@ def deployed_mocks(deployed: Plan, **kwargs: Any) -> PlatformMocks:
             return resource_id, state
 
     return Deployed(**kwargs)
+
+
+# --- CloudWatch Logs and the keys of log groups ----------------------------------------------
+
+#: the KMS operations CloudWatch Logs performs with a log group's key
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+LOGS_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:GenerateDataKey")
+
+
+def logs_key_denials(plan: Plan, group: Registered) -> list[str]:
+    """The KMS actions CloudWatch Logs (``logs.<region>.amazonaws.com``, with the encryption
+    context ``aws:logs:arn`` of ``group``) is denied on the group's key; empty: all allowed."""
+    region = group.outputs["arn"].split(":")[3]
+    policy = key_policy(plan, group.inputs["kmsKeyId"])
+    return [
+        action
+        for action in LOGS_KMS_ACTIONS
+        if not allows(
+            policy,
+            Request(
+                action,
+                resource=group.inputs["kmsKeyId"],
+                principal={"Service": f"logs.{region}.amazonaws.com"},
+                context={"kms:EncryptionContext:aws:logs:arn": group.outputs["arn"]},
+            ),
+        )
+    ]
+
+
+def log_resource_policies(plan: Plan) -> list[dict[str, Any]]:
+    """The account's CloudWatch Logs resource policies in the plan."""
+    return [
+        _doc(p.inputs["policyDocument"])
+        for p in plan.of_type("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    ]

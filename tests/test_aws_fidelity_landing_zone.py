@@ -57,8 +57,15 @@ def the(plan: Plan, type_: str) -> Registered:
     return found
 
 
+def account_trail(plan: Plan) -> Registered:
+    """The landing zone's own trail of the account (a management plan also has the
+    organization trail, which delivers to the log-archive account)."""
+    (trail,) = [t for t in plan.every(TRAIL) if not t.inputs.get("isOrganizationTrail")]
+    return trail
+
+
 def account_of(plan: Plan) -> str:
-    return str(the(plan, TRAIL).outputs["arn"]).split(":")[4]
+    return str(account_trail(plan).outputs["arn"]).split(":")[4]
 
 
 def region_of(plan: Plan, resource: Registered) -> str:
@@ -70,7 +77,7 @@ def region_of(plan: Plan, resource: Registered) -> str:
 
 
 def home_region(plan: Plan) -> str:
-    return region_of(plan, the(plan, TRAIL))
+    return region_of(plan, account_trail(plan))
 
 
 def secure(**context: str) -> dict[str, str]:
@@ -79,7 +86,7 @@ def secure(**context: str) -> dict[str, str]:
 
 
 def trail_bucket(plan: Plan) -> Registered:
-    bucket_id = the(plan, TRAIL).inputs["s3BucketName"]
+    bucket_id = account_trail(plan).inputs["s3BucketName"]
     (bucket,) = [b for b in plan.every(BUCKET) if b.outputs["id"] == bucket_id]
     return bucket
 
@@ -98,7 +105,7 @@ def test_cloudtrail_may_check_and_write_its_bucket_with_its_key(plan: Plan) -> N
     the trail's ARN; it generates the data key itself as ``cloudtrail.amazonaws.com`` with
     the ``aws:cloudtrail:arn`` encryption context (AWS CloudTrail User Guide, "Amazon S3
     bucket policy for CloudTrail" and "Configure AWS KMS key policies for CloudTrail")."""
-    trail = the(plan, TRAIL)
+    trail = account_trail(plan)
     account, region = account_of(plan), home_region(plan)
     bucket = trail_bucket(plan)
     policy = bucket_policy(plan, bucket)
@@ -138,7 +145,7 @@ def test_cloudtrail_may_write_its_log_group_through_its_role(plan: Plan) -> None
     encrypts the group with its key as ``logs.<region>.amazonaws.com`` under the
     ``aws:logs:arn`` encryption context (CloudTrail User Guide, "Sending events to CloudWatch
     Logs"; CloudWatch Logs User Guide, "Encrypt log data in CloudWatch Logs using AWS KMS")."""
-    trail = the(plan, TRAIL)
+    trail = account_trail(plan)
     account, region = account_of(plan), home_region(plan)
     role = role_of(plan, str(trail.inputs["cloudWatchLogsRoleArn"]))
     assume = Request(
@@ -457,3 +464,288 @@ def test_root_activity_in_the_home_region_still_reaches_the_security_topic(plan:
         "detail": {"eventSource": "ec2.amazonaws.com", "userIdentity": {"type": "Root"}},
     }
     assert reaches_security_topic(plan, event, home_region(plan), hops=1)
+
+
+# --- log integrity: digests, the organization trail's archive ---------------------------------
+
+
+@pytest.mark.parametrize("stack", ["prod", "nonprod", "management"])
+def test_cloudtrail_digest_files_reach_the_trail_bucket(
+    stack_plan: StackPlanner, stack: str
+) -> None:
+    """CloudTrail writes digest files with SSE-S3 whatever the trail's key ("Digest files are
+    encrypted with Amazon S3-managed encryption keys (SSE-S3)": CloudTrail User Guide,
+    "Encrypting CloudTrail log files with AWS KMS keys"). A bucket policy demanding SSE-KMS
+    of every object silently stops them, and with them log file validation (PCI DSS 10.3.4);
+    a log file still has to use the trail's key."""
+    plan = stack_plan(stack)
+    trail = account_trail(plan)
+    account, region = account_of(plan), home_region(plan)
+    bucket = trail_bucket(plan)
+    policy = bucket_policy(plan, bucket)
+    source = {"aws:SourceArn": trail.outputs["arn"], "aws:SourceAccount": account}
+    base = f"{bucket.outputs['arn']}/{trail.inputs['s3KeyPrefix']}/AWSLogs/{account}"
+    sse_s3 = secure(
+        **source,
+        **{
+            "s3:x-amz-acl": "bucket-owner-full-control",
+            "s3:x-amz-server-side-encryption": "AES256",
+        },
+    )
+    digest = f"{base}/CloudTrail-Digest/{region}/2025/01/01/{account}_CloudTrail-Digest_x.json.gz"
+    log = f"{base}/CloudTrail/{region}/2025/01/01/{account}_CloudTrail_x.json.gz"
+    cloudtrail = service("cloudtrail.amazonaws.com")
+    assert allows(policy, Request("s3:PutObject", digest, cloudtrail, sse_s3))
+    assert decide(policy, Request("s3:PutObject", log, cloudtrail, sse_s3)) == "deny"
+
+
+def _archive(plan: Plan) -> tuple[Registered, Registered, dict[str, Any]]:
+    (org_trail,) = [t for t in plan.every(TRAIL) if t.inputs.get("isOrganizationTrail")]
+    (bucket,) = [
+        b for b in plan.every(BUCKET) if b.outputs["id"] == org_trail.inputs["s3BucketName"]
+    ]
+    return org_trail, bucket, bucket_policy(plan, bucket)
+
+
+def test_the_organization_trail_may_write_every_accounts_logs_into_the_archive(
+    stack_plan: StackPlanner,
+) -> None:
+    """An organization trail writes the management account's files under
+    ``<prefix>/AWSLogs/<management account>/`` and every member's under
+    ``<prefix>/AWSLogs/<organization id>/<account>/``, as cloudtrail.amazonaws.com with the
+    trail's ARN as aws:SourceArn; it generates data keys with the management account's trail
+    ARN as encryption context (CloudTrail User Guide, "Create a bucket policy for an
+    organization trail" and "Configure AWS KMS key policies for CloudTrail")."""
+    plan = stack_plan("management")
+    org_trail, bucket, policy = _archive(plan)
+    management = account_of(plan)
+    org_id = plan.named("management-organization").outputs["id"]
+    prod = plan.named("management-account-prod").outputs["id"]
+    key_arn = str(org_trail.inputs["kmsKeyId"])
+    region = home_region(plan)
+    prefix = f"{bucket.outputs['arn']}/{org_trail.inputs['s3KeyPrefix']}/AWSLogs"
+    source = {"aws:SourceArn": org_trail.outputs["arn"]}
+    kms = {
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn,
+    }
+    cloudtrail = service("cloudtrail.amazonaws.com")
+    acl = Request("s3:GetBucketAcl", bucket.outputs["arn"], cloudtrail, secure(**source))
+    assert allows(policy, acl)
+    for path in (
+        f"{prefix}/{management}/CloudTrail/{region}/2025/01/01/x.json.gz",
+        f"{prefix}/{org_id}/{prod}/CloudTrail/{region}/2025/01/01/x.json.gz",
+    ):
+        assert allows(policy, Request("s3:PutObject", path, cloudtrail, secure(**source, **kms)))
+    digest = f"{prefix}/{org_id}/{prod}/CloudTrail-Digest/{region}/2025/01/01/x.json.gz"
+    sse_s3 = {
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "s3:x-amz-server-side-encryption": "AES256",
+    }
+    assert allows(policy, Request("s3:PutObject", digest, cloudtrail, secure(**source, **sse_s3)))
+    # another trail (a member account's own, say) may not write there
+    other = {"aws:SourceArn": f"arn:aws:cloudtrail:{region}:{prod}:trail/x"}
+    assert not allows(
+        policy,
+        Request("s3:PutObject", f"{prefix}/{org_id}/{prod}/x", cloudtrail, secure(**other, **kms)),
+    )
+    encrypt = Request(
+        "kms:GenerateDataKey",
+        key_arn,
+        cloudtrail,
+        {
+            **source,
+            "kms:EncryptionContext:aws:cloudtrail:arn": str(org_trail.outputs["arn"]),
+        },
+    )
+    assert allows(key_policy(plan, key_arn), encrypt)
+
+
+# --- alerts: tampering and findings reach the security topic ------------------------------------
+
+TAMPERING_EVENTS = [
+    ("cloudtrail", "StopLogging"),
+    ("cloudtrail", "DeleteTrail"),
+    ("cloudtrail", "UpdateTrail"),
+    ("config", "StopConfigurationRecorder"),
+    ("config", "DeleteConfigurationRecorder"),
+    ("guardduty", "DeleteDetector"),
+    ("securityhub", "DisableSecurityHub"),
+    ("kms", "ScheduleKeyDeletion"),
+    ("kms", "DisableKey"),
+    ("logs", "DeleteLogGroup"),
+    ("logs", "PutRetentionPolicy"),
+]
+
+
+@pytest.mark.parametrize(("service_name", "call"), TAMPERING_EVENTS)
+def test_tampering_with_logging_or_detection_reaches_the_security_topic(
+    prod_plan: Plan, service_name: str, call: str
+) -> None:
+    """PCI DSS 10.7.2: the calls the issue lists, as EventBridge receives them from
+    CloudTrail on the home region's default bus (EventBridge User Guide, "AWS service
+    events delivered via AWS CloudTrail"), reach the security topic with every permission."""
+    region = home_region(prod_plan)
+    event = {
+        "source": f"aws.{service_name}",
+        "detail-type": "AWS API Call via CloudTrail",
+        "region": region,
+        "detail": {"eventSource": f"{service_name}.amazonaws.com", "eventName": call},
+    }
+    assert reaches_security_topic(prod_plan, event, region, hops=1)
+
+
+FINDINGS = {
+    # Amazon Inspector User Guide, "Amazon EventBridge event schema for Amazon Inspector events"
+    "inspector": {
+        "source": "aws.inspector2",
+        "detail-type": "Inspector2 Finding",
+        "detail": {"severity": "CRITICAL", "status": "ACTIVE", "type": "PACKAGE_VULNERABILITY"},
+    },
+    # EventBridge events reference, "IAM Access Analyzer events"
+    "access-analyzer": {
+        "source": "aws.access-analyzer",
+        "detail-type": "Access Analyzer Finding",
+        "detail": {"status": "ACTIVE", "isPublic": True, "resourceType": "AWS::S3::Bucket"},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FINDINGS))
+def test_inspector_and_access_analyzer_findings_reach_the_security_topic(
+    prod_plan: Plan, kind: str
+) -> None:
+    region = home_region(prod_plan)
+    event = {**FINDINGS[kind], "region": region}
+    assert reaches_security_topic(prod_plan, event, region, hops=1)
+    low = {**event, "detail": {**event["detail"], "severity": "LOW"}}
+    if kind == "inspector":
+        assert not reaches_security_topic(prod_plan, low, region, hops=1)
+
+
+# --- the SCPs: who may tamper with the audit trail --------------------------------------------
+
+PROD = "210987654321"
+SSO = f"arn:aws:iam::{PROD}:role/aws-reserved/sso.amazonaws.com"
+PRINCIPALS = {
+    "deploy role": f"arn:aws:iam::{PROD}:role/payments-platform-deployer",
+    "operator": f"{SSO}/ap-southeast-1/AWSReservedSSO_Operator_0a1b2c3d4e5f6a7b",
+    "platform admin": f"{SSO}/ap-southeast-1/AWSReservedSSO_PlatformAdmin_0a1b2c3d4e5f6a7b",
+    "break-glass": f"{SSO}/ap-southeast-1/AWSReservedSSO_BreakGlass_0a1b2c3d4e5f6a7b",
+    # Identity Center in us-east-1 leaves the region out of the path
+    "break-glass (us-east-1)": f"{SSO}/AWSReservedSSO_BreakGlass_0a1b2c3d4e5f6a7b",
+}
+
+#: What the stacks' deploy role does to create and update the audit trail and detection
+#: (the provider's calls for the resources the landing zone manages).
+DEPLOY_ACTIONS = (
+    "cloudtrail:CreateTrail",
+    "cloudtrail:UpdateTrail",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:StartLogging",
+    "logs:CreateLogGroup",
+    "logs:PutRetentionPolicy",
+    "logs:AssociateKmsKey",
+    "logs:PutAccountPolicy",
+    "s3:CreateBucket",
+    "s3:PutBucketPolicy",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketLogging",
+    "kms:CreateKey",
+    "kms:PutKeyPolicy",
+    "kms:EnableKeyRotation",
+    "config:PutConfigurationRecorder",
+    "config:PutDeliveryChannel",
+    "config:StartConfigurationRecorder",
+    "config:PutConformancePack",
+    "guardduty:CreateDetector",
+    "guardduty:UpdateDetector",
+    "securityhub:EnableSecurityHub",
+    "securityhub:BatchEnableStandards",
+    "access-analyzer:CreateAnalyzer",
+    "inspector2:Enable",
+    "events:PutRule",
+    "events:PutTargets",
+    "ssm:CreateDocument",
+    "ssm:UpdateDocument",
+)
+
+#: The tampering paths of the issue: each is denied to all but the break-glass path.
+DESTROY_ACTIONS = (
+    "logs:DeleteLogGroup",
+    "cloudtrail:StopLogging",
+    "cloudtrail:DeleteTrail",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "config:StopConfigurationRecorder",
+    "config:DeleteConfigurationRecorder",
+    "guardduty:DeleteDetector",
+    "securityhub:DisableSecurityHub",
+    "access-analyzer:DeleteAnalyzer",
+)
+CHANGE_ACTIONS = (
+    "logs:PutRetentionPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "cloudtrail:UpdateTrail",
+    "kms:PutKeyPolicy",
+    "guardduty:UpdateDetector",
+)
+
+
+def _scp_denies(plan: Plan, action: str, who: str, resource: str = "*") -> bool:
+    request = Request(
+        action,
+        resource,
+        context={"aws:PrincipalArn": PRINCIPALS[who], "aws:RequestedRegion": "ap-southeast-1"},
+    )
+    return any(
+        decide(_doc(p.inputs["content"]), request) == "deny"
+        for p in plan.every("aws:organizations/policy:Policy")
+    )
+
+
+def test_the_deploy_role_still_creates_and_updates_what_it_must(stack_plan: StackPlanner) -> None:
+    """The guardrails name the deploy role for the exact changing actions: every deploy may
+    still create and update the trail, log groups, buckets, keys and detectors (IAM User
+    Guide, "Policy evaluation logic": an SCP Deny applies unless its condition excludes the
+    principal; aws:PrincipalArn is the role ARN with its path)."""
+    plan = stack_plan("management")
+    for action in DEPLOY_ACTIONS:
+        assert not _scp_denies(plan, action, "deploy role"), action
+
+
+@pytest.mark.parametrize("action", DESTROY_ACTIONS)
+def test_only_break_glass_may_stop_or_delete_the_audit_trail(
+    stack_plan: StackPlanner, action: str
+) -> None:
+    plan = stack_plan("management")
+    for who in ("operator", "platform admin", "deploy role"):
+        assert _scp_denies(plan, action, who), (action, who)
+    for who in ("break-glass", "break-glass (us-east-1)"):
+        assert not _scp_denies(plan, action, who), (action, who)
+
+
+@pytest.mark.parametrize("action", CHANGE_ACTIONS)
+def test_only_the_deploy_role_and_break_glass_may_change_the_audit_trail(
+    stack_plan: StackPlanner, action: str
+) -> None:
+    plan = stack_plan("management")
+    for who in ("operator", "platform admin"):
+        assert _scp_denies(plan, action, who), (action, who)
+    for who in ("deploy role", "break-glass"):
+        assert not _scp_denies(plan, action, who), (action, who)
+
+
+def test_nobody_but_the_pipeline_changes_the_session_preferences(stack_plan: StackPlanner) -> None:
+    plan = stack_plan("management")
+    document = "arn:aws:ssm:ap-southeast-1:210987654321:document/SSM-SessionManagerRunShell"
+    assert _scp_denies(plan, "ssm:UpdateDocument", "platform admin", document)
+    assert not _scp_denies(plan, "ssm:UpdateDocument", "deploy role", document)
+    assert not _scp_denies(
+        plan, "ssm:UpdateDocument", "platform admin", "arn:aws:ssm:ap-southeast-1:1:document/x"
+    )

@@ -67,8 +67,8 @@ def test_prod_violations_are_all_waived_and_the_waivers_are_real_exceptions(
     prod_plan: Plan, waivers: Waivers
 ) -> None:
     """What prod would fail without waivers, each one accounted for (the closing note of
-    issue 14 lists them): an AWS limitation, an accepted redirect, and the gaps issues 12
-    and 13 are closing."""
+    issue 14 lists them): an AWS limitation, an accepted redirect, and the gaps issue 13 is
+    closing (issue 12 closed the WAF and ALB-log-bucket logging ones)."""
     report = evaluate(prod_plan, stack="prod", waivers=waivers)
     by_group: dict[str, set[str]] = {}
     for verdict in report.verdicts:
@@ -77,13 +77,7 @@ def test_prod_violations_are_all_waived_and_the_waivers_are_real_exceptions(
     assert by_group == {
         "aws-limitation": {"customer-managed-key"},
         "accepted-risk": {"internet-ingress-https-only"},
-        "work-in-progress": {
-            "nacl-admin-ports-closed",
-            "nacl-no-all-traffic",
-            "s3-access-logging",
-            "secret-rotation",
-            "waf-logging",
-        },
+        "work-in-progress": {"nacl-admin-ports-closed", "nacl-no-all-traffic", "secret-rotation"},
     }
 
 
@@ -338,15 +332,16 @@ STACK_CASES = [
     ("s3-access-logging", "aws:s3/bucketLogging:BucketLogging", "prod-trail"),
     ("vpc-flow-logs", "aws:ec2/flowLog:FlowLog", "prod"),
     ("waf-on-internet-alb", "aws:wafv2/webAclAssociation:WebAclAssociation", "loyalty-alb"),
+    (
+        "waf-logging",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "loyalty-waf",
+    ),
 ]
 
 
 def test_every_stack_rule_has_a_failing_case() -> None:
-    covered = {c[0] for c in STACK_CASES} | {
-        "waf-logging",
-        "secret-rotation",
-        "log-bucket-retention",
-    }
+    covered = {c[0] for c in STACK_CASES} | {"secret-rotation", "log-bucket-retention"}
     assert covered == {r.name for r in rules.STACK_RULES}
 
 
@@ -362,18 +357,23 @@ def test_each_stack_rule_fails_when_prod_loses_what_it_checks(
     assert reported in stack_messages([r for r in resources if r.resource_type != removed], rule)
 
 
-def test_waf_logging_secret_rotation_and_log_retention_fail_today_where_prod_lacks_them(
+def test_secret_rotation_and_log_bucket_retention_fail_where_a_stack_lacks_them(
     prod_plan: Plan, nonprod_plan: Plan
 ) -> None:
-    prod = stack_as_resources(prod_plan)
-    assert stack_messages(prod, "waf-logging") == {"loyalty-waf"}
-    assert "prod-redis-credentials" in stack_messages(prod, "secret-rotation")
-    assert not stack_messages(prod, "log-bucket-retention")
-    # nonprod keeps its ALB logs 90 days: the rule sees the lifecycle of a log target
-    assert stack_messages(stack_as_resources(nonprod_plan), "log-bucket-retention") == {
-        "loyalty-alb-logs",
-        "mmf-alb-logs",
+    without_rotation = [
+        r
+        for r in stack_as_resources(prod_plan)
+        if r.resource_type != "aws:secretsmanager/secretRotation:SecretRotation"
+    ]
+    secrets = {
+        r.name for r in without_rotation if r.resource_type == "aws:secretsmanager/secret:Secret"
     }
+    assert secrets and stack_messages(without_rotation, "secret-rotation") == secrets
+    assert not stack_messages(stack_as_resources(prod_plan), "log-bucket-retention")
+    # nonprod keeps its ALB logs 90 days: the rule sees the lifecycle of a log target
+    assert {"loyalty-alb-logs", "mmf-alb-logs"} <= stack_messages(
+        stack_as_resources(nonprod_plan), "log-bucket-retention"
+    )
 
 
 # --- the inputs as the engine hands them ---------------------------------------------------

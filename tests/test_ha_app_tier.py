@@ -8,7 +8,13 @@ the Python argument the caller must change.
 from __future__ import annotations
 
 import base64
+import email
+import gzip
 import json
+import os
+import re
+import stat
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,13 +26,20 @@ from pydantic import ValidationError
 
 from components.core.onprem import OnPremNetwork
 from components.core.problems import ComponentConfigError
-from components.core.settings import STANDARD_TAG_KEYS, StackContext
-from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings
+from components.core.settings import (
+    MAX_EXTRA_TAGS,
+    MAX_TAGS_PER_RESOURCE,
+    STANDARD_TAG_KEYS,
+    StackContext,
+)
+from components.ha_app_tier import AppRef, HaAppTier, HaAppTierSettings, host, operations
+from components.ha_app_tier.checks import MAX_APP_USER_DATA_BYTES
 from components.ha_app_tier.component import (
     AL2023_AMI_PARAMETERS,
     ELB_LOG_DELIVERY_SERVICE,
     WAF_MANAGED_RULE_GROUPS,
 )
+from components.ha_app_tier.settings import schedule_interval_days
 from components.secure_vpc import NetworkRef, SecureVpc, SecureVpcSettings, plan_network
 from components.secure_vpc import plan as network_plan
 from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered, run_offline
@@ -38,7 +51,16 @@ SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LISTENER = "aws:lb/listener:Listener"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 UNTAGGABLE = {
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:s3/bucketLogging:BucketLogging",
+    "aws:ssm/patchGroup:PatchGroup",
+    "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget",
+    "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
     "aws:s3/bucketVersioning:BucketVersioning",
@@ -196,6 +218,16 @@ def one(plan: Plan, app: str, type_: str, name: str | None = None) -> Registered
     return found[0]
 
 
+def bucket_part(plan: Plan, app: str, type_: str, bucket: Registered) -> Registered:
+    """The one ``type_`` (policy, lifecycle ...) of ``bucket``."""
+    (found,) = [
+        r
+        for r in app_resources(plan, app)
+        if r.type == type_ and r.inputs["bucket"] == bucket.outputs["id"]
+    ]
+    return found
+
+
 def sg_rules(plan: Plan, app: str, group: str, rule_type: str) -> list[Registered]:
     sg = one(plan, app, "aws:ec2/securityGroup:SecurityGroup", group)
     return [
@@ -231,7 +263,7 @@ def test_launch_template_requires_imdsv2_and_encrypts_every_volume_with_the_app_
     meta = lt.inputs["metadataOptions"]
     assert meta["httpTokens"] == "required"
     assert meta["httpPutResponseHopLimit"] == 1
-    key = one(plan, "loyalty", "aws:kms/key:Key")
+    key = one(plan, "loyalty", "aws:kms/key:Key", "loyalty-ebs")
     assert key.inputs["enableKeyRotation"] is True
     assert key.protect, "the EBS key is protected in prod"
     volumes = lt.inputs["blockDeviceMappings"]
@@ -256,11 +288,11 @@ def test_instances_have_no_public_ip_no_ssh_key_and_detailed_monitoring(
     assert nic["securityGroups"] == [instance_sg.outputs["id"]]
 
 
-def test_instance_role_has_only_ssm_core_and_cloudwatch_agent(
+def test_instance_role_has_ssm_core_the_cloudwatch_agent_and_its_boot_only(
     prod: tuple[Plan, RecordingMocks],
 ) -> None:
     plan, _ = prod
-    role = one(plan, "loyalty", "aws:iam/role:Role")
+    role = one(plan, "loyalty", "aws:iam/role:Role", "loyalty-instance-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
     attached = {
@@ -272,9 +304,19 @@ def test_instance_role_has_only_ssm_core_and_cloudwatch_agent(
         "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
     }
-    assert not [
-        r for r in app_resources(plan, "loyalty") if r.type.startswith("aws:iam/rolePolicy:")
+    inline = [
+        r
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:iam/rolePolicy:RolePolicy" and r.inputs["role"] == role.outputs["id"]
     ]
+    assert [r.name for r in inline] == ["loyalty-instance-boot"]
+    actions = {
+        a
+        for s in json.loads(inline[0].inputs["policy"])["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    # its secrets are the data tier's to grant (and only the app's own): none here
+    assert actions == {"ssm:GetParameter", "autoscaling:SetInstanceHealth", "s3:GetObject"}
     profile = one(plan, "loyalty", "aws:iam/instanceProfile:InstanceProfile")
     assert profile.inputs["role"] == role.outputs["name"]
     lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
@@ -289,7 +331,7 @@ def test_ebs_key_lets_the_groups_service_linked_role_encrypt_and_attach_volumes(
     slr = one(plan, "loyalty", "aws:iam/serviceLinkedRole:ServiceLinkedRole")
     assert slr.inputs["awsServiceName"] == "autoscaling.amazonaws.com"
     assert asg.inputs["serviceLinkedRoleArn"] == slr.outputs["arn"]
-    policy = json.loads(one(plan, "loyalty", "aws:kms/key:Key").inputs["policy"])
+    policy = json.loads(one(plan, "loyalty", "aws:kms/key:Key", "loyalty-ebs").inputs["policy"])
     by_principal = [s for s in policy["Statement"] if s["Principal"] == {"AWS": slr.outputs["arn"]}]
     actions = {
         a
@@ -313,10 +355,34 @@ def test_default_ami_is_latest_al2023_from_ssm_and_graviton_gets_arm64(
         assert "imageId" not in lt.secret_paths
 
 
-def test_user_data_is_the_configured_file_base64_encoded(prod: tuple[Plan, RecordingMocks]) -> None:
+def user_data_parts(lt: Registered) -> list[tuple[str, str, str]]:
+    """(file name, content type, text) of each part of a launch template's user data, in
+    the order cloud-init runs them (by file name)."""
+    archive = email.message_from_bytes(base64.b64decode(lt.inputs["userData"]))
+    assert archive.get_content_type() == "multipart/mixed"
+    parts = [
+        (str(p.get_filename()), p.get_content_type(), p.get_payload(decode=True).decode())
+        for p in archive.walk()
+        if not p.is_multipart()
+    ]
+    assert [p[0] for p in parts] == sorted(p[0] for p in parts), "cloud-init runs by name"
+    return parts
+
+
+def test_user_data_runs_the_platform_boot_then_the_configured_file_then_the_fim_baseline(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
     plan, _ = prod
     lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
-    assert base64.b64decode(lt.inputs["userData"]).decode() == USER_DATA
+    (boot, app, fim) = user_data_parts(lt)
+    assert boot[:2] == ("00-payments-platform-boot.sh", "text/x-shellscript")
+    assert app == ("50-loyalty.sh", "text/x-shellscript", USER_DATA)
+    assert fim[:2] == ("90-payments-platform-fim.sh", "text/x-shellscript")
+    parameter = one(plan, "loyalty", "aws:ssm/parameter:Parameter")
+    assert f"-c 'ssm:{parameter.outputs['name']}'" in boot[2]
+    assert "aide -A '!/var/log' --init" in fim[2]
+    # the parameter exists before any instance can boot and load it
+    assert parameter.urn in lt.dependencies
 
 
 def test_asg_pins_the_template_version_heals_via_elb_and_keeps_scaled_capacity(
@@ -482,10 +548,10 @@ def test_prod_alb_is_public_hardened_protected_and_logs_to_its_own_bucket(
     assert alb.inputs["enableDeletionProtection"] is True
     subnets = [plan.by_id(i) for i in alb.inputs["subnets"]]
     assert {s.inputs["tags"]["tier"] for s in subnets if s is not None} == {"public"}
-    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket")
+    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket", "loyalty-alb-logs")
     assert alb.inputs["accessLogs"]["enabled"] is True
     assert alb.inputs["accessLogs"]["bucket"] == bucket.outputs["bucket"]
-    policy = one(plan, "loyalty", "aws:s3/bucketPolicy:BucketPolicy")
+    policy = one(plan, "loyalty", "aws:s3/bucketPolicy:BucketPolicy", "loyalty-alb-logs")
     assert policy.urn in alb.dependencies, "ELB checks write access when logging is enabled"
 
 
@@ -495,23 +561,25 @@ def test_nonprod_alb_and_log_bucket_can_be_torn_down(nonprod: tuple[Plan, Record
         one(plan, "mmf", "aws:lb/loadBalancer:LoadBalancer").inputs["enableDeletionProtection"]
         is False
     )
-    bucket = one(plan, "mmf", "aws:s3/bucket:Bucket")
-    assert not bucket.protect
-    assert bucket.inputs["forceDestroy"] is True
-    assert not one(plan, "mmf", "aws:kms/key:Key").protect
+    for name in ("mmf-alb-logs", "mmf-alb-logs-access"):
+        bucket = one(plan, "mmf", "aws:s3/bucket:Bucket", name)
+        assert not bucket.protect
+        assert bucket.inputs["forceDestroy"] is True
+    for name in ("mmf-ebs", "mmf-logs"):
+        assert not one(plan, "mmf", "aws:kms/key:Key", name).protect
+    groups = [r for r in app_resources(plan, "mmf") if r.type == LOG_GROUP]
+    assert groups and not any(g.protect for g in groups)
 
 
 def test_access_log_bucket_is_private_sse_s3_versioned_expiring_and_tls_only(
     prod: tuple[Plan, RecordingMocks],
 ) -> None:
     plan, _ = prod
-    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket")
+    bucket = one(plan, "loyalty", "aws:s3/bucket:Bucket", "loyalty-alb-logs")
     assert bucket.protect and bucket.inputs["forceDestroy"] is False
 
     def part(type_: str) -> Registered:
-        r = one(plan, "loyalty", type_)
-        assert r.inputs["bucket"] == bucket.outputs["id"]
-        return r
+        return bucket_part(plan, "loyalty", type_, bucket)
 
     pab = part("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(
@@ -632,10 +700,22 @@ def test_alarms_page_the_stack_topic_on_alarm_and_recovery(
         "UnHealthyHostCount",
         "TargetResponseTime",
         "GroupInServiceInstances",
+        "BlockedRequests",
+        "FileIntegrityFindings",
+        "FileIntegrityChecks",
     }
     assert {a.name for a in alarms.values()} == {
         f"loyalty-{suffix}"
-        for suffix in ("alb-5xx", "target-5xx", "unhealthy-hosts", "latency-p99", "in-service")
+        for suffix in (
+            "alb-5xx",
+            "target-5xx",
+            "unhealthy-hosts",
+            "latency-p99",
+            "in-service",
+            "waf-blocked",
+            "fim-changes",
+            "fim-silent",
+        )
     }
     for alarm in alarms.values():
         assert alarm.inputs["alarmActions"] == [TOPIC]
@@ -659,7 +739,7 @@ def test_outputs_and_dashboard_widgets(prod: tuple[Plan, RecordingMocks]) -> Non
     assert out["loyalty.alb_arn"] == alb.outputs["arn"]
     assert (
         out["loyalty.access_log_bucket"]
-        == one(plan, "loyalty", "aws:s3/bucket:Bucket").outputs["bucket"]
+        == one(plan, "loyalty", "aws:s3/bucket:Bucket", "loyalty-alb-logs").outputs["bucket"]
     )
     assert (
         out["loyalty.asg_name"]
@@ -698,12 +778,13 @@ def test_every_taggable_resource_carries_the_standard_tags(
         assert set(STANDARD_TAG_KEYS) <= set(tags), r.name
         assert tags["component"] == "ha-app-tier" and tags["environment"] == "prod"
     # cost and ownership per application
-    for type_ in (
-        "aws:lb/loadBalancer:LoadBalancer",
-        "aws:ec2/launchTemplate:LaunchTemplate",
-        "aws:s3/bucket:Bucket",
+    for type_, name in (
+        ("aws:lb/loadBalancer:LoadBalancer", None),
+        ("aws:ec2/launchTemplate:LaunchTemplate", None),
+        ("aws:s3/bucket:Bucket", "loyalty-alb-logs"),
+        ("aws:s3/bucket:Bucket", "loyalty-alb-logs-access"),
     ):
-        assert one(plan, "loyalty", type_).inputs["tags"]["app"] == "loyalty", type_
+        assert one(plan, "loyalty", type_, name).inputs["tags"]["app"] == "loyalty", type_
     asg = one(plan, "loyalty", "aws:autoscaling/group:Group")
     assert {"key": "app", "value": "loyalty", "propagateAtLaunch": False} in asg.inputs["tags"]
 
@@ -824,9 +905,14 @@ def test_nonprod_applies_the_nonprod_defaults_where_the_caller_is_silent(
         2,
     )
     (rule,) = one(
-        plan, "mmf", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        plan,
+        "mmf",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "mmf-alb-logs",
     ).inputs["rules"]
     assert rule["expiration"]["days"] == 90
+    groups = [r for r in app_resources(plan, "mmf") if r.type == LOG_GROUP]
+    assert groups and {g.inputs["retentionInDays"] for g in groups} == {90}
     # what the caller set wins over the nonprod default (t3.medium)
     lt = one(plan, "mmf", "aws:ec2/launchTemplate:LaunchTemplate")
     assert lt.inputs["instanceType"] == "m7g.large"
@@ -961,6 +1047,16 @@ def problems_of(settings: HaAppTierSettings, **kwargs: Any) -> str:
         ({"waf": {"rate_limit": 5}}, "waf.rate_limit"),
         ({"instance_refresh_min_healthy_percentage": 5}, "instance_refresh_min_healthy_percentage"),
         ({"access_log_retention_days": 0}, "access_log_retention_days"),
+        ({"log_retention_days": 100}, "log_retention_days"),
+        ({"max_instance_lifetime_days": 0}, "max_instance_lifetime_days"),
+        ({"app_log_files": ["var/log/app.log"]}, "app_log_files"),
+        ({"app_log_files": ["/var/log/../etc/shadow"]}, "app_log_files"),
+        ({"app_log_files": []}, "app_log_files"),
+        ({"patching": {"scan_schedule": "daily"}}, "patching.scan_schedule"),
+        ({"patching": {"install_schedule": "cron(0 18 * * SUN)"}}, "patching.install_schedule"),
+        ({"patching": {"approve_after_days": 361}}, "patching.approve_after_days"),
+        ({"file_integrity": {"schedule": "rate(0 days)"}}, "file_integrity.schedule"),
+        ({"alarms": {"waf_blocked_per_5_minutes": 0}}, "alarms.waf_blocked_per_5_minutes"),
         ({"unknown_key": 1}, "unknown_key"),
     ],
 )
@@ -1054,6 +1150,39 @@ def test_oversized_user_data_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
     assert "settings.user_data_file: 'big.sh' is 16385 bytes; EC2 accepts at most 16 KB" in message
 
 
+def test_user_data_that_leaves_no_room_for_the_platform_boot_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """16 KB is EC2's limit for the whole archive: the app's file gets what the platform's
+    parts leave."""
+    (tmp_path / "app.sh").write_bytes(b"#!/bin/bash\n" + b"#" * MAX_APP_USER_DATA_BYTES)
+    monkeypatch.chdir(tmp_path)
+    message = problems_of(HaAppTierSettings(certificate_arn=CERT, user_data_file="app.sh"))
+    assert "the platform's boot script takes 6 KB, so keep it under 10240 bytes" in message
+    (tmp_path / "app.sh").write_bytes(b"#!/bin/bash\n" + b"#" * (MAX_APP_USER_DATA_BYTES - 12))
+    assert plan_app(HaAppTierSettings(certificate_arn=CERT, user_data_file="app.sh"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # mtime=0: a gzip header carries a timestamp, and xdist workers must collect the same
+        gzip.compress(b"#!/bin/bash\necho hi\n", mtime=0),
+        b"#include\nhttps://example.com/boot.sh\n",
+        b"echo no interpreter line\n",
+        b"#!/bin/bash\necho \xff\xfe\n",
+    ],
+    ids=["gzipped", "include-url", "no-interpreter", "not-utf8"],
+)
+def test_user_data_the_platform_cannot_run_after_its_boot_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    (tmp_path / "app.sh").write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    message = problems_of(HaAppTierSettings(certificate_arn=CERT, user_data_file="app.sh"))
+    assert "settings.user_data_file: 'app.sh' is not a script (#!/bin/bash ...) or a" in message
+
+
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
@@ -1068,6 +1197,31 @@ def test_oversized_user_data_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
         (
             {"access_log_retention_days": 90},
             "settings.access_log_retention_days: prod keeps ALB access logs >= 365 days",
+        ),
+        (
+            {"log_retention_days": 90},
+            "settings.log_retention_days: prod keeps the instances' and WAF logs >= 365 days",
+        ),
+        (
+            {"max_instance_lifetime_days": None},
+            "settings.max_instance_lifetime_days: prod replaces every instance within a set "
+            "lifetime",
+        ),
+        (
+            {"patching": {"approve_after_days": 30}},
+            "settings.patching.approve_after_days: prod approves security patches within 14 days",
+        ),
+        (
+            {"file_integrity": {"enabled": False}},
+            "settings.file_integrity.enabled: prod monitors the integrity of the instances'",
+        ),
+        (
+            {"file_integrity": {"schedule": "cron(0 3 1 * ? *)"}},
+            "settings.file_integrity.schedule: prod compares critical files at least weekly",
+        ),
+        (
+            {"file_integrity": {"schedule": "rate(10 days)"}},
+            "settings.file_integrity.schedule: prod compares critical files at least weekly",
         ),
     ],
 )
@@ -1184,3 +1338,478 @@ def test_a_stack_file_gets_the_same_problems_under_its_camelcase_keys() -> None:
         "payments-platform:apps.mmf.healthCheck.timeoutSeconds: 5 must be less than "
         "`healthCheck.intervalSeconds` (5)"
     ) in message
+
+
+# --- logs, patching and file integrity (PCI DSS 6.3.3, 10.2, 11.5.2) --------------------
+
+
+def log_group(plan: Plan, app: str, name: str) -> Registered:
+    (group,) = [
+        r for r in app_resources(plan, app) if r.type == LOG_GROUP and r.inputs["name"] == name
+    ]
+    return group
+
+
+def test_waf_logs_every_request_to_an_encrypted_aws_waf_logs_group_without_credentials(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    acl = one(plan, "loyalty", "aws:wafv2/webAcl:WebAcl")
+    config = one(plan, "loyalty", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    assert config.inputs["resourceArn"] == acl.outputs["arn"]
+    (destination,) = config.inputs["logDestinationConfigs"]
+    group = one(plan, "loyalty", LOG_GROUP, "loyalty-waf-logs")
+    assert destination == group.outputs["arn"]
+    # WAF refuses a destination whose name does not start with aws-waf-logs-
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+    key = one(plan, "loyalty", "aws:kms/key:Key", "loyalty-logs")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert group.inputs["retentionInDays"] == 365 and group.protect
+    redacted = {f["singleHeader"]["name"] for f in config.inputs["redactedFields"]}
+    assert redacted == {"authorization", "cookie"}
+    delivery = one(plan, "loyalty", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    assert delivery.urn in config.dependencies, "WAF checks the delivery permission"
+
+
+def test_an_internal_alb_has_no_web_acl_and_so_no_waf_logs_or_alarm(
+    nonprod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = nonprod
+    kinds = {r.type for r in app_resources(plan, "mmf")}
+    assert not {t for t in kinds if t.startswith("aws:wafv2/")}
+    names = {r.name for r in app_resources(plan, "mmf") if r.type == ALARM}
+    assert "mmf-waf-blocked" not in names
+
+
+def test_blocked_requests_alarm_watches_the_web_acl_by_name_region_and_all_rules(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, mocks = prod
+    alarm = one(plan, "loyalty", ALARM, "loyalty-waf-blocked")
+    acl = one(plan, "loyalty", "aws:wafv2/webAcl:WebAcl")
+    i = alarm.inputs
+    assert (i["namespace"], i["metricName"], i["statistic"]) == (
+        "AWS/WAFV2",
+        "BlockedRequests",
+        "Sum",
+    )
+    # WAF publishes under the web ACL's name (not its visibility metric name)
+    assert i["dimensions"] == {"WebACL": acl.outputs["name"], "Region": mocks.region, "Rule": "ALL"}
+    assert (i["threshold"], i["comparisonOperator"], i["period"]) == (
+        500,
+        "GreaterThanThreshold",
+        300,
+    )
+    # WAF reports the metric only when it is not zero: no data is no blocked request
+    assert i["treatMissingData"] == "notBreaching"
+
+
+def test_the_alb_log_bucket_sends_its_server_access_logs_to_a_bucket_of_its_own(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    source = one(plan, "loyalty", "aws:s3/bucket:Bucket", "loyalty-alb-logs")
+    target = one(plan, "loyalty", "aws:s3/bucket:Bucket", "loyalty-alb-logs-access")
+    logging = one(plan, "loyalty", "aws:s3/bucketLogging:BucketLogging")
+    assert logging.inputs["bucket"] == source.outputs["id"]
+    assert logging.inputs["targetBucket"] == target.outputs["id"]
+    assert logging.inputs["targetPrefix"] == operations.SERVER_ACCESS_LOG_PREFIX
+    assert target.protect and "objectLockEnabled" not in target.inputs
+    sse = bucket_part(
+        plan,
+        "loyalty",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        target,
+    ).inputs["rules"]
+    # a server access log target may only use SSE-S3 as default encryption
+    assert sse[0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    (rule,) = bucket_part(
+        plan, "loyalty", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", target
+    ).inputs["rules"]
+    assert rule["expiration"]["days"] == 365
+    policy = bucket_part(plan, "loyalty", "aws:s3/bucketPolicy:BucketPolicy", target)
+    assert policy.urn in logging.dependencies
+    doc = json.loads(policy.inputs["policy"])
+    (deliver,) = [s for s in doc["Statement"] if s["Effect"] == "Allow"]
+    assert deliver["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert deliver["Condition"]["ArnLike"] == {"aws:SourceArn": source.outputs["arn"]}
+    # the target does not log itself (S3 would log its own log deliveries forever)
+    loggings = [r for r in app_resources(plan, "loyalty") if r.type == logging.type]
+    assert [r.inputs["bucket"] for r in loggings] == [source.outputs["id"]]
+
+
+def agent_config(plan: Plan, app: str) -> dict[str, Any]:
+    parameter = one(plan, app, "aws:ssm/parameter:Parameter")
+    assert parameter.inputs["type"] == "String"
+    return dict(json.loads(parameter.inputs["insecureValue"]))
+
+
+def test_the_stack_creates_the_cloudwatch_agent_configuration_the_instances_load(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    config = agent_config(plan, "loyalty")
+    collected = {
+        f["file_path"]: f["log_group_name"]
+        for f in config["logs"]["logs_collected"]["files"]["collect_list"]
+    }
+    system = "/payments-platform/prod/loyalty/system"
+    # PCI DSS 10.2.1: logons and privilege use, the kernel audit trail, package changes
+    for path in ("/var/log/secure", "/var/log/audit/audit.log", "/var/log/dnf.rpm.log"):
+        assert collected[path] == system, path
+    assert collected["/var/log/loyalty/*.log"] == "/payments-platform/prod/loyalty/application"
+    assert collected[host.FIM_LOG] == "/payments-platform/prod/loyalty/file-integrity"
+    key = one(plan, "loyalty", "aws:kms/key:Key", "loyalty-logs")
+    for name in set(collected.values()):
+        group = log_group(plan, "loyalty", name)
+        assert group.inputs["kmsKeyId"] == key.outputs["arn"], name
+        assert group.inputs["retentionInDays"] == 365 and group.protect, name
+    metrics = config["metrics"]["metrics_collected"]
+    assert {"mem", "disk", "swap"} <= set(metrics)
+    assert config["metrics"]["append_dimensions"]["AutoScalingGroupName"] == (
+        "${aws:AutoScalingGroupName}"
+    )
+    # a Standard parameter holds at most 4 KB
+    assert len(one(plan, "loyalty", "aws:ssm/parameter:Parameter").inputs["insecureValue"]) <= 4096
+
+
+def test_a_new_agent_configuration_is_a_new_launch_template_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An instance loads the configuration only at boot: a change must roll the instances."""
+    monkeypatch.chdir(tmp_path)
+
+    def user_data(**settings: Any) -> str:
+        plan = plan_app(HaAppTierSettings(certificate_arn=CERT, **settings))
+        return str(
+            plan.named("loyalty-lt", "aws:ec2/launchTemplate:LaunchTemplate").inputs["userData"]
+        )
+
+    assert user_data() != user_data(app_log_files=["/opt/loyalty/logs/*.log"])
+
+
+STUBBED = ("dnf", "systemctl", "curl", "aws", "agent-ctl", "aide", "cloud-init")
+
+
+def run_script(
+    tmp_path: Path,
+    script: str,
+    *,
+    failing: tuple[str, ...] = (),
+    agent_status: str = "running",
+    aide_exit: int = 0,
+    shell: str = "bash",
+) -> tuple[int, list[str]]:
+    """Run a platform script as cloud-init or the SSM agent would, with every command it calls
+    on the host replaced by a stub that records its arguments (and fails if named in
+    ``failing``); returns the exit code and the calls."""
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls.log"
+    bin_dir.mkdir(exist_ok=True)
+    answers = {
+        "curl": 'case "$*" in *api/token*) echo t;; *instance-id*) echo i-0abc;; '
+        "*region*) echo ap-southeast-1;; esac",
+        "agent-ctl": f'case "$*" in *status*) echo \'{{"status": "{agent_status}"}}\';; esac',
+        "aide": f"exit {aide_exit}",
+        "aws": 'echo "region=$AWS_DEFAULT_REGION" >> ' + str(calls),
+    }
+    for name in STUBBED:
+        body = "exit 1" if name in failing else answers.get(name, "")
+        stub = bin_dir / name
+        stub.write_text(f'#!/bin/bash\necho "{name} $*" >> {calls}\n{body}\n')
+        stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    paths = {
+        host.AGENT_CTL: str(bin_dir / "agent-ctl"),
+        host.BOOT_FAILED_MARKER: str(tmp_path / "run" / "boot-failed"),
+        "/dev/console": str(tmp_path / "console"),
+        "/var/log/aide": str(tmp_path / "aide-log"),
+        "/var/lib/aide": str(tmp_path / "aide-db"),
+    }
+    for real, fake in paths.items():
+        script = script.replace(real, fake)
+    (tmp_path / "aide-db").mkdir(exist_ok=True)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run([shell, "-c", script], env=env, capture_output=True, timeout=60)
+    return done.returncode, calls.read_text().splitlines() if calls.exists() else []
+
+
+def boot_part(plan: Plan, app: str) -> str:
+    lt = one(plan, app, "aws:ec2/launchTemplate:LaunchTemplate")
+    return user_data_parts(lt)[0][2]
+
+
+def test_the_boot_loads_the_agent_configuration_and_goes_on(
+    prod: tuple[Plan, RecordingMocks], tmp_path: Path
+) -> None:
+    plan, _ = prod
+    code, calls = run_script(tmp_path, boot_part(plan, "loyalty"))
+    assert code == 0, calls
+    parameter = one(plan, "loyalty", "aws:ssm/parameter:Parameter").outputs["name"]
+    assert f"agent-ctl -a fetch-config -m ec2 -s -c ssm:{parameter}" in calls
+    assert "dnf install -y amazon-cloudwatch-agent rsyslog audit aide" in calls
+    assert not [c for c in calls if c.startswith("aws ")], "a healthy boot marks nothing"
+
+
+@pytest.mark.parametrize(
+    ("failing", "agent_status"),
+    [(("agent-ctl",), "running"), ((), "stopped"), (("dnf",), "running")],
+    ids=["configuration-not-loaded", "agent-not-running", "packages-not-installed"],
+)
+def test_a_boot_that_cannot_load_the_agent_marks_the_instance_unhealthy_and_fails(
+    prod: tuple[Plan, RecordingMocks],
+    tmp_path: Path,
+    failing: tuple[str, ...],
+    agent_status: str,
+) -> None:
+    """No instance serves without shipping its audit logs (PCI DSS 10.2.1, 10.7.2): the user
+    data exits non-zero and the group replaces the instance at once."""
+    plan, _ = prod
+    code, calls = run_script(
+        tmp_path, boot_part(plan, "loyalty"), failing=failing, agent_status=agent_status
+    )
+    assert code == 1
+    assert (
+        "aws autoscaling set-instance-health --instance-id i-0abc --health-status Unhealthy "
+        "--no-should-respect-grace-period"
+    ) in calls
+    assert "region=ap-southeast-1" in calls
+    assert (tmp_path / "run" / "boot-failed").exists(), "the parts after it stop"
+    # the platform's FIM part then refuses to baseline a failed boot
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    fim_code, _ = run_script(tmp_path, user_data_parts(lt)[2][2])
+    assert fim_code == 1
+
+
+def test_a_boot_that_cannot_even_mark_itself_unhealthy_powers_the_instance_off(
+    prod: tuple[Plan, RecordingMocks], tmp_path: Path
+) -> None:
+    """A stopped instance is unhealthy to EC2 Auto Scaling too."""
+    plan, _ = prod
+    code, calls = run_script(tmp_path, boot_part(plan, "loyalty"), failing=("agent-ctl", "aws"))
+    assert code == 1
+    assert "systemctl poweroff" in calls
+
+
+def test_the_instances_carry_the_ssm_patch_group_and_guardduty_tags(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    lt = one(plan, "loyalty", "aws:ec2/launchTemplate:LaunchTemplate")
+    tags = {s["resourceType"]: s["tags"] for s in lt.inputs["tagSpecifications"]}
+    # agreed with the LandingZone: operators run named SSM documents on these instances only
+    assert tags["instance"]["ssm-managed-by"] == "payments-platform"
+    assert tags["instance"]["PatchGroup"] == "payments-platform-prod-loyalty"
+    assert tags["instance"]["GuardDutyManaged"] == "true"
+    assert "PatchGroup" not in tags["volume"]
+
+
+def test_instances_stay_within_ec2s_50_tags_with_the_most_extra_tags_a_stack_may_set() -> None:
+    context = StackContext(extra_tags={f"tag-{i}": "x" for i in range(MAX_EXTRA_TAGS)})
+
+    def program() -> None:
+        HaAppTier(
+            "loyalty",
+            HaAppTierSettings(certificate_arn=CERT),
+            context=context,
+            network=fake_network(),
+            alarm_topic_arn=TOPIC,
+        )
+
+    plan = run_offline(program)
+    lt = plan.named("loyalty-lt", "aws:ec2/launchTemplate:LaunchTemplate")
+    assert max(len(s["tags"]) for s in lt.inputs["tagSpecifications"]) == MAX_TAGS_PER_RESOURCE
+
+
+def test_the_group_replaces_instances_older_than_30_days_by_default(
+    prod: tuple[Plan, RecordingMocks], nonprod: tuple[Plan, RecordingMocks]
+) -> None:
+    for plan, app in ((prod[0], "loyalty"), (nonprod[0], "mmf")):
+        asg = one(plan, app, "aws:autoscaling/group:Group")
+        assert asg.inputs["maxInstanceLifetime"] == 30 * 86400
+
+
+def test_patch_baseline_scan_and_install_window_cover_exactly_the_apps_instances(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    group = "payments-platform-prod-loyalty"
+    tag = [{"key": "tag:PatchGroup", "values": [group]}]
+    baseline = one(plan, "loyalty", "aws:ssm/patchBaseline:PatchBaseline")
+    assert baseline.inputs["operatingSystem"] == "AMAZON_LINUX_2023"
+    rules = baseline.inputs["approvalRules"]
+    assert {r["approveAfterDays"] for r in rules} == {7}
+    classified = {
+        f["values"][0] for r in rules for f in r["patchFilters"] if f["key"] == "CLASSIFICATION"
+    }
+    assert classified == {"Security", "Bugfix"}
+    registration = one(plan, "loyalty", "aws:ssm/patchGroup:PatchGroup")
+    assert registration.inputs == {"baselineId": baseline.outputs["id"], "patchGroup": group}
+    scan = one(plan, "loyalty", "aws:ssm/association:Association", "loyalty-patch-scan")
+    assert scan.inputs["name"] == "AWS-RunPatchBaseline"
+    assert scan.inputs["parameters"] == {"Operation": "Scan"}
+    assert scan.inputs["targets"] == tag
+    assert scan.inputs["scheduleExpression"] == "cron(0 2 ? * * *)"
+    # a new instance is scanned when it registers, not only at the next interval
+    assert not scan.inputs.get("applyOnlyAtCronInterval")
+    window = one(plan, "loyalty", "aws:ssm/maintenanceWindow:MaintenanceWindow")
+    assert window.inputs["schedule"] == "cron(0 18 ? * SUN *)"
+    assert window.inputs["allowUnassociatedTargets"] is False
+    target = one(plan, "loyalty", "aws:ssm/maintenanceWindowTarget:MaintenanceWindowTarget")
+    assert target.inputs["windowId"] == window.outputs["id"] and target.inputs["targets"] == tag
+    task = one(plan, "loyalty", "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask")
+    assert task.inputs["taskArn"] == "AWS-RunPatchBaselineWithHooks"
+    assert task.inputs["targets"] == [{"key": "WindowTargetIds", "values": [target.outputs["id"]]}]
+    assert (task.inputs["maxConcurrency"], task.inputs["maxErrors"]) == ("1", "1")
+    run = task.inputs["taskInvocationParameters"]["runCommandParameters"]
+    parameters = {p["name"]: p["values"] for p in run["parameters"]}
+    documents = {
+        r.name: r.outputs["name"]
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:ssm/document:Document"
+    }
+    assert parameters == {
+        "Operation": ["Install"],
+        "RebootOption": ["RebootIfNeeded"],
+        "PreInstallHookDocName": [documents["loyalty-fim-check"]],
+        "PostInstallHookDocName": [documents["loyalty-fim-baseline"]],
+    }
+    assert run["cloudwatchConfig"] == {
+        "cloudwatchLogGroupName": "/payments-platform/prod/loyalty/patching",
+        "cloudwatchOutputEnabled": True,
+    }
+    role = one(plan, "loyalty", "aws:iam/role:Role", "loyalty-patch-window")
+    assert task.inputs["serviceRoleArn"] == role.outputs["arn"]
+
+
+def test_file_integrity_is_compared_daily_and_changes_alarm(
+    prod: tuple[Plan, RecordingMocks],
+) -> None:
+    plan, _ = prod
+    check = one(plan, "loyalty", "aws:ssm/document:Document", "loyalty-fim-check")
+    assert check.inputs["documentType"] == "Command"
+    steps = json.loads(check.inputs["content"])["mainSteps"]
+    assert steps[0]["inputs"]["runCommand"] == host.fim_check_commands()
+    association = one(plan, "loyalty", "aws:ssm/association:Association", "loyalty-fim-check")
+    assert association.inputs["name"] == check.outputs["name"]
+    assert association.inputs["targets"] == [
+        {"key": "tag:PatchGroup", "values": ["payments-platform-prod-loyalty"]}
+    ]
+    assert association.inputs["scheduleExpression"] == "cron(0 3 ? * * *)"
+    # one changed instance fails its run; the others are still compared
+    assert association.inputs["maxErrors"] == "100%"
+    fim_group = "/payments-platform/prod/loyalty/file-integrity"
+    filters = {
+        r.inputs["metricTransformation"]["name"]: r
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+    }
+    assert {f.inputs["logGroupName"] for f in filters.values()} == {fim_group}
+    changes = one(plan, "loyalty", ALARM, "loyalty-fim-changes").inputs
+    findings = filters[changes["metricName"]].inputs["metricTransformation"]
+    assert changes["namespace"] == findings["namespace"] == "payments-platform/loyalty"
+    assert (changes["threshold"], changes["comparisonOperator"]) == (0, "GreaterThanThreshold")
+    silent = one(plan, "loyalty", ALARM, "loyalty-fim-silent").inputs
+    assert (
+        silent["metricName"]
+        == filters["FileIntegrityChecks"].inputs["metricTransformation"]["name"]
+    )
+    assert silent["treatMissingData"] == "breaching"
+    assert silent["period"] * silent["evaluationPeriods"] == 2 * 86400
+
+
+def filter_matches(pattern: str, line: str) -> bool:
+    """A CloudWatch Logs filter pattern of ``?"term"`` alternatives on one unstructured line."""
+    terms = re.findall(r'\?"([^"]+)"', pattern)
+    assert terms and pattern == " ".join(f'?"{t}"' for t in terms)
+    return any(term in line for term in terms)
+
+
+@pytest.mark.parametrize(
+    ("aide_exit", "result", "findings"),
+    [(0, "clean", False), (1, "changed", True), (4, "changed", True), (17, "error", True)],
+)
+def test_each_comparison_ends_with_the_line_the_metric_filters_count(
+    prod: tuple[Plan, RecordingMocks],
+    tmp_path: Path,
+    aide_exit: int,
+    result: str,
+    findings: bool,
+) -> None:
+    """AIDE's exit code: 1-7 added, removed or changed files, above 7 an error. The check
+    runs under POSIX sh (the SSM agent's shell) and exits with AIDE's code, so the
+    association's run fails on a change too."""
+    plan, _ = prod
+    (tmp_path / "aide-db").mkdir()
+    (tmp_path / "aide-db" / "aide.db.gz").write_bytes(b"baseline")
+    script = "\n".join(host.fim_check_commands())
+    code, calls = run_script(tmp_path, script, aide_exit=aide_exit, shell="sh")
+    assert code == aide_exit
+    assert "aide -A !/var/log --check" in calls
+    last = (tmp_path / "aide-log" / "aide-check.log").read_text().splitlines()[-1]
+    assert f"fim-result={result}" in last
+    filters = {
+        r.inputs["metricTransformation"]["name"]: r.inputs["pattern"]
+        for r in app_resources(plan, "loyalty")
+        if r.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+    }
+    assert filter_matches(filters["FileIntegrityChecks"], last)
+    assert filter_matches(filters["FileIntegrityFindings"], last) is findings
+
+
+def test_a_comparison_without_a_baseline_is_an_error_not_a_pass(tmp_path: Path) -> None:
+    code, _ = run_script(tmp_path, "\n".join(host.fim_check_commands()), shell="sh")
+    assert code == 1
+    log = (tmp_path / "aide-log" / "aide-check.log").read_text()
+    assert host.FIM_ERROR in log
+
+
+def test_without_file_integrity_monitoring_nothing_of_it_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = HaAppTierSettings(certificate_arn=CERT, file_integrity={"enabled": False})
+    plan = plan_app(settings, environment="nonprod")
+    assert not plan.of_type("aws:ssm/document:Document")
+    assert not plan.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert not [a for a in plan.of_type(ALARM) if "-fim-" in a.name]
+    lt = plan.named("loyalty-lt", "aws:ec2/launchTemplate:LaunchTemplate")
+    parts = user_data_parts(lt)
+    assert [p[0] for p in parts] == ["00-payments-platform-boot.sh"]
+    assert " aide" not in parts[0][2]
+    task = plan.named(
+        "loyalty-patch-install", "aws:ssm/maintenanceWindowTask:MaintenanceWindowTask"
+    )
+    names = {
+        p["name"]
+        for p in task.inputs["taskInvocationParameters"]["runCommandParameters"]["parameters"]
+    }
+    assert names == {"Operation", "RebootOption"}
+
+
+@pytest.mark.parametrize(
+    ("schedule", "days"),
+    [
+        ("cron(0 3 ? * * *)", 1),
+        ("cron(0 3 ? * SUN *)", 7),
+        ("cron(0 3 ? * MON,THU *)", 7),
+        ("cron(0 3 1 * ? *)", 31),
+        ("cron(0 3 ? * SUN#1 *)", 31),
+        ("cron(0 3 1 JAN ? *)", 366),
+        ("rate(12 hours)", 1),
+        ("rate(3 days)", 3),
+        ("rate(30 minutes)", 1),
+    ],
+)
+def test_how_far_apart_two_comparisons_can_be(schedule: str, days: int) -> None:
+    assert schedule_interval_days(schedule) == days
+
+
+def test_the_platform_parts_fit_the_room_they_leave_the_app() -> None:
+    """The user data check gives the app 16 KB less the platform's share: the platform's
+    parts of the longest app name and a long project stay within that share."""
+    names = host.HostLogGroups.of("p" * 40, "nonprod", "a" * 20)
+    boot = host.boot_script(
+        f"/{'p' * 40}/nonprod/{'a' * 20}/cloudwatch-agent", "f" * 64, file_integrity=True
+    )
+    archive = base64.b64decode(host.user_data("a" * 20, boot, b"", file_integrity=True))
+    assert len(archive) <= host.PLATFORM_USER_DATA_BYTES
+    assert names.system.endswith("/system")

@@ -77,6 +77,8 @@ MANAGEMENT: dict[str, Any] = {
                 "ou": "workloads-nonprod",
             },
         },
+        # Control Tower's own organization trail logs into the log archive here
+        "log_archive": {"enabled": False},
         "control_tower": {
             "enabled": True,
             "governed_regions": ["ap-southeast-1"],
@@ -120,6 +122,21 @@ MANAGEMENT: dict[str, Any] = {
 WORKLOAD: dict[str, Any] = {"notifications": {"security_subscriptions": SECOPS}}
 
 
+def member_provider(key: str, account_id: pulumi.Output[str], role: str) -> aws.Provider:
+    """What a management program passes as member_account_provider: a provider of the member
+    account that assumes ``role`` there and refuses any other account."""
+    return aws.Provider(
+        f"member-{key}",
+        region="ap-southeast-1",
+        allowed_account_ids=[account_id],  # type: ignore[list-item]
+        assume_roles=[
+            aws.ProviderAssumeRoleArgs(
+                role_arn=account_id.apply(lambda a: f"arn:aws:iam::{a}:role/{role}")
+            )
+        ],
+    )
+
+
 def _run(
     data: dict[str, Any], environment: str = "prod", mocks: PlatformMocks | None = None
 ) -> tuple[Plan, dict[str, Any]]:
@@ -128,7 +145,13 @@ def _run(
     def program() -> None:
         context = StackContext(environment=environment)  # type: ignore[arg-type]
         us_east_1 = aws.Provider("us-east-1", region="us-east-1")
-        lz = LandingZone(environment, settings, context=context, us_east_1_provider=us_east_1)
+        lz = LandingZone(
+            environment,
+            settings,
+            context=context,
+            us_east_1_provider=us_east_1,
+            member_account_provider=member_provider,
+        )
         pulumi.export("alarmTopicArn", lz.alarm_topic_arn)
         pulumi.export("securityTopicArn", lz.security_topic_arn)
         pulumi.export("trailArn", lz.trail_arn)
@@ -180,7 +203,7 @@ def test_the_trail_is_multi_region_validated_and_kms_encrypted(workload: Plan) -
     assert trail["enableLogFileValidation"] is True
     assert trail["enableLogging"] is True
     assert trail["kmsKeyId"] == key.outputs["arn"]
-    group = one(workload, "aws:cloudwatch/logGroup:LogGroup")
+    group = workload.named("prod-trail", LOG_GROUP)
     assert trail["cloudWatchLogsGroupArn"] == f"{group.outputs['arn']}:*"
     assert group.inputs["kmsKeyId"] == key.outputs["arn"]
     assert key.inputs["enableKeyRotation"] is True
@@ -292,7 +315,7 @@ def test_cloudtrail_may_write_to_the_bucket_only_for_this_trail(workload: Plan) 
 def test_prod_trail_log_retention_is_at_least_365_days_and_audit_data_is_protected(
     workload: Plan,
 ) -> None:
-    group = one(workload, "aws:cloudwatch/logGroup:LogGroup")
+    group = workload.named("prod-trail", LOG_GROUP)
     assert group.inputs["retentionInDays"] >= 365
     for name in ("prod-trail", "prod-access-logs"):
         assert workload.named(name, BUCKET).protect, name
@@ -303,7 +326,7 @@ def test_prod_trail_log_retention_is_at_least_365_days_and_audit_data_is_protect
 
 def test_nonprod_audit_data_is_not_protected_from_teardown(nonprod: Plan) -> None:
     assert not nonprod.named("nonprod-trail", BUCKET).protect
-    assert one(nonprod, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 90
+    assert nonprod.named("nonprod-trail", LOG_GROUP).inputs["retentionInDays"] == 90
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -410,7 +433,14 @@ def test_high_severity_findings_reach_the_encrypted_security_topic(workload: Pla
     rules = {
         r.name: r for r in workload.of_type("aws:cloudwatch/eventRule:EventRule") if not r.provider
     }
-    assert set(rules) == {"prod-guardduty", "prod-securityhub", "prod-root-activity"}
+    assert set(rules) == {
+        "prod-guardduty",
+        "prod-securityhub",
+        "prod-root-activity",
+        "prod-inspector",
+        "prod-access-analyzer",
+        "prod-tampering",
+    }
     guardduty = json.loads(rules["prod-guardduty"].inputs["eventPattern"])
     assert guardduty["detail"]["severity"] == [{"numeric": [">=", 7]}]
     hub = json.loads(rules["prod-securityhub"].inputs["eventPattern"])
@@ -558,7 +588,7 @@ def test_every_scp_statement_is_a_deny_and_the_region_scp_exempts_global_service
         == "arn:aws:iam::*:root"
     )
     assert "organizations:LeaveOrganization" in baseline["DenyLeaveOrganization"]["Action"]
-    tamper = set(baseline["DenySecurityServiceTampering"]["Action"])
+    tamper = set(baseline["DenyAuditTampering"]["Action"])
     assert {
         "cloudtrail:StopLogging",
         "config:StopConfigurationRecorder",
@@ -676,7 +706,11 @@ def test_no_permission_set_grants_write_to_prod_for_the_developer_role(
     dev_prod = plan.named("prod-assign-developers-prod").inputs
     dev_nonprod = plan.named("prod-assign-developers-nonprod").inputs
     assert dev_prod["targetId"] == prod_account and dev_nonprod["targetId"] == nonprod_account
-    assert _policies_of(plan, dev_prod["permissionSetArn"]) == {"ReadOnlyAccess"}
+    # view only (no data or log reads: the inline policy denies them)
+    assert _policies_of(plan, dev_prod["permissionSetArn"]) == {
+        "job-function/ViewOnlyAccess",
+        "<inline>",
+    }
     assert _policies_of(plan, dev_nonprod["permissionSetArn"]) == {"PowerUserAccess"}
     assert dev_prod["principalType"] == "GROUP" and dev_prod["targetType"] == "AWS_ACCOUNT"
 
@@ -692,6 +726,7 @@ def test_permission_sets_have_short_admin_sessions_and_auditors_read_only(
         "Developer",
         "DeveloperProd",
         "Auditor",
+        "SecurityOperations",
         "BreakGlass",
     }
     assert sets["PlatformAdmin"].inputs["sessionDuration"] == "PT1H"
@@ -704,6 +739,7 @@ def test_permission_sets_have_short_admin_sessions_and_auditors_read_only(
     assert _policies_of(plan, sets["Auditor"].outputs["arn"]) == {
         "SecurityAudit",
         "job-function/ViewOnlyAccess",
+        "<inline>",
     }
     assert _policies_of(plan, sets["BreakGlass"].outputs["arn"]) == {"AdministratorAccess"}
     outputs = management[1]["permissionSetArns"]
@@ -754,7 +790,7 @@ def _trail_lifecycle(plan: Plan, bucket: str) -> dict[str, Any]:
 def test_a_nonprod_landing_zone_gets_90_days_of_trail_logs_and_no_pci_dss_standard(
     nonprod: Plan,
 ) -> None:
-    assert one(nonprod, LOG_GROUP).inputs["retentionInDays"] == 90
+    assert nonprod.named("nonprod-trail", LOG_GROUP).inputs["retentionInDays"] == 90
     lifecycle = _trail_lifecycle(nonprod, "nonprod-trail")
     assert lifecycle["transitions"][0]["days"] == 30
     assert lifecycle["expiration"]["days"] == 365
@@ -772,7 +808,7 @@ def test_a_nonprod_landing_zone_gets_90_days_of_trail_logs_and_no_pci_dss_standa
 def test_in_nonprod_what_the_caller_sets_wins_over_the_nonprod_default(
     nonprod_explicit: Plan,
 ) -> None:
-    assert one(nonprod_explicit, LOG_GROUP).inputs["retentionInDays"] == 365
+    assert nonprod_explicit.named("nonprod-trail", LOG_GROUP).inputs["retentionInDays"] == 365
     assert PCI_DSS in {r.inputs["standardsArn"] for r in nonprod_explicit.of_type(STANDARD)}
     # where the caller stays silent, the nonprod default still applies
     assert _trail_lifecycle(nonprod_explicit, "nonprod-trail")["transitions"][0]["days"] == 30
@@ -786,12 +822,22 @@ def test_a_nonprod_landing_zone_may_break_the_prod_rules(nonprod: Plan) -> None:
 
 PROD_BREAKS: dict[str, dict[str, Any]] = {
     "trail.log_retention_days": {"trail": {"log_retention_days": 90}},
-    "trail.expiration_days": {"trail": {"expiration_days": 180}},
+    "trail.expiration_days": {
+        "trail": {"expiration_days": 180, "object_lock": {"retention_days": 90}}
+    },
     "trail.transition_days": {"trail": {"transition_days": 30}},
     "security_hub.pci_dss_version": {"security_hub": {"pci_dss_version": None}},
     "guard_duty.features": {"guard_duty": {"features": ["S3_DATA_EVENTS"]}},
     "aws_config.conformance_pack": {"aws_config": {"conformance_pack": False}},
     "notifications.security_subscriptions": {"notifications": {"security_subscriptions": {}}},
+    "trail.object_lock": {"trail": {"object_lock": {"mode": "GOVERNANCE"}}},
+    "trail.s3_data_events": {"trail": {"s3_data_events": False}},
+    "inspector.enabled": {"inspector": {"enabled": False}},
+    "alerts.tampering": {"alerts": {"tampering": False}},
+    "session_manager.enabled": {"session_manager": {"enabled": False}},
+    "session_manager.log_retention_days": {"session_manager": {"log_retention_days": 90}},
+    "data_protection.enabled": {"data_protection": {"enabled": False}},
+    "support_role": {"support_role": False},
 }
 
 
@@ -1028,6 +1074,64 @@ RULES: dict[str, tuple[dict[str, Any], str]] = {
         ),
         "settings.budget.thresholds[2]: 80% ACTUAL is already a threshold",
     ),
+    "operator-runs-any-command": (
+        _org(
+            {
+                "identity_center": {
+                    "operator_documents": ["AWS-RunPatchBaseline", "AWS-RunShellScript"]
+                }
+            }
+        ),
+        "settings.organization.identity_center.operator_documents[1]: AWS-RunShellScript runs "
+        "whatever command it is given",
+    ),
+    "alarm-subscription-chooses-alerts": (
+        _merged(
+            WORKLOAD,
+            {
+                "notifications": {
+                    "alarm_subscriptions": {
+                        "ops": {
+                            "protocol": "email",
+                            "endpoint": "ops@example.com",
+                            "alerts": ["tampering"],
+                        }
+                    }
+                }
+            },
+        ),
+        "settings.notifications.alarm_subscriptions['ops'].alerts: only security subscriptions "
+        "choose alerts",
+    ),
+    "log-archive-without-its-account": (
+        _org(
+            {
+                "log_archive": {"enabled": True, "account": "archive"},
+                "control_tower": {"enabled": False},
+            }
+        ),
+        "settings.organization.log_archive.account: 'archive' is not in `organization.accounts`",
+    ),
+    "log-archive-beside-control-tower": (
+        _org({"log_archive": {"enabled": True}}),
+        "settings.organization.log_archive.enabled: Control Tower's centralized logging already "
+        "creates an organization trail",
+    ),
+    "log-archive-expires-locked-objects": (
+        _org(
+            {
+                "log_archive": {"enabled": True, "expiration_days": 200, "object_lock_days": 365},
+                "control_tower": {"enabled": False},
+            }
+        ),
+        "settings.organization.log_archive.expiration_days: 200 days is shorter than "
+        "`organization.log_archive.object_lock_days` (365)",
+    ),
+    "log-archive-unreachable": (
+        _org({"log_archive": {"enabled": True}, "control_tower": {"enabled": False}}),
+        "member_account_provider: the organization trail's bucket and key are built in the "
+        "log-archive account",
+    ),
 }
 
 
@@ -1194,6 +1298,44 @@ def test_a_stack_file_sees_the_same_problem_under_its_camel_case_key() -> None:
             "notifications.alarm_subscriptions.on-call.protocol",
         ),
         ({"budget": {"thresholds": [{"percent": 0}]}}, "budget.thresholds.0.percent"),
+        # PCI DSS 8.2.8: idle sessions end within 15 minutes
+        ({"session_manager": {"idle_timeout_minutes": 30}}, "session_manager.idle_timeout_minutes"),
+        ({"session_manager": {"log_retention_days": 366}}, "session_manager.log_retention_days"),
+        (
+            {"data_protection": {"data_identifiers": ["Card Number"]}},
+            "data_protection.data_identifiers",
+        ),
+        ({"inspector": {"resource_types": ["EKS"]}}, "inspector.resource_types.0"),
+        (
+            {
+                "notifications": {
+                    "security_subscriptions": {
+                        "pager": {
+                            "protocol": "https",
+                            "endpoint": "https://x.example.com",
+                            "alerts": ["everything"],
+                        }
+                    }
+                }
+            },
+            "notifications.security_subscriptions.pager.alerts.0",
+        ),
+        (
+            {"organization": {"identity_center": {"operator_documents": ["run shell"]}}},
+            "organization.identity_center.operator_documents",
+        ),
+        (
+            {"organization": {"service_control_policies": {"break_glass_role_patterns": []}}},
+            "organization.service_control_policies.break_glass_role_patterns",
+        ),
+        (
+            {"organization": {"service_control_policies": {"deploy_role_patterns": ["deployer"]}}},
+            "organization.service_control_policies.deploy_role_patterns",
+        ),
+        (
+            {"organization": {"log_archive": {"access_role_name": "bad role"}}},
+            "organization.log_archive.access_role_name",
+        ),
         ({"budget": {"thresholds": [{"percent": 1500}]}}, "budget.thresholds.0.percent"),
         (
             {"budget": {"thresholds": [{"percent": p} for p in range(10, 70, 10)]}},
@@ -1388,6 +1530,9 @@ def test_in_us_east_1_no_forwarder_is_needed_and_none_is_accepted() -> None:
         "prod-guardduty",
         "prod-securityhub",
         "prod-root-activity",
+        "prod-inspector",
+        "prod-access-analyzer",
+        "prod-tampering",
     }
     message, _ = _refused_route(PlatformMocks(region="us-east-1"), "us-east-1")
     assert "us_east_1_provider: the landing zone runs in us-east-1 already" in message
@@ -1414,7 +1559,7 @@ def test_the_region_scp_lets_only_the_forwarder_be_managed_in_us_east_1(
     deployer = "arn:aws:iam::210987654321:role/payments-platform-deployer"
 
     def verdict(action: str, region: str) -> str:
-        context = {"aws:RequestedRegion": region, "aws:PrincipalARN": deployer}
+        context = {"aws:RequestedRegion": region, "aws:PrincipalArn": deployer}
         return decide(scp, Request(action, context=context))
 
     for action in GLOBAL_EVENT_RULE_ACTIONS:
@@ -1426,7 +1571,7 @@ def test_the_region_scp_lets_only_the_forwarder_be_managed_in_us_east_1(
         assert verdict(action, "ap-southeast-1") != "deny", action
     assert verdict("iam:CreateRole", "us-east-1") != "deny"
     exempt = "arn:aws:iam::210987654321:role/AWSControlTowerExecution"
-    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalARN": exempt}
+    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalArn": exempt}
     assert decide(scp, Request("ec2:RunInstances", context=context)) != "deny"
     allowing = ServiceControlPolicySettings(allowed_regions=["ap-southeast-1", "us-east-1"])
     regions = service_control_policies(allowing)["region-allow-list"]["Statement"]
@@ -1446,3 +1591,305 @@ def test_the_stack_passes_a_us_east_1_provider_of_the_same_account(
         assert there[key] == home[key], key
     (forwarder,) = [r for r in plan.of_type(RULE) if r.name.endswith("-us-east-1")]
     assert forwarder.provider.rsplit("::", 1)[0] == plan.named("prod-aws-us-east-1").urn
+
+
+# --- issue 12 and 13 on the real stacks -------------------------------------------------------
+
+LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+TRAIL = "aws:cloudtrail/trail:Trail"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def _account_trail(plan: Plan) -> Registered:
+    (trail,) = [t for t in plan.every(TRAIL) if not t.inputs.get("isOrganizationTrail")]
+    return trail
+
+
+def _lock_of(plan: Plan, bucket: Registered) -> dict[str, Any]:
+    (lock,) = [r for r in plan.every(LOCK) if r.inputs["bucket"] == bucket.outputs["id"]]
+    return dict(lock.inputs["rule"]["defaultRetention"])
+
+
+def test_prod_trail_objects_are_locked_in_compliance_mode(prod_plan: Plan) -> None:
+    """PCI DSS 10.3.2: in COMPLIANCE mode no principal, root included, can delete a trail
+    object or shorten its retention before it ends (S3 User Guide, "Object Lock retention
+    modes"); GOVERNANCE mode yields to s3:BypassGovernanceRetention."""
+    bucket_id = _account_trail(prod_plan).inputs["s3BucketName"]
+    (bucket,) = [b for b in prod_plan.every(BUCKET) if b.outputs["id"] == bucket_id]
+    assert bucket.inputs["objectLockEnabled"] is True and bucket.protect
+    assert _lock_of(prod_plan, bucket) == {"mode": "COMPLIANCE", "days": 365}
+
+
+def test_nonprod_keeps_its_trail_bucket_as_deployed(nonprod_plan: Plan) -> None:
+    """Turning Object Lock on replaces a bucket; nonprod (no card data) keeps its own."""
+    bucket = nonprod_plan.named("nonprod-trail", BUCKET)
+    assert not bucket.inputs.get("objectLockEnabled")
+    assert not [r for r in nonprod_plan.of_type(LOCK) if r.inputs["bucket"] == bucket.outputs["id"]]
+
+
+def test_prod_records_s3_data_events_of_every_bucket_but_the_trails_own(prod_plan: Plan) -> None:
+    """PCI DSS 10.2.1: object-level access to the account's buckets is logged; the management
+    events selector stays (advanced selectors replace the default one), and the trail's own
+    bucket and its access-log bucket are left out (CloudTrail would log its own deliveries)."""
+    trail = _account_trail(prod_plan)
+    selectors = {s["name"]: s["fieldSelectors"] for s in trail.inputs["advancedEventSelectors"]}
+    assert {"field": "eventCategory", "equals": ["Management"]} in selectors["Management events"]
+    (data,) = [v for k, v in selectors.items() if k != "Management events"]
+    fields = {f["field"]: f for f in data}
+    assert fields["eventCategory"]["equals"] == ["Data"]
+    assert fields["resources.type"]["equals"] == ["AWS::S3::Object"]
+    trail_bucket = prod_plan.named("prod-trail", BUCKET).outputs["arn"]
+    access_logs = prod_plan.named("prod-access-logs", BUCKET).outputs["arn"]
+    assert sorted(fields["resources.ARN"]["notStartsWiths"]) == sorted(
+        [f"{trail_bucket}/", f"{access_logs}/"]
+    )
+    assert "eventSelectors" not in trail.inputs  # the two kinds cannot be combined
+
+
+def test_nonprod_records_no_data_events(nonprod_plan: Plan) -> None:
+    assert not _account_trail(nonprod_plan).inputs.get("advancedEventSelectors")
+
+
+@pytest.mark.parametrize("stack", ["prod", "nonprod"])
+def test_inspector_scans_ec2_and_ecr(stack_plan: typing.Any, stack: str) -> None:
+    """PCI DSS 6.3.3, 11.3.1 (Security Hub Inspector.1-2): EC2 and ECR are scanned in the
+    stack's own account."""
+    plan = stack_plan(stack)
+    (enabler,) = plan.every("aws:inspector2/enabler:Enabler")
+    assert sorted(enabler.inputs["resourceTypes"]) == ["EC2", "ECR"]
+    assert enabler.inputs["accountIds"] == [str(_account_trail(plan).outputs["arn"]).split(":")[4]]
+
+
+def test_guardduty_runtime_monitoring_manages_the_ec2_agent(prod_plan: Plan) -> None:
+    """PCI DSS 5.2, 11.5.1: runtime threat detection on the app hosts, with GuardDuty
+    installing and updating its agent (EC2_AGENT_MANAGEMENT)."""
+    features = {
+        f.inputs["name"]: f
+        for f in prod_plan.every("aws:guardduty/detectorFeature:DetectorFeature")
+    }
+    runtime = features["RUNTIME_MONITORING"].inputs
+    assert runtime["status"] == "ENABLED"
+    assert {"name": "EC2_AGENT_MANAGEMENT", "status": "ENABLED"} in runtime[
+        "additionalConfigurations"
+    ]
+
+
+def test_session_manager_preferences_time_out_and_log_encrypted(prod_plan: Plan) -> None:
+    """PCI DSS 8.2.8 (idle sessions end within 15 minutes) and 10.2.1 (session activity is
+    logged): the account's SSM-SessionManagerRunShell document streams every session to a
+    KMS-encrypted log group kept 365 days."""
+    (document,) = [
+        d
+        for d in prod_plan.every("aws:ssm/document:Document")
+        if d.inputs["name"] == "SSM-SessionManagerRunShell"
+    ]
+    assert document.inputs["documentType"] == "Session"
+    content = json.loads(document.inputs["content"])
+    assert content["sessionType"] == "Standard_Stream"
+    inputs = content["inputs"]
+    assert 1 <= int(inputs["idleSessionTimeout"]) <= 15
+    assert inputs["cloudWatchEncryptionEnabled"] is True
+    assert inputs["cloudWatchStreamingEnabled"] is True
+    assert inputs["runAsEnabled"] is False
+    group = prod_plan.named("prod-sessions", LOG_GROUP)
+    assert inputs["cloudWatchLogGroupName"] == group.outputs["name"]
+    logs_key = prod_plan.named("prod-logs", "aws:kms/key:Key")
+    assert group.inputs["kmsKeyId"] == logs_key.outputs["arn"]
+    assert group.inputs["retentionInDays"] >= 365 and group.protect
+
+
+def test_prod_masks_card_numbers_in_every_log_group(prod_plan: Plan, nonprod_plan: Plan) -> None:
+    """PCI DSS 3.3, 3.4.1: one account-level data-protection policy (all log groups, future
+    ones included) audits and masks card numbers; nonprod holds no card data."""
+    (policy,) = prod_plan.every("aws:cloudwatch/logAccountPolicy:LogAccountPolicy")
+    assert policy.inputs["policyType"] == "DATA_PROTECTION_POLICY"
+    assert policy.inputs["scope"] == "ALL"
+    document = json.loads(policy.inputs["policyDocument"])
+    operations = {next(iter(s["Operation"])): s for s in document["Statement"]}
+    assert set(operations) == {"Audit", "Deidentify"}
+    card = "arn:aws:dataprotection::aws:data-identifier/CreditCardNumber"
+    assert all(card in s["DataIdentifier"] for s in operations.values())
+    assert operations["Deidentify"]["Operation"]["Deidentify"] == {"MaskConfig": {}}
+    assert not nonprod_plan.of_type("aws:cloudwatch/logAccountPolicy:LogAccountPolicy")
+
+
+def test_every_account_has_an_aws_support_role(stack_plan: typing.Any) -> None:
+    """Security Hub IAM.18: a role with AWSSupportAccess, assumable only from the account."""
+    for stack in ("prod", "nonprod", "management"):
+        plan = stack_plan(stack)
+        role = plan.named(f"{stack}-aws-support", "aws:iam/role:Role")
+        account = str(_account_trail(plan).outputs["arn"]).split(":")[4]
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        principal = {"AWS": f"arn:aws:iam::{account}:root"}
+        assert decide(trust, Request("sts:AssumeRole", principal=principal)) == "allow"
+        assert (
+            decide(
+                trust,
+                Request("sts:AssumeRole", principal={"AWS": "arn:aws:iam::999999999999:root"}),
+            )
+            != "allow"
+        )
+        (attachment,) = [
+            a
+            for a in plan.every("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if a.inputs["role"] == role.outputs["name"]
+        ]
+        assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AWSSupportAccess"
+
+
+def _alert_of(target: Registered) -> str:
+    template = target.inputs["inputTransformer"]["inputTemplate"]
+    return str(json.loads(template.replace("<aws.events.event.json>", "{}"))["alert"])
+
+
+def test_security_alerts_are_named_and_the_pager_gets_only_its_own(prod_plan: Plan) -> None:
+    """Every route wraps its event as {"alert": <route>, "event": ...}; a subscription with
+    `alerts` gets only those routes through an SNS message-body filter (SNS Developer Guide,
+    "Message body filtering"), so the pager hears tampering, root activity and GuardDuty and
+    e-mail hears everything."""
+    topic = prod_plan.stack_outputs["securityTopicArn"]
+    targets = [t for t in prod_plan.every(TARGET) if t.inputs["arn"] == topic]
+    alerts = {_alert_of(t) for t in targets}
+    assert alerts == {
+        "guardduty",
+        "securityhub",
+        "root-activity",
+        "inspector",
+        "access-analyzer",
+        "tampering",
+    }
+    subscriptions = {s.name: s for s in prod_plan.every(SUBSCRIPTION) if s.inputs["topic"] == topic}
+    pager = subscriptions["prod-security-pager"].inputs
+    assert pager["protocol"] == "https" and pager["filterPolicyScope"] == "MessageBody"
+    wanted = set(json.loads(pager["filterPolicy"])["alert"])
+    assert wanted == {"tampering", "root-activity", "guardduty"} and wanted < alerts
+    assert "filterPolicy" not in subscriptions["prod-security-secops"].inputs
+
+
+TAMPERING = {
+    "cloudtrail.amazonaws.com": {"StopLogging", "DeleteTrail", "UpdateTrail"},
+    "config.amazonaws.com": {
+        "StopConfigurationRecorder",
+        "DeleteConfigurationRecorder",
+        "DeleteDeliveryChannel",
+    },
+    "guardduty.amazonaws.com": {"DeleteDetector"},
+    "securityhub.amazonaws.com": {"DisableSecurityHub"},
+    "kms.amazonaws.com": {"ScheduleKeyDeletion", "DisableKey"},
+    "logs.amazonaws.com": {"DeleteLogGroup", "PutRetentionPolicy"},
+}
+
+
+def test_the_tampering_rule_watches_every_call_the_issue_lists(prod_plan: Plan) -> None:
+    pattern = json.loads(prod_plan.named("prod-tampering", RULE).inputs["eventPattern"])
+    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    for source, names in TAMPERING.items():
+        assert source in pattern["detail"]["eventSource"], source
+        assert f"aws.{source.split('.')[0]}" in pattern["source"], source
+        assert names <= set(pattern["detail"]["eventName"]), source
+
+
+def test_the_organization_trail_archives_every_account_in_the_log_archive_account(
+    stack_plan: typing.Any,
+) -> None:
+    """PCI DSS 10.3.3: audit logs leave the workload accounts. The organization trail
+    (management account) delivers into a bucket and key of the log-archive account, reached
+    only through the provider assuming OrganizationAccountAccessRole there; the bucket is
+    locked in COMPLIANCE mode and both are protected."""
+    plan = stack_plan("management")
+    (org_trail,) = [t for t in plan.every(TRAIL) if t.inputs.get("isOrganizationTrail")]
+    assert org_trail.inputs["isMultiRegionTrail"] and org_trail.inputs["enableLogFileValidation"]
+    log_archive_id = plan.named("management-account-log-archive").outputs["id"]
+    provider = plan.named("prod-aws-log-archive", "pulumi:providers:aws")
+    assert json.loads(provider.inputs["allowedAccountIds"]) == [log_archive_id]
+    roles = json.loads(provider.inputs["assumeRoles"])
+    assert roles[-1]["roleArn"] == (
+        f"arn:aws:iam::{log_archive_id}:role/OrganizationAccountAccessRole"
+    )
+    bucket = next(
+        b for b in plan.every(BUCKET) if b.outputs["id"] == org_trail.inputs["s3BucketName"]
+    )
+    key = plan.named("management-org-trail", "aws:kms/key:Key")
+    for resource in (bucket, key):
+        assert resource.provider.startswith(provider.urn), resource.name
+        assert resource.protect, resource.name
+    assert org_trail.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert f":{log_archive_id}:" in key.outputs["arn"]
+    assert _lock_of(plan, bucket)["mode"] == "COMPLIANCE"
+    # the trail itself belongs to the management account: no member account can stop it
+    assert not org_trail.provider.startswith(provider.urn)
+
+
+def _inline(plan: Plan, permission_set: str) -> dict[str, Any]:
+    ps = next(
+        r
+        for r in plan.every("aws:ssoadmin/permissionSet:PermissionSet")
+        if r.inputs["name"] == permission_set
+    )
+    (inline,) = [
+        r
+        for r in plan.every("aws:ssoadmin/permissionSetInlinePolicy:PermissionSetInlinePolicy")
+        if r.inputs["permissionSetArn"] == ps.outputs["arn"]
+    ]
+    return dict(json.loads(inline.inputs["inlinePolicy"]))
+
+
+LOG_READ = Request("logs:GetLogEvents", "arn:aws:logs:ap-southeast-1:210987654321:log-group:x")
+
+
+def test_only_security_operations_reads_cde_logs(stack_plan: typing.Any) -> None:
+    """PCI DSS 7.2.2, 10.3.1: DeveloperProd, Operator, Auditor and PlatformAdmin are denied
+    log events (an explicit Deny wins over any managed policy, AdministratorAccess
+    included); SecurityOperations may read them but not unmask card data."""
+    plan = stack_plan("management")
+    for name in ("DeveloperProd", "Operator", "Auditor", "PlatformAdmin"):
+        policy = _inline(plan, name)
+        for action in ("logs:GetLogEvents", "logs:StartQuery", "logs:FilterLogEvents"):
+            assert decide(policy, Request(action, LOG_READ.resource)) == "deny", (name, action)
+        for action in ("s3:GetObject", "secretsmanager:GetSecretValue", "kms:Decrypt"):
+            assert decide(policy, Request(action, "*")) == "deny", (name, action)
+    secops = _inline(plan, "SecurityOperations")
+    assert decide(secops, LOG_READ) == "allow"
+    assert decide(secops, Request("logs:Unmask", LOG_READ.resource)) == "deny"
+    assert decide(secops, Request("s3:GetObject", "*")) == "deny"
+    sets = {r.inputs["name"]: r for r in plan.every("aws:ssoadmin/permissionSet:PermissionSet")}
+    for name in ("DeveloperProd", "Operator"):
+        assert _policies_of(plan, sets[name].outputs["arn"]) == {
+            "job-function/ViewOnlyAccess",
+            "<inline>",
+        }
+
+
+INSTANCE = "arn:aws:ec2:ap-southeast-1:210987654321:instance/i-0123456789abcdef0"
+SHELL = "arn:aws:ssm:ap-southeast-1:210987654321:document/SSM-SessionManagerRunShell"
+
+
+def test_operators_run_only_named_documents_on_tagged_instances_and_keep_alarms(
+    stack_plan: typing.Any,
+) -> None:
+    """PCI DSS 7.2.1, 7.2.2, 10.7: a session or a named document, only on an instance tagged
+    component=ha-app-tier; no AWS-RunShellScript, no port forwarding; no alarm disabled,
+    set to OK or deleted (Systems Manager User Guide, "Additional sample IAM policies for
+    Session Manager")."""
+    policy = _inline(stack_plan("management"), "Operator")
+    app = {"ssm:resourceTag/component": "ha-app-tier"}
+    other = {"ssm:resourceTag/component": "managed-data-tier"}
+    assert decide(policy, Request("ssm:StartSession", INSTANCE, context=app)) == "allow"
+    assert decide(policy, Request("ssm:StartSession", SHELL)) == "allow"
+    assert decide(policy, Request("ssm:StartSession", INSTANCE, context=other)) != "allow"
+    assert decide(policy, Request("ssm:StartSession", INSTANCE)) != "allow"
+    port_forwarding = "arn:aws:ssm:ap-southeast-1::document/AWS-StartPortForwardingSession"
+    assert decide(policy, Request("ssm:StartSession", port_forwarding)) != "allow"
+    patch = "arn:aws:ssm:ap-southeast-1::document/AWS-RunPatchBaseline"
+    shell = "arn:aws:ssm:ap-southeast-1::document/AWS-RunShellScript"
+    assert decide(policy, Request("ssm:SendCommand", patch)) == "allow"
+    assert decide(policy, Request("ssm:SendCommand", INSTANCE, context=app)) == "allow"
+    assert decide(policy, Request("ssm:SendCommand", INSTANCE, context=other)) != "allow"
+    assert decide(policy, Request("ssm:SendCommand", shell)) != "allow"
+    for action in (
+        "cloudwatch:DisableAlarmActions",
+        "cloudwatch:SetAlarmState",
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:PutMetricAlarm",
+    ):
+        assert decide(policy, Request(action, "*")) == "deny", action

@@ -228,8 +228,8 @@ MISTAKES: list[Mistake] = [
     ),
     Mistake(
         "too many extra tags",
-        {"extraTags": {f"tag-{i}": "x" for i in range(44)}},
-        fix=("at most 43",),
+        {"extraTags": {f"tag-{i}": "x" for i in range(40)}},
+        fix=("at most 39",),
     ),
     # --- names and paths that reach AWS, and control characters anywhere ---------------------
     Mistake(

@@ -268,7 +268,12 @@ def test_the_management_stack_builds_the_organization_and_nothing_else(
 ) -> None:
     plan = stack_plan("management")
     components = {r.type for r in plan if not r.custom}
-    assert components == {"payments:index:LandingZone", "payments:index:StackDashboard"}
+    # LogArchive: the LandingZone's children in the log-archive account (their provider)
+    assert components == {
+        "payments:index:LandingZone",
+        "payments:index:LogArchive",
+        "payments:index:StackDashboard",
+    }
     assert not plan.of_type("aws:ec2/vpc:Vpc")
     ous = {
         r.inputs["name"]

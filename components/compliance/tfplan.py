@@ -62,6 +62,7 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:cloudwatch/dashboard:Dashboard": "aws_cloudwatch_dashboard",
     "aws:cloudwatch/eventRule:EventRule": "aws_cloudwatch_event_rule",
     "aws:cloudwatch/eventTarget:EventTarget": "aws_cloudwatch_event_target",
+    "aws:cloudwatch/logAccountPolicy:LogAccountPolicy": "aws_cloudwatch_log_account_policy",
     "aws:cloudwatch/logDataProtectionPolicy:LogDataProtectionPolicy": (
         "aws_cloudwatch_log_data_protection_policy"
     ),

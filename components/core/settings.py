@@ -151,8 +151,13 @@ STANDARD_TAG_KEYS = (
 TAG_KEY_MAX = 128
 TAG_VALUE_MAX = 256
 MAX_TAGS_PER_RESOURCE = 50
-#: Room left for extra tags on a resource that has the standard tags and a Name.
-MAX_EXTRA_TAGS = MAX_TAGS_PER_RESOURCE - len(STANDARD_TAG_KEYS) - 1
+#: Tags a component adds to some of its resources besides the standard ones and a Name: an
+#: HaAppTier's `app` tag, and on its instances `ssm-managed-by`, `PatchGroup` and
+#: `GuardDutyManaged` (EC2 refuses a launch whose instance would carry more than 50).
+COMPONENT_TAG_ROOM = 4
+#: Room left for extra tags on a resource that has the standard tags, a Name and the tags a
+#: component adds.
+MAX_EXTRA_TAGS = MAX_TAGS_PER_RESOURCE - len(STANDARD_TAG_KEYS) - 1 - COMPONENT_TAG_ROOM
 _TAG_TEXT = re.compile(r"^[\w .:/=+\-@]*$")
 
 

@@ -11,10 +11,17 @@ from dataclasses import dataclass
 import pulumi
 
 from ..core.alarms import Alarm, Widget, metric_widget
+from .host import FIM_CHECKS_METRIC, FIM_FINDINGS_METRIC
 from .settings import HaAppTierSettings
 
 ALB = "AWS/ApplicationELB"
 AUTO_SCALING = "AWS/AutoScaling"
+WAF = "AWS/WAFV2"
+#: The Rule dimension value of a web ACL's totals over all its rules.
+WAF_ALL_RULES = "ALL"
+DAY = 86400
+#: CloudWatch evaluates a metric alarm over at most 7 days (Period x EvaluationPeriods).
+MAX_EVALUATION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,13 @@ class Monitored:
     load_balancer: pulumi.Output[str]  # the ALB's ARN suffix (app/<name>/<id>)
     target_group: pulumi.Output[str]  # the target group's ARN suffix
     asg_name: pulumi.Output[str]
+    region: pulumi.Input[str] = ""
+    #: the web ACL's name (the WebACL dimension), when the app has one
+    web_acl_name: pulumi.Output[str] | None = None
+    #: the namespace of the file-integrity metrics, with file-integrity monitoring
+    fim_namespace: str | None = None
+    #: at most how many days apart two file-integrity comparisons are
+    fim_interval_days: int = 1
 
 
 def app_alarms(name: str, settings: HaAppTierSettings, ids: Monitored) -> list[Alarm]:
@@ -96,6 +110,84 @@ def app_alarms(name: str, settings: HaAppTierSettings, ids: Monitored) -> list[A
             evaluation_periods=5,
             datapoints_to_alarm=5,
             # No data means the group is gone or metrics stopped: page someone.
+            treat_missing_data="breaching",
+        ),
+        *waf_alarms(name, settings, ids),
+        *file_integrity_alarms(name, ids),
+    ]
+
+
+def waf_alarms(name: str, settings: HaAppTierSettings, ids: Monitored) -> list[Alarm]:
+    """The web ACL blocks more than usual: an attack in progress, or a rule that blocks real
+    users (PCI DSS 6.4.2, 10.4.1). WAF publishes ``BlockedRequests`` per minute in
+    ``AWS/WAFV2`` under the web ACL's name, the region of a regional web ACL and the rule
+    (``ALL`` for every rule), only when it is not zero ("AWS WAF metrics and dimensions")."""
+    if ids.web_acl_name is None:
+        return []
+    return [
+        Alarm(
+            name="waf-blocked",
+            description=(
+                f"{name}: WAF blocked more than {settings.alarms.waf_blocked_per_5_minutes} "
+                "requests in 5 minutes (an attack, or a rule blocking real users: see the WAF "
+                "logs)"
+            ),
+            namespace=WAF,
+            metric="BlockedRequests",
+            dimensions={
+                "WebACL": ids.web_acl_name,
+                "Region": ids.region,
+                "Rule": WAF_ALL_RULES,
+            },
+            statistic="Sum",
+            threshold=settings.alarms.waf_blocked_per_5_minutes,
+            comparison="GreaterThanThreshold",
+            period=300,
+            evaluation_periods=1,
+            treat_missing_data="notBreaching",
+        )
+    ]
+
+
+def file_integrity_alarms(name: str, ids: Monitored) -> list[Alarm]:
+    """A comparison found a change (or could not compare): PCI DSS 11.5.2 asks that
+    personnel be alerted. And no comparison reported at all for longer than the schedule
+    allows (the agent, the association or AIDE broke): a silent monitor is a failed one
+    (10.7.2)."""
+    if ids.fim_namespace is None:
+        return []
+    silence = min(ids.fim_interval_days + 1, MAX_EVALUATION_DAYS)
+    return [
+        Alarm(
+            name="fim-changes",
+            description=(
+                f"{name}: file-integrity monitoring found changed, added or removed critical "
+                "files on an instance (or could not compare): read the instance's report in "
+                "the file-integrity log group"
+            ),
+            namespace=ids.fim_namespace,
+            metric=FIM_FINDINGS_METRIC,
+            statistic="Sum",
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            period=300,
+            evaluation_periods=1,
+            treat_missing_data="notBreaching",
+        ),
+        Alarm(
+            name="fim-silent",
+            description=(
+                f"{name}: no file-integrity comparison reported for {silence} days (the "
+                "CloudWatch agent, the State Manager association or AIDE stopped working)"
+            ),
+            namespace=ids.fim_namespace,
+            metric=FIM_CHECKS_METRIC,
+            statistic="Sum",
+            threshold=1,
+            comparison="LessThanThreshold",
+            period=DAY,
+            evaluation_periods=silence,
+            datapoints_to_alarm=silence,
             treat_missing_data="breaching",
         ),
     ]

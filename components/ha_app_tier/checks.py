@@ -6,7 +6,6 @@ stack loader gathering the checks of a whole stack. Each rule is written once, h
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import re
 from collections.abc import Collection
@@ -22,12 +21,18 @@ from ..core.settings import StackContext
 from ..secure_vpc.checks import check_services
 from ..secure_vpc.network import NetworkPlan
 from ..secure_vpc.plan import DATA_SERVICES
+from .host import PLATFORM_USER_DATA_BYTES, app_part_type
 from .settings import HaAppTierSettings, HealthCheckSettings, check_certificate_arn
 
 #: ALB and target group names are limited to 32 characters; the app name starts them.
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-#: AWS: user data is limited to 16 KB before base64 encoding.
+#: AWS: user data is limited to 16 KB before base64 encoding; the platform's boot parts take
+#: PLATFORM_USER_DATA_BYTES of it, the app's file the rest.
 MAX_USER_DATA_BYTES = 16 * 1024
+MAX_APP_USER_DATA_BYTES = MAX_USER_DATA_BYTES - PLATFORM_USER_DATA_BYTES
+#: PCI DSS 6.3.3: critical security patches within one month of release. Approved after at
+#: most 14 days, a patch is installed by the second weekly window after approval at the latest.
+PROD_MAX_APPROVE_AFTER_DAYS = 14
 
 PROD_RULES: tuple[EnvRule[HaAppTierSettings], ...] = (
     one(
@@ -44,6 +49,34 @@ PROD_RULES: tuple[EnvRule[HaAppTierSettings], ...] = (
         "access_log_retention_days",
         f"prod keeps ALB access logs >= 365 days {PCI_RETENTION}",
         lambda a: a.access_log_retention_days >= 365,
+    ),
+    one(
+        "log_retention_days",
+        f"prod keeps the instances' and WAF logs >= 365 days {PCI_RETENTION}",
+        lambda a: a.log_retention_days >= 365,
+    ),
+    one(
+        "max_instance_lifetime_days",
+        "prod replaces every instance within a set lifetime (PCI DSS 6.3.3: no host keeps "
+        "drifting from the patched image)",
+        lambda a: a.max_instance_lifetime_days is not None,
+    ),
+    one(
+        "patching.approve_after_days",
+        f"prod approves security patches within {PROD_MAX_APPROVE_AFTER_DAYS} days of release "
+        "(PCI DSS 6.3.3: critical patches installed within one month)",
+        lambda a: a.patching.approve_after_days <= PROD_MAX_APPROVE_AFTER_DAYS,
+    ),
+    one(
+        "file_integrity.enabled",
+        "prod monitors the integrity of the instances' critical files (PCI DSS 11.5.2)",
+        lambda a: a.file_integrity.enabled,
+    ),
+    one(
+        "file_integrity.schedule",
+        "prod compares critical files at least weekly (PCI DSS 11.5.2): run it every day or "
+        "on a day of the week",
+        lambda a: a.file_integrity.interval_days <= 7,
     ),
 )
 
@@ -138,7 +171,8 @@ def user_data_path(path: str, base_dir: Path | None = None) -> Path:
 
 
 def check_user_data(settings: HaAppTierSettings, base_dir: Path | None = None) -> list[Problem]:
-    """The user-data file stays inside the project, exists and fits EC2's 16 KB."""
+    """The user-data file stays inside the project, exists, is a script or a cloud-config
+    (the platform runs it between its own boot parts) and fits what EC2's 16 KB leave it."""
     if settings.user_data_file is None:
         return []
     file = user_data_path(settings.user_data_file, base_dir)
@@ -162,24 +196,40 @@ def check_user_data(settings: HaAppTierSettings, base_dir: Path | None = None) -
             )
         ]
     size = file.stat().st_size
-    if size > MAX_USER_DATA_BYTES:
+    if size > MAX_APP_USER_DATA_BYTES:
         return [
             Problem(
                 at("user_data_file"),
                 f"{settings.user_data_file!r} is {size} bytes; EC2 accepts at most 16 KB of "
-                "user data, so fetch larger scripts from S3 or SSM at boot",
+                f"user data and the platform's boot script takes {PLATFORM_USER_DATA_BYTES // 1024}"
+                f" KB, so keep it under {MAX_APP_USER_DATA_BYTES} bytes or fetch larger scripts "
+                "from S3 or SSM at boot",
+            )
+        ]
+    content = file.read_bytes()
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        kind = None
+    else:
+        kind = app_part_type(content)
+    if kind is None:
+        return [
+            Problem(
+                at("user_data_file"),
+                f"{settings.user_data_file!r} is not a script (#!/bin/bash ...) or a "
+                "#cloud-config in UTF-8: the platform runs it after its own boot script, in "
+                "one MIME archive, so it cannot be gzip, an include file or an archive itself",
             )
         ]
     return []
 
 
-def read_user_data(settings: HaAppTierSettings, base_dir: Path | None = None) -> str | None:
-    """The user data file's content, base64-encoded as launch templates require (after
-    :func:`check_user_data` passed)."""
+def read_user_data(settings: HaAppTierSettings, base_dir: Path | None = None) -> bytes | None:
+    """The user data file's content (after :func:`check_user_data` passed)."""
     if settings.user_data_file is None:
         return None
-    raw = user_data_path(settings.user_data_file, base_dir).read_bytes()
-    return base64.b64encode(raw).decode("ascii")
+    return user_data_path(settings.user_data_file, base_dir).read_bytes()
 
 
 def alb_clients(

@@ -32,6 +32,7 @@ from ..core.scope import Scope
 from ..core.security_groups import Rule, restricted_security_group
 from ..core.settings import StackContext, checked_input
 from ..secure_vpc import NetworkRef, check_network_ref, plan
+from . import host, operations
 from .alarms import Monitored, app_alarms, app_widgets
 from .checks import alb_clients, check, check_resolved_certificate, read_user_data
 from .settings import HaAppTierSettings
@@ -113,8 +114,10 @@ class AppRef:
 
 
 class HaAppTier(pulumi.ComponentResource):
-    """An application's launch template, Auto Scaling group, ALB (+ WAF, access logs),
-    security groups, scaling policies, alarms and dashboard widgets.
+    """An application's launch template, Auto Scaling group, ALB (+ WAF and its logs, access
+    logs), security groups, scaling policies, the instances' logging (CloudWatch agent
+    configuration, log groups), patching (baseline, scan, install window) and file-integrity
+    monitoring, alarms and dashboard widgets.
 
     ``network`` is the SecureVpc's ``vpc.ref``: its app ports, the on-prem ranges its app
     tier admits and the data services its NACLs admit are what this app is checked
@@ -156,7 +159,7 @@ class HaAppTier(pulumi.ComponentResource):
             data_services=services,
         )
         raise_problems("HaAppTier", name, problems, HaAppTierSettings)
-        user_data = read_user_data(settings)
+        app_user_data = read_user_data(settings)
         services = tuple(sorted(set(services)))
 
         super().__init__(TYPE, name, None, opts)
@@ -165,18 +168,39 @@ class HaAppTier(pulumi.ComponentResource):
         alb_sg = alb_security_group(scope, settings, network)
         instance_sg = instance_security_group(scope, settings, network, services, alb_sg)
         logs = access_log_bucket(scope, settings)
+        operations.server_access_logs(scope, settings, logs.bucket)
         alb = load_balancer(scope, settings, network, alb_sg, logs)
         tg = target_group(scope, settings, network)
         https = listeners(scope, settings, alb, tg)
-        self.web_acl_arn = web_acl(scope, settings, alb) if settings.internet_facing else None
+        logging = operations.host_logging(scope, settings)
+        acl = web_acl(scope, settings, alb) if settings.internet_facing else None
+        if acl is not None:
+            operations.waf_logging(scope, settings, acl, logging.key)
+        self.web_acl_arn = acl.arn if acl is not None else None
         autoscaling_role = autoscaling_service_linked_role(scope)
         key = ebs_key(scope, autoscaling_role)
         role = instance_role(scope)
         profile = instance_profile(scope, role)
-        template = launch_template(scope, settings, instance_sg, profile, key, user_data)
+        user_data = instance_user_data(scope, settings, logging, app_user_data)
+        template = launch_template(scope, settings, instance_sg, profile, key, user_data, logging)
         asg = auto_scaling_group(scope, settings, network, template, tg, autoscaling_role)
+        operations.instance_boot_policy(scope, role, logging, asg)
         scaling_policies(scope, settings, asg, alb, tg, https)
-        monitored = Monitored(alb.arn_suffix, tg.arn_suffix, asg.name)
+        fim = (
+            operations.file_integrity(scope, settings, logging)
+            if settings.file_integrity.enabled
+            else None
+        )
+        operations.patching(scope, settings, logging, fim)
+        monitored = Monitored(
+            alb.arn_suffix,
+            tg.arn_suffix,
+            asg.name,
+            region=scope.env.region,
+            web_acl_name=acl.name if acl is not None else None,
+            fim_namespace=operations.fim_namespace(scope) if fim is not None else None,
+            fim_interval_days=settings.file_integrity.interval_days,
+        )
         # The alarms have always carried the standard tags only (no `app` tag).
         raise_alarms(
             dataclasses.replace(scope, extra_tags={}),
@@ -517,7 +541,7 @@ def listeners(
 
 def web_acl(
     scope: Scope, settings: HaAppTierSettings, alb: aws.lb.LoadBalancer
-) -> pulumi.Output[str] | None:
+) -> aws.wafv2.WebAcl | None:
     """AWS managed rule groups and a per-IP rate limit in front of an internet-facing ALB
     (PCI DSS 6.4.2); None when ``waf.enabled`` is false."""
     waf, n = settings.waf, scope.name
@@ -586,7 +610,7 @@ def web_acl(
         web_acl_arn=acl.arn,
         opts=scope.opts(),
     )
-    return acl.arn
+    return acl
 
 
 # --- compute -------------------------------------------------------------------------------
@@ -654,8 +678,10 @@ def ebs_key(scope: Scope, autoscaling_role: aws.iam.ServiceLinkedRole) -> aws.km
 
 
 def instance_role(scope: Scope) -> aws.iam.Role:
-    """The instances' role: SSM Session Manager and the CloudWatch agent; what else it may
-    do is granted by those who own it (the data tier grants each app its stores' secrets)."""
+    """The instances' role: SSM (Session Manager, Run Command, Patch Manager) and the
+    CloudWatch agent, plus what their boot needs (``operations.instance_boot_policy``); what
+    else it may do is granted by those who own it (the data tier grants each app its stores'
+    secrets)."""
     n, env = scope.name, scope.env
     role = aws.iam.Role(
         f"{n}-instance-role",
@@ -710,19 +736,40 @@ def image_id(scope: Scope, settings: HaAppTierSettings) -> pulumi.Input[str]:
     return parameter.insecure_value
 
 
+def instance_user_data(
+    scope: Scope,
+    settings: HaAppTierSettings,
+    logging: operations.HostLogging,
+    app_user_data: bytes | None,
+) -> str:
+    """The platform's boot script (CloudWatch agent with the stack's configuration, or the
+    instance is replaced), the app's own user data, then the AIDE baseline; base64."""
+    fim = settings.file_integrity.enabled
+    boot = host.boot_script(
+        logging.agent_parameter_name, logging.agent_config_sha256, file_integrity=fim
+    )
+    return host.user_data(scope.name, boot, app_user_data, file_integrity=fim)
+
+
 def launch_template(
     scope: Scope,
     settings: HaAppTierSettings,
     instance_sg: aws.ec2.SecurityGroup,
     profile: aws.iam.InstanceProfile,
     key: aws.kms.Key,
-    user_data: str | None,
+    user_data: str,
+    logging: operations.HostLogging,
 ) -> aws.ec2.LaunchTemplate:
-    """IMDSv2 only, no public IP, no key pair, an encrypted gp3 root volume."""
+    """IMDSv2 only, no public IP, no key pair, an encrypted gp3 root volume; the instances
+    carry the tags Systems Manager and GuardDuty select them by."""
     n = scope.name
     tag_specs = [
         aws.ec2.LaunchTemplateTagSpecificationArgs(
-            resource_type=kind, tags=scope.tags(Name=f"{n}-{kind}")
+            resource_type=kind,
+            tags=scope.tags(
+                Name=f"{n}-{kind}",
+                **(operations.instance_tags(scope) if kind == "instance" else {}),
+            ),
         )
         for kind in ("instance", "volume", "network-interface")
     ]
@@ -765,7 +812,8 @@ def launch_template(
         update_default_version=True,
         tag_specifications=tag_specs,
         tags=scope.tags(Name=f"{n}-lt"),
-        opts=scope.opts(),
+        # an instance loads the agent configuration at boot: it exists first
+        opts=scope.opts(depends_on=[logging.agent_parameter]),
     )
 
 

@@ -5,6 +5,7 @@ references or the environment are in ``checks.py``."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
@@ -13,7 +14,13 @@ from pydantic import AfterValidator, Field, field_validator
 
 from .. import catalogue
 from ..core.security_groups import FORBIDDEN_PORTS
-from ..core.settings import SettingsModel, StrInput, WhenKnown, pattern_check
+from ..core.settings import (
+    SettingsModel,
+    StrInput,
+    WhenKnown,
+    check_log_retention,
+    pattern_check,
+)
 from ..secure_vpc import plan
 
 #: TLS 1.2+ listener policies (PCI DSS 4.2.1: strong cryptography in transit).
@@ -53,6 +60,52 @@ check_certificate_arn = pattern_check(
     "arn:aws:acm:ap-southeast-1:123456789012:certificate/<uuid>",
 )
 CertificateArn = Annotated[StrInput, WhenKnown(check_certificate_arn, CERTIFICATE_EXAMPLE)]
+
+
+#: A Systems Manager schedule (maintenance windows and State Manager associations): a cron
+#: expression of six fields, or a rate (Systems Manager User Guide, "Reference: Cron and rate
+#: expressions for Systems Manager"). Times are UTC.
+_SSM_SCHEDULE = re.compile(
+    r"^(cron\([^\s()]+( [^\s()]+){5}\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\))$"
+)
+#: A file (or glob) the CloudWatch agent tails: an absolute path of ordinary characters.
+_LOG_FILE = re.compile(r"^/[A-Za-z0-9_.*?\[\]/-]+$")
+#: Patch Manager approves a patch 0-360 days after its release (PatchRule.ApproveAfterDays).
+MAX_APPROVE_AFTER_DAYS = 360
+
+
+def check_ssm_schedule(value: str) -> str:
+    """A Systems Manager cron (six fields) or rate expression."""
+    if not _SSM_SCHEDULE.match(value):
+        raise ValueError(
+            f"{value!r} is not a Systems Manager schedule like cron(0 18 ? * SUN *) or "
+            "rate(1 day) (six cron fields, UTC)"
+        )
+    return value
+
+
+SsmSchedule = Annotated[str, AfterValidator(check_ssm_schedule)]
+
+
+def schedule_interval_days(schedule: str) -> int:
+    """At most how many days apart two runs of a Systems Manager ``schedule`` are: a rate's
+    own interval (at least a day); a cron every day (day of month and of week both ``*`` or
+    ``?``), weekly (days of the week), monthly (a day of the month, or ``#``/``L`` in the day
+    of week) or yearly (a month)."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|hour|day)s?\)", schedule)
+    if rate:
+        per_day = {"minute": 24 * 60, "hour": 24, "day": 1}[rate.group(2)]
+        return max(1, math.ceil(int(rate.group(1)) / per_day))
+    fields = schedule.removeprefix("cron(").removesuffix(")").split()
+    day_of_month, month, day_of_week = fields[2], fields[3], fields[4]
+    every = ("*", "?")
+    if month not in every:
+        return 366
+    if day_of_month in every and day_of_week in every:
+        return 1
+    if day_of_month in every and not re.search(r"[#L]", day_of_week):
+        return 7
+    return 31
 
 
 def _client_range_name(name: str) -> str:
@@ -159,6 +212,61 @@ class WafSettings(SettingsModel):
     )
 
 
+class PatchingSettings(SettingsModel):
+    """Patch Manager for the app's instances (PCI DSS 6.3.3: security patches installed within
+    a month of release; 11.3.1: vulnerabilities found by scanning): an Amazon Linux 2023
+    patch baseline of the app's own, a daily scan and a weekly install window."""
+
+    scan_schedule: SsmSchedule = Field(
+        default="cron(0 2 ? * * *)",
+        description=(
+            "When State Manager scans the instances for missing patches (Systems Manager cron "
+            "or rate, UTC); a new instance is also scanned when it registers."
+        ),
+    )
+    install_schedule: SsmSchedule = Field(
+        default="cron(0 18 ? * SUN *)",
+        description=(
+            "When the maintenance window installs the approved patches, one instance at a time, "
+            "rebooting when a patch needs it (Systems Manager cron or rate, UTC)."
+        ),
+    )
+    approve_after_days: int = Field(
+        default=7,
+        ge=0,
+        le=MAX_APPROVE_AFTER_DAYS,
+        description=(
+            "Days after release before a security update or a bug fix is approved for install "
+            "(0-360; prod: at most 14)."
+        ),
+    )
+
+
+class FileIntegritySettings(SettingsModel):
+    """File-integrity monitoring of the instances (PCI DSS 11.5.2): AIDE, with its baseline
+    taken at boot, compared on schedule by State Manager; a change alarms."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Install AIDE at boot, take the baseline after the app's user data, compare on "
+            "`schedule` and alarm on any change (prod: always)."
+        ),
+    )
+    schedule: SsmSchedule = Field(
+        default="cron(0 3 ? * * *)",
+        description=(
+            "When State Manager compares the files with the baseline (Systems Manager cron or "
+            "rate, UTC; prod: at least weekly, PCI DSS 11.5.2)."
+        ),
+    )
+
+    @property
+    def interval_days(self) -> int:
+        """At most how many days apart two comparisons are."""
+        return schedule_interval_days(self.schedule)
+
+
 class AlarmSettings(SettingsModel):
     """Thresholds of the app's alarms (all notify the stack's alarm topic)."""
 
@@ -177,18 +285,28 @@ class AlarmSettings(SettingsModel):
         alias="target5xxPer5Minutes",
         description="Alarm when the instances return more 5xx than this in 5 minutes.",
     )
+    waf_blocked_per_5_minutes: int = Field(
+        default=500,
+        ge=1,
+        alias="wafBlockedPer5Minutes",
+        description=(
+            "Alarm when the web ACL blocks more requests than this in 5 minutes (an attack, "
+            "or a rule blocking real users)."
+        ),
+    )
 
 
 class HaAppTierSettings(SettingsModel):
     """One application (stack key `payments-platform:apps.<app>`)."""
 
-    #: nonprod: a burstable type, 1-2 instances, 90 days of access logs
+    #: nonprod: a burstable type, 1-2 instances, 90 days of access and instance logs
     NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {
         "instance_type": "t3.medium",
         "min_size": 1,
         "desired_capacity": 1,
         "max_size": 2,
         "access_log_retention_days": 90,
+        "log_retention_days": 90,
     }
 
     instance_type: str = Field(
@@ -303,20 +421,50 @@ class HaAppTierSettings(SettingsModel):
         ),
     )
     max_instance_lifetime_days: int | None = Field(
-        default=None,
+        default=30,
         ge=1,
+        # EC2 Auto Scaling: MaxInstanceLifetime is 0 or 86,400-31,536,000 seconds
         le=365,
-        description="Replace instances older than this many days (1-365); default never.",
+        description=(
+            "The Auto Scaling group replaces instances older than this many days (1-365), "
+            "launch before terminate; null: never (prod: always set)."
+        ),
     )
     access_log_retention_days: int = Field(
         default=365,
         ge=1,
-        description="Days to keep ALB access logs (PCI DSS 10.5.1: at least 365 in prod).",
+        description=(
+            "Days to keep ALB access logs and the S3 server access logs of their bucket "
+            "(PCI DSS 10.5.1: at least 365 in prod)."
+        ),
+    )
+    log_retention_days: int = Field(
+        default=365,
+        description=(
+            "Days to keep the app's CloudWatch log groups: instance system and application "
+            "logs, file-integrity reports, patch runs and WAF logs (a CloudWatch Logs "
+            "retention; PCI DSS 10.5.1: at least 365 in prod)."
+        ),
+    )
+    app_log_files: list[str] | None = Field(
+        default=None,
+        description=(
+            "Files (globs allowed) the CloudWatch agent ships to the app's application log "
+            "group. Default: `/var/log/<app>/*.log`."
+        ),
     )
     scaling: ScalingSettings = Field(
         default_factory=ScalingSettings, description="Target-tracking scaling."
     )
     waf: WafSettings = Field(default_factory=WafSettings, description="AWS WAF web ACL.")
+    patching: PatchingSettings = Field(
+        default_factory=PatchingSettings,
+        description="Patch Manager: baseline, scan and install window.",
+    )
+    file_integrity: FileIntegritySettings = Field(
+        default_factory=FileIntegritySettings,
+        description="File-integrity monitoring (AIDE) of the instances.",
+    )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
 
     @field_validator("instance_type")
@@ -342,6 +490,27 @@ class HaAppTierSettings(SettingsModel):
     def _root_device(cls, value: str) -> str:
         if not re.match(r"^/dev/(xvd[a-z]|sd[a-z][0-9]*|nvme0n1)$", value):
             raise ValueError(f"{value!r} is not a device name like /dev/xvda or /dev/sda1")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_retention(cls, value: int) -> int:
+        return check_log_retention(value)
+
+    @field_validator("app_log_files")
+    @classmethod
+    def _app_log_files(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("name at least one file, or leave it out for /var/log/<app>/*.log")
+        for path in value:
+            if not _LOG_FILE.match(path) or "/../" in f"{path}/":
+                raise ValueError(
+                    f"{path!r} is not an absolute file path or glob like /var/log/orders/*.log"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a file is listed twice; list each once")
         return value
 
     @field_validator("app_port")

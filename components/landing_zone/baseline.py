@@ -29,19 +29,25 @@ from .conformance import available as available_rules
 from .conformance import conformance_template as conformance_template
 from .conformance import render as render_conformance
 from .settings import (
+    AlertSettings,
     BudgetSettings,
     ConfigRecorderSettings,
+    DataProtectionSettings,
     GuardDutySettings,
+    InspectorSettings,
     LandingZoneSettings,
     NotificationSettings,
     PasswordPolicySettings,
     SecurityHubSettings,
+    SessionManagerSettings,
     Subscription,
     TrailSettings,
 )
 
 #: Where AWS Config writes under the trail bucket (``<prefix>/AWSLogs/<account>/Config/``).
 CONFIG_PREFIX = "config"
+#: Where CloudTrail writes under the trail bucket.
+TRAIL_PREFIX = "cloudtrail"
 
 
 def trail_name(scope: Scope) -> str:
@@ -301,39 +307,52 @@ def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
     }
 
 
+def encryption_denies(
+    bucket_arn: pulumi.Output[str], key_arn: pulumi.Input[str], prefix: str
+) -> list[dict[str, Any]]:
+    """Uploads must use SSE-KMS with ``key_arn`` (another key, or SSE-S3, would escape the
+    key policy), except CloudTrail's digest files: CloudTrail writes them with SSE-S3 whatever
+    the trail's key ("Digest files are encrypted with Amazon S3-managed encryption keys
+    (SSE-S3)": CloudTrail User Guide, "Encrypting CloudTrail log files with AWS KMS keys"),
+    and denying them breaks log file validation (PCI DSS 10.3.4) without an error anyone
+    sees. Digests live under ``<prefix>/AWSLogs/<account>[/<org id>]/CloudTrail-Digest/``."""
+    digests = bucket_arn.apply(lambda a: f"{a}/{prefix}/AWSLogs/*/CloudTrail-Digest/*")
+    return [
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "NotResource": digests,
+            "Condition": {
+                "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+            },
+        },
+        {
+            "Sid": "DenyOtherKmsKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "NotResource": digests,
+            "Condition": {
+                "StringNotEqualsIfExists": {
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
+                }
+            },
+        },
+    ]
+
+
 def trail_bucket_policy(
     scope: Scope, bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
 ) -> dict[str, Any]:
     account = scope.env.account_id
     trail = trail_arn(scope)
-    objects = bucket_arn.apply(lambda a: f"{a}/*")
     return {
         "Version": "2012-10-17",
         "Statement": [
             _tls_only(bucket_arn),
-            {
-                # an object encrypted with another key (or SSE-S3) would escape our key policy
-                "Sid": "DenyOtherEncryption",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
-                },
-            },
-            {
-                "Sid": "DenyOtherKmsKey",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "StringNotEqualsIfExists": {
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
-                    }
-                },
-            },
+            *encryption_denies(bucket_arn, key_arn, TRAIL_PREFIX),
             {
                 "Sid": "CloudTrailAclCheck",
                 "Effect": "Allow",
@@ -348,7 +367,7 @@ def trail_bucket_policy(
                 "Principal": {"Service": "cloudtrail.amazonaws.com"},
                 "Action": "s3:PutObject",
                 "Resource": pulumi.Output.all(bucket_arn, account).apply(
-                    lambda p: f"{p[0]}/cloudtrail/AWSLogs/{p[1]}/*"
+                    lambda p: f"{p[0]}/{TRAIL_PREFIX}/AWSLogs/{p[1]}/*"
                 ),
                 "Condition": {
                     "StringEquals": {
@@ -419,6 +438,7 @@ def audit_trail(
     key: aws.kms.Key,
     bucket: aws.s3.Bucket,
     bucket_policy: aws.s3.BucketPolicy,
+    access_logs: aws.s3.Bucket,
 ) -> aws.cloudtrail.Trail:
     """The multi-region trail, delivering to the bucket and to a CloudWatch log group."""
     log_group = aws.cloudwatch.LogGroup(
@@ -453,20 +473,12 @@ def audit_trail(
         ),
         opts=scope.opts(),
     )
-    event_selectors: list[aws.cloudtrail.TrailEventSelectorArgsDict] | None = None
-    if trail.s3_data_events:
-        event_selectors = [
-            {
-                "read_write_type": "All",
-                "include_management_events": True,
-                "data_resources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}],
-            }
-        ]
+    selectors = data_event_selectors(bucket, access_logs) if trail.s3_data_events else None
     return aws.cloudtrail.Trail(
         f"{scope.name}-trail",
         name=trail_name(scope),
         s3_bucket_name=bucket.id,
-        s3_key_prefix="cloudtrail",
+        s3_key_prefix=TRAIL_PREFIX,
         # PCI DSS 10.2.1, 10.3.4: every region, IAM/STS events, tamper-evident digests
         is_multi_region_trail=True,
         include_global_service_events=True,
@@ -475,11 +487,43 @@ def audit_trail(
         kms_key_id=key.arn,
         cloud_watch_logs_group_arn=log_group.arn.apply(lambda a: f"{a}:*"),
         cloud_watch_logs_role_arn=role.arn,
-        event_selectors=event_selectors,
+        advanced_event_selectors=selectors,
         tags=scope.tags(),
         # CloudTrail checks the bucket policy and the role when the trail is created
         opts=scope.opts(depends_on=[bucket_policy, role_policy]),
     )
+
+
+def data_event_selectors(
+    bucket: aws.s3.Bucket, access_logs: aws.s3.Bucket
+) -> list[aws.cloudtrail.TrailAdvancedEventSelectorArgsDict]:
+    """Management events (advanced selectors replace the default, so they are named again,
+    or the trail would stop recording them) and the S3 object-level events of every bucket
+    of the account, current and future (PCI DSS 10.2.1: access to the CDE's stored files),
+    but the trail's own two: CloudTrail delivering to a bucket whose data events it records
+    logs its own deliveries, and S3 server access logging writes the other; reads of the
+    trail bucket are in its server access logs (CloudTrail User Guide, "Logging data
+    events": advanced event selectors, resources.ARN with NotStartsWith)."""
+    return [
+        {
+            "name": "Management events",
+            "field_selectors": [{"field": "eventCategory", "equals": ["Management"]}],
+        },
+        {
+            "name": "S3 object events of the account's buckets but the trail's",
+            "field_selectors": [
+                {"field": "eventCategory", "equals": ["Data"]},
+                {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                {
+                    "field": "resources.ARN",
+                    "not_starts_withs": [
+                        bucket.arn.apply(lambda a: f"{a}/"),
+                        access_logs.arn.apply(lambda a: f"{a}/"),
+                    ],
+                },
+            ],
+        },
+    ]
 
 
 # --- detection -------------------------------------------------------------------------------
@@ -622,14 +666,175 @@ def guardduty(scope: Scope, gd: GuardDutySettings) -> aws.guardduty.Detector:
         opts=scope.opts(),
     )
     for feature in gd.features:
+        extra: dict[str, Any] = {}
+        if feature == "RUNTIME_MONITORING" and gd.runtime_agent_management:
+            # GuardDuty installs its agent on EC2 through SSM and creates the VPC endpoint it
+            # reports through (GuardDuty User Guide, "Managing the security agent
+            # automatically for Amazon EC2 resources")
+            extra["additional_configurations"] = [
+                {"name": "EC2_AGENT_MANAGEMENT", "status": "ENABLED"}
+            ]
         aws.guardduty.DetectorFeature(
             f"{scope.name}-guardduty-{feature.lower().replace('_', '-')}",
             detector_id=detector.id,
             name=feature,
             status="ENABLED",
+            **extra,
             opts=scope.opts(),
         )
     return detector
+
+
+def inspector(scope: Scope, settings: InspectorSettings) -> aws.inspector2.Enabler | None:
+    """Amazon Inspector scans EC2 instances (through SSM, or agentless from EBS snapshots)
+    and ECR images for known vulnerabilities continuously (PCI DSS 6.3.3, 11.3.1; Security
+    Hub Inspector.1-2). Enabling it creates its service-linked role."""
+    if not settings.enabled:
+        return None
+    return aws.inspector2.Enabler(
+        f"{scope.name}-inspector",
+        account_ids=[scope.env.account_id],
+        resource_types=list(settings.resource_types),
+        opts=scope.opts(),
+    )
+
+
+#: The preferences document Session Manager reads for every session of the account and
+#: region (Systems Manager User Guide, "Start a default shell session by specifying the
+#: default session document in IAM policies").
+SESSION_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
+
+
+def session_manager(
+    scope: Scope, settings: SessionManagerSettings, key: aws.kms.Key
+) -> aws.cloudwatch.LogGroup | None:
+    """The account's Session Manager preferences and the log group of every session's
+    input and output. ``cloudWatchEncryptionEnabled`` makes the agent refuse to stream to a
+    log group that is not encrypted; the group is encrypted with the logs key. The instance
+    profiles need logs:CreateLogStream, logs:PutLogEvents and logs:DescribeLogGroups on it
+    (Systems Manager User Guide, "Logging session data using Amazon CloudWatch Logs" and
+    "Session document schema": idleSessionTimeout and maxSessionDuration in minutes)."""
+    if not settings.enabled:
+        return None
+    group = aws.cloudwatch.LogGroup(
+        f"{scope.name}-sessions",
+        name=f"/aws/ssm/sessions/{scope.name}",
+        retention_in_days=settings.log_retention_days,
+        kms_key_id=key.arn,
+        tags=scope.tags(),
+        opts=scope.stateful_opts(),
+    )
+    content = group.name.apply(
+        lambda name: json.dumps(
+            {
+                "schemaVersion": "1.0",
+                "description": "Session Manager preferences (managed by payments-platform)",
+                "sessionType": "Standard_Stream",
+                "inputs": {
+                    "s3BucketName": "",
+                    "s3KeyPrefix": "",
+                    "s3EncryptionEnabled": True,
+                    "cloudWatchLogGroupName": name,
+                    "cloudWatchEncryptionEnabled": True,
+                    "cloudWatchStreamingEnabled": True,
+                    "kmsKeyId": "",
+                    "runAsEnabled": False,
+                    "runAsDefaultUser": "",
+                    "idleSessionTimeout": str(settings.idle_timeout_minutes),
+                    "maxSessionDuration": str(settings.max_session_minutes),
+                    "shellProfile": {"windows": "", "linux": ""},
+                },
+            },
+            sort_keys=True,
+        )
+    )
+    aws.ssm.Document(
+        f"{scope.name}-session-preferences",
+        name=SESSION_PREFERENCES_DOCUMENT,
+        document_type="Session",
+        document_format="JSON",
+        content=content,
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    return group
+
+
+def data_protection(scope: Scope, settings: DataProtectionSettings) -> None:
+    """An account-level CloudWatch Logs data-protection policy: card data in any log group,
+    today's and tomorrow's (the app tier's, the databases', the trail's), is masked for
+    every reader without logs:Unmask, which no permission set but BreakGlass holds (PCI DSS
+    3.3, 3.4.1). Masking happens at ingestion and changes nothing of delivery: CloudTrail,
+    the agents and the services still write as before; findings go to no destination (an
+    unreachable destination is the one way such a policy could fail a write). CloudWatch
+    Logs User Guide, "Help protect sensitive log data with masking" and "Account-level data
+    protection policies"; one such policy per account."""
+    if not settings.enabled:
+        return
+    identifiers = scope.env.partition.apply(
+        lambda p: [
+            f"arn:{p}:dataprotection::aws:data-identifier/{name}"
+            for name in settings.data_identifiers
+        ]
+    )
+    document = {
+        "Name": f"{scope.name}-card-data",
+        "Description": "Mask card data in every log group of the account",
+        "Version": "2021-06-01",
+        "Statement": [
+            {
+                "Sid": "audit",
+                "DataIdentifier": identifiers,
+                "Operation": {"Audit": {"FindingsDestination": {}}},
+            },
+            {
+                "Sid": "redact",
+                "DataIdentifier": identifiers,
+                "Operation": {"Deidentify": {"MaskConfig": {}}},
+            },
+        ],
+    }
+    aws.cloudwatch.LogAccountPolicy(
+        f"{scope.name}-data-protection",
+        policy_name=f"{scope.name}-card-data",
+        policy_type="DATA_PROTECTION_POLICY",
+        scope="ALL",
+        policy_document=policy_json(document),
+        opts=scope.opts(),
+    )
+
+
+def support_role(scope: Scope) -> aws.iam.Role:
+    """A role for working incidents with AWS Support (Security Hub IAM.18: "Ensure a support
+    role has been created to manage incidents with AWS Support"): AWSSupportAccess, assumable
+    by the account's principals that IAM allows to (the account delegates to IAM)."""
+    env = scope.env
+    role = aws.iam.Role(
+        f"{scope.name}-aws-support",
+        assume_role_policy=policy_json(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": env.root_principal()},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        max_session_duration=3600,
+        description="Work incidents with AWS Support (Security Hub IAM.18)",
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    aws.iam.RolePolicyAttachment(
+        f"{scope.name}-aws-support",
+        role=role.name,
+        policy_arn=env.partition.apply(lambda p: f"arn:{p}:iam::aws:policy/AWSSupportAccess"),
+        opts=scope.opts(),
+    )
+    return role
 
 
 def security_hub(scope: Scope, hub: SecurityHubSettings) -> None:
@@ -747,11 +952,21 @@ def _topic(
         opts=scope.opts(),
     )
     for sub_name, sub in subscriptions.items():
+        chosen: dict[str, Any] = {}
+        if sub.alerts is not None:
+            # the security rules wrap each event as {"alert": <route>, "event": ...}; SNS
+            # delivers to this subscriber only the routes it chose (SNS Developer Guide,
+            # "Message body filtering")
+            chosen = {
+                "filter_policy": json.dumps({"alert": sorted(sub.alerts)}),
+                "filter_policy_scope": "MessageBody",
+            }
         aws.sns.TopicSubscription(
             f"{scope.name}-{role}-{sub_name}",
             topic=topic.arn,
             protocol=sub.protocol,
             endpoint=sub.endpoint,
+            **chosen,
             opts=scope.opts(),
         )
     return topic
@@ -802,17 +1017,61 @@ def _after(route: pulumi.Output[bool], pattern: dict[str, Any]) -> pulumi.Output
     return route.apply(lambda _: json.dumps(pattern, sort_keys=True))
 
 
+#: API calls that stop or weaken logging and detection, by the CloudTrail event source that
+#: records them (PCI DSS 10.7.2: failures of critical security controls are detected and
+#: alerted). EventBridge receives them as "AWS API Call via CloudTrail" events on the default
+#: bus of the region of the call (EventBridge User Guide, "AWS service events delivered via
+#: AWS CloudTrail"); failed attempts (an SCP's AccessDenied) are delivered too, and alerted.
+TAMPERING_CALLS: dict[str, tuple[str, ...]] = {
+    "access-analyzer.amazonaws.com": ("DeleteAnalyzer",),
+    "cloudtrail.amazonaws.com": ("DeleteTrail", "PutEventSelectors", "StopLogging", "UpdateTrail"),
+    "config.amazonaws.com": (
+        "DeleteConfigurationRecorder",
+        "DeleteDeliveryChannel",
+        "StopConfigurationRecorder",
+    ),
+    "guardduty.amazonaws.com": ("DeleteDetector",),
+    "inspector2.amazonaws.com": ("Disable",),
+    "kms.amazonaws.com": ("DisableKey", "ScheduleKeyDeletion"),
+    "logs.amazonaws.com": ("DeleteLogGroup", "DeleteRetentionPolicy", "PutRetentionPolicy"),
+    "securityhub.amazonaws.com": ("BatchDisableStandards", "DisableSecurityHub"),
+}
+
+
+def tampering_pattern() -> dict[str, Any]:
+    return {
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "source": sorted(f"aws.{s.split('.')[0]}" for s in TAMPERING_CALLS),
+        "detail": {
+            "eventSource": sorted(TAMPERING_CALLS),
+            "eventName": sorted({n for names in TAMPERING_CALLS.values() for n in names}),
+        },
+    }
+
+
+def alert_message(alert: str) -> aws.cloudwatch.EventTargetInputTransformerArgsDict:
+    """What the security topic receives from a route: the route's name (subscriptions filter
+    on it) and the whole event (``aws.events.event.json``: EventBridge User Guide, "Amazon
+    EventBridge input transformation", predefined variables)."""
+    return {
+        "input_template": f'{{"alert": "{alert}", "event": <aws.events.event.json>}}',
+    }
+
+
 def security_routes(
     scope: Scope,
     gd: GuardDutySettings,
     hub: SecurityHubSettings,
+    inspector_settings: InspectorSettings,
+    alerts: AlertSettings,
     notifications: NotificationSettings,
     key: aws.kms.Key,
     route: pulumi.Output[bool],
 ) -> tuple[aws.sns.Topic, list[aws.cloudwatch.EventRule]]:
-    """EventBridge rules sending GuardDuty and Security Hub findings and any root activity
-    to the security topic; the topic and the rules. ``route`` (global_events_route) gates
-    the root-activity rule, which misses global services' events without the forwarder."""
+    """EventBridge rules sending GuardDuty, Security Hub, Inspector and Access Analyzer
+    findings, tampering with logging and detection, and any root activity to the security
+    topic; the topic and the rules. ``route`` (global_events_route) gates the root-activity
+    rule, which misses global services' events without the forwarder."""
     patterns: dict[str, pulumi.Input[str]] = {
         "guardduty": json.dumps(
             {
@@ -839,6 +1098,33 @@ def security_routes(
             },
             sort_keys=True,
         )
+    if inspector_settings.enabled and inspector_settings.alert_severities:
+        # Amazon Inspector User Guide, "Amazon EventBridge event schema for Amazon Inspector
+        # events": detail.severity is the label, detail.status ACTIVE, SUPPRESSED or CLOSED
+        patterns["inspector"] = json.dumps(
+            {
+                "source": ["aws.inspector2"],
+                "detail-type": ["Inspector2 Finding"],
+                "detail": {
+                    "severity": list(inspector_settings.alert_severities),
+                    "status": ["ACTIVE"],
+                },
+            },
+            sort_keys=True,
+        )
+    if alerts.access_analyzer_findings:
+        # EventBridge events reference, "IAM Access Analyzer events": status ACTIVE,
+        # ARCHIVED or RESOLVED
+        patterns["access-analyzer"] = json.dumps(
+            {
+                "source": ["aws.access-analyzer"],
+                "detail-type": ["Access Analyzer Finding"],
+                "detail": {"status": ["ACTIVE"]},
+            },
+            sort_keys=True,
+        )
+    if alerts.tampering:
+        patterns["tampering"] = json.dumps(tampering_pattern(), sort_keys=True)
     rules = {
         name: aws.cloudwatch.EventRule(
             f"{scope.name}-{name}",
@@ -868,6 +1154,7 @@ def security_routes(
             rule=rule.name,
             arn=topic.arn,
             target_id="security-topic",
+            input_transformer=alert_message(name),
             opts=scope.opts(),
         )
     return topic, list(rules.values())

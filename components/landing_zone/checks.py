@@ -21,6 +21,7 @@ from .organization import (
     service_control_policies,
 )
 from .settings import (
+    ARBITRARY_COMMAND_DOCUMENTS,
     IdentityCenterSettings,
     LandingZoneSettings,
     OrganizationSettings,
@@ -68,8 +69,58 @@ PROD_RULES: tuple[EnvRule[LandingZoneSettings], ...] = (
     ),
     one(
         "guard_duty.features",
-        "prod enables GuardDuty S3 and EBS malware protection",
-        lambda s: {"S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION"} <= set(s.guard_duty.features),
+        "prod enables GuardDuty S3 and EBS malware protection and Runtime Monitoring (PCI DSS "
+        "5.2, 11.5.1)",
+        lambda s: (
+            {"S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "RUNTIME_MONITORING"}
+            <= set(s.guard_duty.features)
+        ),
+    ),
+    one(
+        "trail.object_lock",
+        "prod keeps trail objects under S3 Object Lock in COMPLIANCE mode, which nobody can "
+        "shorten or lift (PCI DSS 10.3.2); a management landing zone may leave that to its "
+        "organization trail's log-archive bucket (organization.log_archive)",
+        lambda s: (
+            (s.trail.object_lock.enabled and s.trail.object_lock.mode == "COMPLIANCE")
+            or (s.organization.enabled and s.organization.log_archive.enabled)
+        ),
+    ),
+    one(
+        "trail.s3_data_events",
+        "prod records S3 object-level (data) events (PCI DSS 10.2.1)",
+        lambda s: s.trail.s3_data_events,
+    ),
+    one(
+        "inspector.enabled",
+        "prod scans EC2 instances and ECR images with Amazon Inspector (PCI DSS 6.3.3, 11.3.1)",
+        lambda s: s.inspector.enabled and {"EC2", "ECR"} <= set(s.inspector.resource_types),
+    ),
+    one(
+        "alerts.tampering",
+        "prod alerts on API calls that stop or weaken logging and detection (PCI DSS 10.7.2)",
+        lambda s: s.alerts.tampering,
+    ),
+    one(
+        "session_manager.enabled",
+        "prod sets Session Manager preferences: idle timeout and encrypted session logs (PCI "
+        "DSS 8.2.8, 10.2.1)",
+        lambda s: s.session_manager.enabled,
+    ),
+    one(
+        "session_manager.log_retention_days",
+        f"prod keeps session logs >= 365 days {PCI_RETENTION}",
+        lambda s: s.session_manager.log_retention_days >= 365,
+    ),
+    one(
+        "data_protection.enabled",
+        "prod masks card numbers in its log groups (PCI DSS 3.3, 3.4.1)",
+        lambda s: s.data_protection.enabled,
+    ),
+    one(
+        "support_role",
+        "prod keeps a role for AWS Support incidents (Security Hub IAM.18, PCI DSS 12.10)",
+        lambda s: s.support_role,
     ),
     one(
         "aws_config.conformance_pack",
@@ -288,6 +339,86 @@ def check_identity_center_instance(instance_arns: Sequence[str], region: str) ->
     ]
 
 
+def check_operator_documents(org: OrganizationSettings) -> list[Problem]:
+    """The Operator runs named operations, never a document that runs any command."""
+    return [
+        Problem(
+            at(*_IDENTITY_CENTER, "operator_documents", index),
+            f"{document} runs whatever command it is given, so it names no operation; list "
+            "the documents of the operations operators run (AWS-RunPatchBaseline, or a "
+            "document of your own) (PCI DSS 7.2.2)",
+        )
+        for index, document in enumerate(org.identity_center.operator_documents)
+        if document in ARBITRARY_COMMAND_DOCUMENTS
+    ]
+
+
+def check_log_archive(org: OrganizationSettings) -> list[Problem]:
+    """The organization trail has its account and no twin, and its lifecycle fits its lock."""
+    archive = org.log_archive
+    if not (org.enabled and archive.enabled):
+        return []
+    key = (*_ORG, "log_archive")
+    problems: list[Problem] = []
+    if archive.account not in org.accounts:
+        problems.append(
+            Problem(
+                at(*key, "account"),
+                f"{archive.account!r} is not in `organization.accounts`; the organization trail "
+                f"delivers to a bucket there: use one of {sorted(org.accounts)}",
+            )
+        )
+    if org.control_tower.enabled:
+        problems.append(
+            Problem(
+                at(*key, "enabled"),
+                "Control Tower's centralized logging already creates an organization trail "
+                "into the log-archive account; set `organization.log_archive.enabled` to false "
+                "(organization.logArchive.enabled in a stack file) or leave Control Tower off",
+            )
+        )
+    if archive.expiration_days <= archive.transition_days:
+        problems.append(
+            Problem(
+                at(*key, "expiration_days"),
+                f"{archive.expiration_days} days must be more than "
+                f"`organization.log_archive.transition_days` ({archive.transition_days})",
+            )
+        )
+    if archive.expiration_days < archive.object_lock_days:
+        problems.append(
+            Problem(
+                at(*key, "expiration_days"),
+                f"{archive.expiration_days} days is shorter than "
+                f"`organization.log_archive.object_lock_days` ({archive.object_lock_days}), "
+                "and S3 cannot expire locked objects; make it at least as long",
+            )
+        )
+    return problems
+
+
+#: The argument of the LandingZone that builds providers of member accounts.
+MEMBER_ACCOUNT_PROVIDER = "member_account_provider"
+
+
+def check_member_account_provider(settings: LandingZoneSettings, given: bool) -> list[Problem]:
+    """A landing zone that builds in the log-archive account is given the way to reach it:
+    the management account's own provider cannot create resources of another account."""
+    org = settings.organization
+    if given or not (org.enabled and org.log_archive.enabled):
+        return []
+    return [
+        Problem(
+            (MEMBER_ACCOUNT_PROVIDER,),
+            "the organization trail's bucket and key are built in the log-archive account, "
+            "which this landing zone reaches only through a provider assuming "
+            f"{org.log_archive.access_role_name} there: pass member_account_provider (a "
+            "function of (account key, account id) returning that provider), or set "
+            "`organization.log_archive.enabled` to false",
+        )
+    ]
+
+
 def check_scp_sizes(org: OrganizationSettings) -> list[Problem]:
     """Every guardrail SCP fits the size AWS Organizations accepts."""
     if not org.enabled:
@@ -314,6 +445,8 @@ def check_organization(org: OrganizationSettings) -> list[Problem]:
         + check_scp_targets(org)
         + check_control_tower(org)
         + check_identity_center(org)
+        + check_operator_documents(org)
+        + check_log_archive(org)
         + check_scp_sizes(org)
     )
 
@@ -347,9 +480,19 @@ def check_trail(trail: TrailSettings) -> list[Problem]:
 
 
 def check_subscriptions(field: str, subscriptions: Mapping[str, Subscription]) -> list[Problem]:
-    """Each endpoint is what its protocol delivers to: an email address or an https URL."""
+    """Each endpoint is what its protocol delivers to: an email address or an https URL;
+    only the security topic's subscriptions choose alerts."""
     problems: list[Problem] = []
     for name, subscription in subscriptions.items():
+        if subscription.alerts is not None and field != "security_subscriptions":
+            problems.append(
+                Problem(
+                    at("notifications", field, name, "alerts"),
+                    "only security subscriptions choose alerts (the alarm topic carries "
+                    "CloudWatch alarms); remove it or move the subscription to "
+                    "`notifications.security_subscriptions`",
+                )
+            )
         key = at("notifications", field, name, "endpoint")
         if subscription.protocol == "email":
             try:

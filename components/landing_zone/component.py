@@ -21,7 +21,8 @@ from ..core.settings import StackContext
 from . import baseline as base
 from . import organization as org
 from .alarms import dashboard_widgets
-from .checks import check
+from .checks import check, check_member_account_provider
+from .log_archive import MemberAccountProvider, log_archive
 from .settings import LandingZoneSettings
 
 COMPONENT = "landing-zone"
@@ -37,6 +38,8 @@ class LandingZone(pulumi.ComponentResource):
     trail_bucket: pulumi.Output[str]
     logs_key_arn: pulumi.Output[str]
     guardduty_detector_id: pulumi.Output[str]
+    session_log_group_name: pulumi.Output[str] | None
+    organization_trail_arn: pulumi.Output[str] | None
     organization_id: pulumi.Output[str] | None
     organizational_unit_ids: pulumi.Output[dict[str, str]]
     account_ids: pulumi.Output[dict[str, str]]
@@ -51,13 +54,19 @@ class LandingZone(pulumi.ComponentResource):
         *,
         context: StackContext,
         us_east_1_provider: pulumi.ProviderResource | None = None,
+        member_account_provider: MemberAccountProvider | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``us_east_1_provider``: a provider of the same account in us-east-1, where
         EventBridge receives root console sign-ins and IAM/STS calls; required unless the
-        landing zone itself runs in us-east-1 (checked when the providers answer)."""
+        landing zone itself runs in us-east-1 (checked when the providers answer).
+        ``member_account_provider(key, account_id, role_name)``: a provider of the member
+        account ``key`` that assumes ``role_name`` there; with the organization part, the
+        organization trail's archive is built through it in the log-archive account (the
+        account it reaches is checked when it answers)."""
         settings = settings.for_environment(context.environment)
         problems = check(name, settings, context=context)
+        problems += check_member_account_provider(settings, member_account_provider is not None)
         raise_problems("LandingZone", name, problems, LandingZoneSettings)
         super().__init__(TYPE, name, None, opts)
         scope = Scope(self, name, context, COMPONENT, aws_env(self))
@@ -67,16 +76,25 @@ class LandingZone(pulumi.ComponentResource):
         notifications_key = base.notifications_key(scope)
         access_logs = base.access_log_bucket(scope, settings.trail)
         bucket, bucket_policy = base.trail_bucket(scope, settings.trail, logs_key, access_logs)
-        trail = base.audit_trail(scope, settings.trail, logs_key, bucket, bucket_policy)
+        trail = base.audit_trail(
+            scope, settings.trail, logs_key, bucket, bucket_policy, access_logs
+        )
         base.aws_config(scope, settings.aws_config, logs_key, bucket, bucket_policy)
         detector = base.guardduty(scope, settings.guard_duty)
         base.security_hub(scope, settings.security_hub)
+        base.inspector(scope, settings.inspector)
         base.account_guardrails(scope, settings.password_policy)
+        sessions = base.session_manager(scope, settings.session_manager, logs_key)
+        base.data_protection(scope, settings.data_protection)
+        if settings.support_role:
+            base.support_role(scope)
         route = base.global_events_route(scope, us_east_1_provider)
         security_topic, security_rules = base.security_routes(
             scope,
             settings.guard_duty,
             settings.security_hub,
+            settings.inspector,
+            settings.alerts,
             settings.notifications,
             notifications_key,
             route,
@@ -91,6 +109,7 @@ class LandingZone(pulumi.ComponentResource):
         ou_ids: dict[str, pulumi.Output[str]] = {}
         account_ids: dict[str, pulumi.Output[str]] = {}
         permission_set_arns: dict[str, pulumi.Output[str]] = {}
+        org_trail: pulumi.Output[str] | None = None
         if settings.organization.enabled:
             organization = org.organization(scope)
             root = org.root_id(organization)
@@ -103,6 +122,11 @@ class LandingZone(pulumi.ComponentResource):
                 scope, settings.organization.control_tower, ous, accounts
             )
             permission_set_arns = org.identity_center(scope, settings.organization, accounts)
+            archive = settings.organization.log_archive
+            if archive.enabled and member_account_provider is not None:
+                org_trail = log_archive(
+                    scope, archive, organization, accounts[archive.account], member_account_provider
+                ).arn
             organization_id = organization.id
             ou_ids = {key: ou.id for key, ou in ous.items()}
             account_ids = {key: account.id for key, account in accounts.items()}
@@ -113,6 +137,8 @@ class LandingZone(pulumi.ComponentResource):
         self.trail_bucket = bucket.id
         self.logs_key_arn = logs_key.arn
         self.guardduty_detector_id = detector.id
+        self.session_log_group_name = sessions.name if sessions else None
+        self.organization_trail_arn = org_trail
         self.organization_id = organization_id
         self.control_tower_arn = control_tower_arn
         # Outputs nested in plain containers resolve as one Output (typed loosely by the SDK)
@@ -130,6 +156,8 @@ class LandingZone(pulumi.ComponentResource):
                 "trail_bucket": self.trail_bucket,
                 "logs_key_arn": self.logs_key_arn,
                 "guardduty_detector_id": self.guardduty_detector_id,
+                "session_log_group_name": self.session_log_group_name,
+                "organization_trail_arn": self.organization_trail_arn,
                 "organization_id": self.organization_id,
                 "organizational_unit_ids": self.organizational_unit_ids,
                 "account_ids": self.account_ids,

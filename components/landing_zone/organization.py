@@ -102,30 +102,84 @@ GLOBAL_EVENT_RULE_ACTIONS = (
     "events:UntagResource",
 )
 
-#: Actions that would blind the auditors: stop or delete the logging and detection services.
-#: Only destructive actions: the stacks' own deploy role must still create and update them.
-SECURITY_SERVICE_ACTIONS = (
+#: Stopping, deleting or disabling what records, keeps or watches the audit trail (PCI DSS
+#: 10.3.2-10.3.4, 10.7, 11.5). Denied to everyone but the break-glass path, the deploy role
+#: included: in prod these resources are protected (`protect`), so no reviewed change deletes
+#: them, and a deliberate removal is an incident-grade act done through break-glass.
+AUDIT_DESTRUCTIVE_ACTIONS = (
+    "access-analyzer:DeleteAnalyzer",
     "cloudtrail:DeleteTrail",
     "cloudtrail:StopLogging",
     "config:DeleteConfigurationRecorder",
+    "config:DeleteConformancePack",
     "config:DeleteDeliveryChannel",
     "config:StopConfigurationRecorder",
-    "config:DeleteConformancePack",
+    "ec2:DeleteFlowLogs",
     "guardduty:DeleteDetector",
+    "guardduty:DeleteMembers",
     "guardduty:DisassociateFromAdministratorAccount",
     "guardduty:DisassociateFromMasterAccount",
-    "guardduty:DeleteMembers",
-    "securityhub:DisableSecurityHub",
+    "inspector2:Disable",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:ScheduleKeyDeletion",
+    "logs:DeleteLogGroup",
+    "logs:DeleteLogStream",
     "securityhub:BatchDisableStandards",
-    "securityhub:DisassociateFromAdministratorAccount",
     "securityhub:DeleteMembers",
-    "ec2:DeleteFlowLogs",
-    "access-analyzer:DeleteAnalyzer",
+    "securityhub:DisableSecurityHub",
+    "securityhub:DisassociateFromAdministratorAccount",
 )
+
+#: Changing how the audit trail is recorded, kept or watched: a shorter retention, a bucket
+#: policy or lifecycle that lets logs go, a key policy that locks CloudTrail out, a recorder
+#: or detector switched off by an update, findings archived by a filter, the alert rules.
+#: Every deploy creates and updates these, so the deploy role may, with the break-glass path;
+#: nobody else (operators, developers, platform admins through Identity Center). The
+#: actions are exact: reading, creating and tagging stay open.
+AUDIT_CHANGE_ACTIONS = (
+    "access-analyzer:CreateArchiveRule",
+    "access-analyzer:UpdateArchiveRule",
+    "cloudtrail:PutEventSelectors",
+    "cloudtrail:UpdateTrail",
+    "config:PutConfigurationRecorder",
+    "config:PutDeliveryChannel",
+    "events:DeleteRule",
+    "events:DisableRule",
+    "events:RemoveTargets",
+    "guardduty:CreateFilter",
+    "guardduty:UpdateDetector",
+    "guardduty:UpdateFilter",
+    "kms:PutKeyPolicy",
+    "logs:DeleteAccountPolicy",
+    "logs:DeleteDataProtectionPolicy",
+    "logs:DeleteRetentionPolicy",
+    "logs:DisassociateKmsKey",
+    "logs:PutAccountPolicy",
+    "logs:PutRetentionPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketLogging",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "securityhub:UpdateStandardsControl",
+)
+
+#: The account's Session Manager preferences (idle timeout, session logging).
+SESSION_PREFERENCES_ACTIONS = ("ssm:DeleteDocument", "ssm:UpdateDocument")
+
+
+def _unless(*patterns: list[str]) -> dict[str, Any]:
+    """Applies to every principal whose ARN matches none of ``patterns``. aws:PrincipalArn is
+    the role's ARN (path included) for a role session (IAM User Guide, "AWS global
+    condition context keys")."""
+    return {"ArnNotLike": {"aws:PrincipalArn": [p for group in patterns for p in group]}}
 
 
 def _exempt(scp: ServiceControlPolicySettings) -> dict[str, Any]:
-    return {"ArnNotLike": {"aws:PrincipalARN": list(scp.exempt_role_patterns)}}
+    return _unless(scp.exempt_role_patterns)
 
 
 def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dict[str, Any]]:
@@ -150,12 +204,37 @@ def service_control_policies(scp: ServiceControlPolicySettings) -> dict[str, dic
                 "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
             },
             {
-                # PCI DSS 10.2 / 10.3.2 / 11.5: audit logs and detection stay on
-                "Sid": "DenySecurityServiceTampering",
+                # PCI DSS 10.3.2-10.3.4, 11.5: audit logs and detection stay on; only the
+                # break-glass path may stop or delete them
+                "Sid": "DenyAuditTampering",
                 "Effect": "Deny",
-                "Action": list(SECURITY_SERVICE_ACTIONS),
+                "Action": list(AUDIT_DESTRUCTIVE_ACTIONS),
                 "Resource": "*",
-                "Condition": _exempt(scp),
+                "Condition": _unless(scp.exempt_role_patterns, scp.break_glass_role_patterns),
+            },
+            {
+                # the deploy role changes them as every deploy must; nobody else
+                "Sid": "DenyAuditChanges",
+                "Effect": "Deny",
+                "Action": list(AUDIT_CHANGE_ACTIONS),
+                "Resource": "*",
+                "Condition": _unless(
+                    scp.exempt_role_patterns,
+                    scp.break_glass_role_patterns,
+                    scp.deploy_role_patterns,
+                ),
+            },
+            {
+                # PCI DSS 8.2.8, 10.2.1: the idle timeout and session logging of every session
+                "Sid": "DenySessionPreferenceChanges",
+                "Effect": "Deny",
+                "Action": list(SESSION_PREFERENCES_ACTIONS),
+                "Resource": "arn:aws:ssm:*:*:document/SSM-SessionManagerRunShell",
+                "Condition": _unless(
+                    scp.exempt_role_patterns,
+                    scp.break_glass_role_patterns,
+                    scp.deploy_role_patterns,
+                ),
             },
         ],
     }
@@ -238,52 +317,196 @@ def render_scp(document: Mapping[str, Any]) -> str:
 
 
 #: Managed policies of each permission set (suffix after arn:<partition>:iam::aws:policy/).
+#: ViewOnlyAccess lists and describes resources without reading their data (no
+#: s3:GetObject, no logs:GetLogEvents, no secret values: AWS Managed Policy Reference,
+#: "ViewOnlyAccess"); ReadOnlyAccess reads data and logs, so no permission set of people who
+#: do not need CDE data gets it (PCI DSS 7.2.2).
 PERMISSION_SET_POLICIES: dict[PermissionSetName, tuple[str, ...]] = {
     "PlatformAdmin": ("AdministratorAccess",),
-    "Operator": ("ReadOnlyAccess",),
+    "Operator": ("job-function/ViewOnlyAccess",),
     "Developer": ("PowerUserAccess",),
-    # segregation of duties (PCI DSS 6.5.4, 7.2.2): developers only read production
-    "DeveloperProd": ("ReadOnlyAccess",),
+    # segregation of duties (PCI DSS 6.5.4, 7.2.2): developers only view production
+    "DeveloperProd": ("job-function/ViewOnlyAccess",),
     "Auditor": ("SecurityAudit", "job-function/ViewOnlyAccess"),
+    "SecurityOperations": ("SecurityAudit", "job-function/ViewOnlyAccess"),
     "BreakGlass": ("AdministratorAccess",),
 }
 
 PERMISSION_SET_DESCRIPTIONS: dict[PermissionSetName, str] = {
-    "PlatformAdmin": "Platform administrators (short sessions)",
-    "Operator": "Day-2 operations: read, SSM sessions, instance refresh, alarm handling",
+    "PlatformAdmin": "Platform administrators (short sessions; no log or data reads)",
+    "Operator": "Day-2 operations: sessions and named SSM documents on tagged instances",
     "Developer": "Developers on nonprod accounts (PowerUser, no IAM)",
-    "DeveloperProd": "Developers on prod accounts: read only",
+    "DeveloperProd": "Developers on prod accounts: view only, no log or data reads",
     "Auditor": "Internal and QSA auditors: security audit and view only",
+    "SecurityOperations": "Security operations: the only role that reads CDE logs",
     "BreakGlass": "Emergency access; every use is reviewed",
 }
 
-#: The Operator's day-2 actions on top of ReadOnlyAccess.
-OPERATOR_INLINE_POLICY = {
+#: Reading what the CDE logs and stores: log events (CloudWatch Logs API and Insights), objects,
+#: secrets, parameters, database and search data, and decrypting anything.
+LOG_READ_ACTIONS = (
+    "logs:FilterLogEvents",
+    "logs:GetLogEvents",
+    "logs:GetLogRecord",
+    "logs:GetQueryResults",
+    "logs:StartLiveTail",
+    "logs:StartQuery",
+    "logs:Unmask",
+)
+DATA_READ_ACTIONS = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "es:ESHttpGet",
+    "es:ESHttpPost",
+    "kms:Decrypt",
+    "rds-data:ExecuteStatement",
+    "rds-db:connect",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+)
+
+
+def _no_reads(*actions: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "Sid": "NoLogOrDataReads",
+        "Effect": "Deny",
+        "Action": [a for group in actions for a in group],
+        "Resource": "*",
+    }
+
+
+#: Log reads are SecurityOperations' alone, data reads nobody's but BreakGlass (PCI DSS
+#: 7.2.1, 7.2.2, 10.3.1): an explicit Deny wins over any managed policy the set carries.
+NO_LOG_OR_DATA_READS = {
+    "Version": "2012-10-17",
+    "Statement": [_no_reads(LOG_READ_ACTIONS, DATA_READ_ACTIONS)],
+}
+
+#: What SecurityOperations adds to SecurityAudit + ViewOnlyAccess: reading log events and
+#: querying them, never unmasking card data nor reading stores.
+SECURITY_OPERATIONS_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
+        {
+            "Sid": "ReadLogs",
+            "Effect": "Allow",
+            "Action": [a for a in LOG_READ_ACTIONS if a != "logs:Unmask"]
+            + ["logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:StopQuery"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "NoUnmaskOrDataReads",
+            "Effect": "Deny",
+            "Action": ["logs:Unmask", *DATA_READ_ACTIONS],
+            "Resource": "*",
+        },
+    ],
+}
+
+
+def operator_policy(ic: IdentityCenterSettings) -> dict[str, Any]:
+    """The Operator's day-2 actions on top of ViewOnlyAccess: a session (through the
+    account's SSM-SessionManagerRunShell preferences, which log it) or a named document, on
+    an instance carrying ``operator_instance_tags``; instance refresh, reboots, failover. No
+    alarm may be silenced (PCI DSS 7.2.2, 10.7). Systems Manager User Guide, "Additional
+    sample IAM policies for Session Manager" (tags, ssm:SessionDocumentAccessCheck, own
+    sessions) and "Restricting access to Run Command based on tags"."""
+    tagged = {f"ssm:resourceTag/{k}": v for k, v in sorted(ic.operator_instance_tags.items())}
+    documents = [f"arn:aws:ssm:*:*:document/{d}" for d in ic.operator_documents]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "SessionsOnTaggedInstances",
+            "Effect": "Allow",
+            "Action": "ssm:StartSession",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {
+                "StringEquals": tagged,
+                # the session document must be allowed below, named or not
+                "BoolIfExists": {"ssm:SessionDocumentAccessCheck": "true"},
+            },
+        },
+        {
+            "Sid": "SessionsThroughThePreferences",
+            "Effect": "Allow",
+            "Action": "ssm:StartSession",
+            "Resource": "arn:aws:ssm:*:*:document/SSM-SessionManagerRunShell",
+        },
+        {
+            "Sid": "OwnSessions",
+            "Effect": "Allow",
+            "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
+            "Resource": [
+                "arn:aws:ssm:*:*:session/${aws:userid}-*",
+                "arn:aws:ssm:*:*:session/${aws:username}-*",
+            ],
+        },
+        {
+            "Sid": "NamedDocumentsOnTaggedInstances",
+            "Effect": "Allow",
+            "Action": "ssm:SendCommand",
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {"StringEquals": tagged},
+        },
         {
             "Sid": "Day2Operations",
             "Effect": "Allow",
             "Action": [
-                "ssm:StartSession",
-                "ssm:TerminateSession",
-                "ssm:ResumeSession",
-                "ssm:SendCommand",
-                "autoscaling:StartInstanceRefresh",
                 "autoscaling:CancelInstanceRefresh",
                 "autoscaling:SetDesiredCapacity",
                 "autoscaling:SetInstanceHealth",
-                "cloudwatch:DisableAlarmActions",
+                "autoscaling:StartInstanceRefresh",
                 "cloudwatch:EnableAlarmActions",
-                "cloudwatch:SetAlarmState",
-                "rds:RebootDBInstance",
                 "elasticache:TestFailover",
                 "mq:RebootBroker",
+                "rds:RebootDBInstance",
+                "ssm:GetCommandInvocation",
+                "ssm:ListCommandInvocations",
+                "ssm:ListCommands",
             ],
             "Resource": "*",
-        }
-    ],
-}
+        },
+        {
+            # an alarm nobody hears is an incident nobody sees (PCI DSS 10.7.2)
+            "Sid": "NoSilencedAlarms",
+            "Effect": "Deny",
+            "Action": [
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DisableAlarmActions",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:SetAlarmState",
+            ],
+            "Resource": "*",
+        },
+        _no_reads(LOG_READ_ACTIONS, DATA_READ_ACTIONS),
+    ]
+    if documents:
+        statements.insert(
+            4,
+            {
+                "Sid": "NamedDocuments",
+                "Effect": "Allow",
+                "Action": "ssm:SendCommand",
+                "Resource": documents,
+            },
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def inline_policies(ic: IdentityCenterSettings) -> dict[PermissionSetName, dict[str, Any]]:
+    """The inline policy of each permission set that has one (AWS allows one per set)."""
+    return {
+        "PlatformAdmin": NO_LOG_OR_DATA_READS,
+        "Operator": operator_policy(ic),
+        "DeveloperProd": NO_LOG_OR_DATA_READS,
+        "Auditor": NO_LOG_OR_DATA_READS,
+        "SecurityOperations": SECURITY_OPERATIONS_POLICY,
+    }
 
 
 #: Services the organization trusts to act in every account.
@@ -529,13 +752,14 @@ def _permission_sets(
                 managed_policy_arn=aws_managed_policy_arn(scope.env, policy),
                 opts=scope.opts(),
             )
-    aws.ssoadmin.PermissionSetInlinePolicy(
-        f"{scope.name}-ps-operator-inline",
-        instance_arn=instance_arn,
-        permission_set_arn=permission_sets["Operator"].arn,
-        inline_policy=policy_json(OPERATOR_INLINE_POLICY),
-        opts=scope.opts(),
-    )
+    for ps_name, document in inline_policies(ic).items():
+        aws.ssoadmin.PermissionSetInlinePolicy(
+            f"{scope.name}-ps-{ps_name.lower()}-inline",
+            instance_arn=instance_arn,
+            permission_set_arn=permission_sets[ps_name].arn,
+            inline_policy=policy_json(document),
+            opts=scope.opts(),
+        )
     return permission_sets
 
 

@@ -28,11 +28,19 @@ _RULE_ID = re.compile(r"^[A-Z0-9_]{3,128}$")
 _Entries = TypeVar("_Entries", bound=Mapping[str, Any])
 
 PermissionSetName = Literal[
-    "PlatformAdmin", "Operator", "Developer", "DeveloperProd", "Auditor", "BreakGlass"
+    "PlatformAdmin",
+    "Operator",
+    "Developer",
+    "DeveloperProd",
+    "Auditor",
+    "SecurityOperations",
+    "BreakGlass",
 ]
-#: What an assignment may ask for; `Developer` resolves to `DeveloperProd` (read-only) on a
+#: What an assignment may ask for; `Developer` resolves to `DeveloperProd` (view only) on a
 #: prod account so a developer never holds write access to the CDE (PCI DSS 7.2.2, 6.5.4).
-RoleName = Literal["PlatformAdmin", "Operator", "Developer", "Auditor", "BreakGlass"]
+RoleName = Literal[
+    "PlatformAdmin", "Operator", "Developer", "Auditor", "SecurityOperations", "BreakGlass"
+]
 GuardDutyFeature = Literal[
     "S3_DATA_EVENTS",
     "EBS_MALWARE_PROTECTION",
@@ -46,8 +54,21 @@ DEFAULT_GUARDDUTY_FEATURES: tuple[GuardDutyFeature, ...] = (
     "S3_DATA_EVENTS",
     "EBS_MALWARE_PROTECTION",
     "RDS_LOGIN_EVENTS",
+    "RUNTIME_MONITORING",
 )
 DEFAULT_ALERT_SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH")
+InspectorResourceType = Literal["EC2", "ECR", "LAMBDA", "LAMBDA_CODE"]
+DEFAULT_INSPECTOR_TYPES: tuple[InspectorResourceType, ...] = ("EC2", "ECR")
+#: The routes of the security topic; a subscription may take only some (``alerts``).
+AlertKind = Literal[
+    "tampering", "root-activity", "guardduty", "securityhub", "inspector", "access-analyzer"
+]
+#: A role ARN pattern as IAM condition keys such as aws:PrincipalArn compare it.
+_ROLE_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|\*):role/[\w+=,.@/*-]+$")
+#: SSM document names (CreateDocument: letters, digits, _ . -; 3-128 characters).
+_DOCUMENT = re.compile(r"^[A-Za-z0-9_.-]{3,128}$")
+#: CloudWatch Logs managed data identifier names (the part after data-identifier/).
+_DATA_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,127}$")
 
 
 def validate_email(value: str) -> str:
@@ -226,16 +247,38 @@ class ServiceControlPolicySettings(SettingsModel):
             "Control Tower execution role, which must manage those services)."
         ),
     )
+    break_glass_role_patterns: list[str] = Field(
+        default_factory=lambda: [
+            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_BreakGlass_*"
+        ],
+        min_length=1,
+        description=(
+            "Role ARN patterns of the break-glass path: the only principals (with "
+            "exemptRolePatterns) that may stop, delete or disable the audit trail, log groups, "
+            "logs keys and detection services. Identity Center roles sit under "
+            "aws-reserved/sso.amazonaws.com/<region>/ (no region in us-east-1), hence the `*` "
+            "before AWSReservedSSO."
+        ),
+    )
+    deploy_role_patterns: list[str] = Field(
+        default_factory=lambda: ["arn:aws:iam::*:role/payments-platform-deployer"],
+        min_length=1,
+        description=(
+            "Role ARN patterns of the stacks' deploy role: besides the break-glass path, the "
+            "only principals that may change (not delete) trails, retention, log-bucket "
+            "policies, key policies and detection settings, as every deploy must."
+        ),
+    )
 
     @field_validator("allowed_regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
         return _region_names(value)
 
-    @field_validator("exempt_role_patterns")
+    @field_validator("exempt_role_patterns", "break_glass_role_patterns", "deploy_role_patterns")
     @classmethod
     def _roles(cls, value: list[str]) -> list[str]:
-        bad = [r for r in value if not r.startswith("arn:aws:iam::") or ":role/" not in r]
+        bad = [r for r in value if not _ROLE_PATTERN.match(r)]
         if bad:
             raise ValueError(
                 f"{bad} must be role ARN patterns like arn:aws:iam::*:role/AWSControlTowerExecution"
@@ -257,8 +300,8 @@ class AccountAssignmentSettings(SettingsModel):
     account: str = Field(description="Key (in accounts) of the target account.")
     role: RoleName = Field(
         description=(
-            "PlatformAdmin, Operator, Developer (PowerUser; read-only on prod accounts), "
-            "Auditor or BreakGlass."
+            "PlatformAdmin, Operator, Developer (PowerUser; view only on prod accounts), "
+            "Auditor, SecurityOperations (the only one that reads CDE logs) or BreakGlass."
         )
     )
 
@@ -280,8 +323,26 @@ def default_sessions() -> dict[PermissionSetName, str]:
         "Developer": "PT8H",
         "DeveloperProd": "PT8H",
         "Auditor": "PT8H",
+        "SecurityOperations": "PT4H",
         "BreakGlass": "PT1H",
     }
+
+
+#: SSM documents that run arbitrary commands or open arbitrary channels: never a "named"
+#: operation an operator may run (PCI DSS 7.2.2).
+ARBITRARY_COMMAND_DOCUMENTS = frozenset(
+    {
+        "AWS-RunShellScript",
+        "AWS-RunPowerShellScript",
+        "AWS-RunRemoteScript",
+        "AWS-RunDocument",
+        "AWS-StartInteractiveCommand",
+        "AWS-StartNonInteractiveCommand",
+        "AWS-StartPortForwardingSession",
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        "AWS-StartSSHSession",
+    }
+)
 
 
 class IdentityCenterSettings(SettingsModel):
@@ -295,6 +356,33 @@ class IdentityCenterSettings(SettingsModel):
     assignments: dict[str, AccountAssignmentSettings] = Field(
         default_factory=dict, description="Group-to-account assignments by a name of your choice."
     )
+    operator_documents: list[str] = Field(
+        default_factory=lambda: [
+            "AWS-RunPatchBaseline",
+            "AWS-UpdateSSMAgent",
+            "AWS-GatherSoftwareInventory",
+        ],
+        description=(
+            "SSM documents (by name) the Operator may run with SendCommand, on the tagged "
+            "instances only; never one that runs arbitrary commands (AWS-RunShellScript)."
+        ),
+    )
+    operator_instance_tags: dict[str, str] = Field(
+        default_factory=lambda: {"component": "ha-app-tier"},
+        min_length=1,
+        description=(
+            "Tags an instance must carry (all of them) for the Operator to start a session "
+            "on it or run a named document on it."
+        ),
+    )
+
+    @field_validator("operator_documents")
+    @classmethod
+    def _documents(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if not _DOCUMENT.match(d)]
+        if bad:
+            raise ValueError(f"{bad} are not SSM document names like AWS-RunPatchBaseline")
+        return value
 
     @field_validator("session_durations")
     @classmethod
@@ -309,6 +397,43 @@ class IdentityCenterSettings(SettingsModel):
     def all_session_durations(self) -> dict[PermissionSetName, str]:
         """The session duration of every permission set: the caller's, else the default."""
         return {**default_sessions(), **self.session_durations}
+
+
+class LogArchiveSettings(SettingsModel):
+    """The organization trail, delivering every account's events to a bucket of the
+    log-archive account that no workload account can reach."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Create the organization trail and its bucket and key in the log-archive account "
+            "(reached through member_account_provider: a provider assuming accessRoleName "
+            "there)."
+        ),
+    )
+    account: str = Field(
+        default="log-archive", description="Key (in accounts) of the log-archive account."
+    )
+    access_role_name: str = Field(
+        default="OrganizationAccountAccessRole",
+        pattern=r"^[\w+=,.@-]{1,64}$",
+        description=(
+            "Role in the log-archive account the management stack assumes to build there "
+            "(Organizations creates OrganizationAccountAccessRole in every account it creates)."
+        ),
+    )
+    object_lock_days: int = Field(
+        default=365,
+        ge=1,
+        le=36500,
+        description="Object Lock (COMPLIANCE) retention of the archived trail objects (days).",
+    )
+    transition_days: int = Field(
+        default=90, ge=30, description="Days before archived objects move to Glacier."
+    )
+    expiration_days: int = Field(
+        default=2557, ge=1, description="Days before archived objects are deleted (7 years)."
+    )
 
 
 class OrganizationSettings(SettingsModel):
@@ -337,6 +462,10 @@ class OrganizationSettings(SettingsModel):
     identity_center: IdentityCenterSettings = Field(
         default_factory=IdentityCenterSettings, description="Identity Center permission sets."
     )
+    log_archive: LogArchiveSettings = Field(
+        default_factory=LogArchiveSettings,
+        description="Organization trail into the log-archive account.",
+    )
 
     @field_validator("organizational_units")
     @classmethod
@@ -358,14 +487,18 @@ class ObjectLockSettings(SettingsModel):
     """S3 Object Lock on the trail bucket (WORM log storage)."""
 
     enabled: bool = Field(
-        default=False,
+        default=True,
         description=(
-            "Create the trail bucket with Object Lock (only at creation: replaces the bucket)."
+            "Create the trail bucket with Object Lock (only at creation: turning it on or off "
+            "for an existing bucket replaces the bucket)."
         ),
     )
     mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
-        default="GOVERNANCE",
-        description="COMPLIANCE: nobody, not even root, can delete before retention ends.",
+        default="COMPLIANCE",
+        description=(
+            "COMPLIANCE: nobody, not even root, can delete or shorten before retention ends "
+            "(PCI DSS 10.3.2); GOVERNANCE: s3:BypassGovernanceRetention can."
+        ),
     )
     retention_days: int = Field(
         default=365, ge=1, le=36500, description="Default retention (days)."
@@ -393,8 +526,11 @@ class TrailSettings(SettingsModel):
         default_factory=ObjectLockSettings, description="Object Lock of the trail bucket."
     )
     s3_data_events: bool = Field(
-        default=False,
-        description="Also record S3 object-level (data) events of every bucket (extra cost).",
+        default=True,
+        description=(
+            "Also record S3 object-level (data) events of every bucket of the account but the "
+            "trail's own two (PCI DSS 10.2.1; extra cost)."
+        ),
     )
 
     @field_validator("log_retention_days")
@@ -452,6 +588,13 @@ class GuardDutySettings(SettingsModel):
         default=7.0,
         description="GuardDuty findings at or above this severity (1-10; 7 = High) alert security.",
     )
+    runtime_agent_management: bool = Field(
+        default=True,
+        description=(
+            "With RUNTIME_MONITORING: GuardDuty installs and updates its security agent on "
+            "EC2 instances (EC2_AGENT_MANAGEMENT) through SSM, with a VPC endpoint it creates."
+        ),
+    )
 
     @field_validator("min_alert_severity")
     @classmethod
@@ -476,11 +619,110 @@ class SecurityHubSettings(SettingsModel):
     )
 
 
+class InspectorSettings(SettingsModel):
+    """Amazon Inspector vulnerability scanning (PCI DSS 6.3.3, 11.3.1)."""
+
+    enabled: bool = Field(default=True, description="Enable Amazon Inspector in the account.")
+    resource_types: list[InspectorResourceType] = Field(
+        default_factory=lambda: list(DEFAULT_INSPECTOR_TYPES),
+        min_length=1,
+        description="What Inspector scans: EC2 instances, ECR images, Lambda functions.",
+    )
+    alert_severities: list[Severity] = Field(
+        default_factory=lambda: list(DEFAULT_ALERT_SEVERITIES),
+        description="Active Inspector findings of these severities alert the security topic.",
+    )
+
+
+class AlertSettings(SettingsModel):
+    """Alerts of the security topic beyond findings' own severities."""
+
+    tampering: bool = Field(
+        default=True,
+        description=(
+            "Alert on API calls that stop or weaken logging and detection (StopLogging, "
+            "DeleteTrail, UpdateTrail, Config recorder stop/delete, DeleteDetector, "
+            "DisableSecurityHub, ScheduleKeyDeletion, DisableKey, log-group deletion or "
+            "retention change; PCI DSS 10.7.2)."
+        ),
+    )
+    access_analyzer_findings: bool = Field(
+        default=True,
+        description="Alert on active IAM Access Analyzer findings (external access granted).",
+    )
+
+
+class SessionManagerSettings(SettingsModel):
+    """The account's Session Manager preferences (SSM-SessionManagerRunShell)."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Manage the SSM-SessionManagerRunShell preferences document and its log group "
+            "(an existing one, set in the console, is adopted with `pulumi import`)."
+        ),
+    )
+    idle_timeout_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=15,
+        description="Minutes an idle session stays open (PCI DSS 8.2.8: at most 15).",
+    )
+    max_session_minutes: int = Field(
+        default=60, ge=1, le=1440, description="Longest a session may last (1-1440 minutes)."
+    )
+    log_retention_days: int = Field(
+        default=365,
+        description="Retention of the session log group (PCI DSS 10.5.1: >= 365 in prod).",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return check_log_retention(value)
+
+
+class DataProtectionSettings(SettingsModel):
+    """The account-level CloudWatch Logs data-protection policy (PCI DSS 3.3, 3.4)."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Mask card data in every log group of the account (account-level policy): only "
+            "logs:Unmask shows it."
+        ),
+    )
+    data_identifiers: list[str] = Field(
+        default_factory=lambda: [
+            "CreditCardNumber",
+            "CreditCardExpiration",
+            "CreditCardSecurityCode",
+        ],
+        min_length=1,
+        description="CloudWatch Logs managed data identifiers to mask (names).",
+    )
+
+    @field_validator("data_identifiers")
+    @classmethod
+    def _identifiers(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if not _DATA_IDENTIFIER.match(d)]
+        if bad:
+            raise ValueError(f"{bad} are not managed data identifier names like CreditCardNumber")
+        return value
+
+
 class Subscription(SettingsModel):
     """An SNS subscription."""
 
     protocol: Literal["email", "https"] = Field(description="email or https.")
     endpoint: str = Field(description="Email address or https:// URL.")
+    alerts: list[AlertKind] | None = Field(
+        default=None,
+        description=(
+            "Security topic only: the alerts this subscriber gets (e.g. a pager: tampering, "
+            "root-activity); empty: all of them."
+        ),
+    )
 
 
 class BudgetThreshold(SettingsModel):
@@ -586,12 +828,22 @@ class NotificationSettings(SettingsModel):
 class LandingZoneSettings(SettingsModel):
     """Settings of the LandingZone (stack key `payments-platform:landingZone`)."""
 
-    #: nonprod: 90 days of trail logs (30 at hand), GuardDuty S3 protection only, no PCI DSS
-    #: standard (nonprod holds no card data), a smaller budget
+    #: nonprod: 90 days of trail logs (30 at hand) in a bucket without Object Lock (turning it
+    #: on replaces the bucket; GOVERNANCE if asked for), no S3 data events, GuardDuty S3
+    #: protection only, no PCI DSS standard and no card-data masking (nonprod holds no card
+    #: data), 90-day session logs, a smaller budget
     NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {
-        "trail": {"log_retention_days": 90, "transition_days": 30, "expiration_days": 365},
+        "trail": {
+            "log_retention_days": 90,
+            "transition_days": 30,
+            "expiration_days": 365,
+            "s3_data_events": False,
+            "object_lock": {"enabled": False, "mode": "GOVERNANCE"},
+        },
         "guard_duty": {"features": ["S3_DATA_EVENTS"]},
         "security_hub": {"pci_dss_version": None},
+        "session_manager": {"log_retention_days": 90},
+        "data_protection": {"enabled": False},
         "budget": {"monthly_limit_usd": 1500},
     }
 
@@ -615,3 +867,23 @@ class LandingZoneSettings(SettingsModel):
         default_factory=NotificationSettings, description="Alarm and security subscriptions."
     )
     budget: BudgetSettings = Field(default_factory=BudgetSettings, description="Monthly budget.")
+    inspector: InspectorSettings = Field(
+        default_factory=InspectorSettings, description="Amazon Inspector."
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings, description="Tampering and Access Analyzer alerts."
+    )
+    session_manager: SessionManagerSettings = Field(
+        default_factory=SessionManagerSettings, description="Session Manager preferences."
+    )
+    data_protection: DataProtectionSettings = Field(
+        default_factory=DataProtectionSettings,
+        description="CloudWatch Logs data-protection policy (card numbers masked).",
+    )
+    support_role: bool = Field(
+        default=True,
+        description=(
+            "Create a role with AWSSupportAccess that the account's principals may assume "
+            "(Security Hub IAM.18)."
+        ),
+    )
