@@ -2,6 +2,8 @@
 
     python -m components.plan prod                        # readable tree
     python -m components.plan prod --json                 # every resource, inputs, options
+    python -m components.plan prod --format tfplan        # as a Terraform plan, for scanners
+    python -m components.plan prod --policy               # the PCI DSS policy pack, offline
     python -m components.plan dev --project-dir ../orders # another team's program
 
 Works for any Pulumi Python program (the project directory holds Pulumi.yaml and
@@ -28,6 +30,11 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
+from .compliance.policy import WAIVER_FILE, evaluate, stack_enforcement
+from .compliance.rules import MANDATORY, RULE_NAMES
+from .compliance.tfplan import render_tfplan
+from .compliance.waivers import WaiverError
+from .compliance.waivers import load as load_waivers
 from .core.problems import validation_lines
 from .testing import (
     DEFAULT_ACCOUNT_ID,
@@ -340,6 +347,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--format",
+        choices=("tree", "json", "tfplan"),
+        help="tree (default), json (= --json), or tfplan: the plan as `terraform show -json` "
+        "writes it, for Terraform scanners such as checkov",
+    )
+    parser.add_argument(
+        "--policy",
+        action="store_true",
+        help="run the PCI DSS policy pack's rules instead: one line per violation; exit 1 on "
+        "a mandatory violation not waived or a waiver that matches nothing",
+    )
+    parser.add_argument(
+        "--waivers",
+        help=f"waiver file for --policy (default: <project-dir>/{WAIVER_FILE} if present)",
+    )
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml")
     args = parser.parse_args(argv)
     try:
@@ -347,8 +370,37 @@ def main(argv: list[str] | None = None) -> int:
     except PlanError as err:
         print(f"error: {args.stack}: {err}", file=sys.stderr)
         return 2
-    print(render_json(plan) if args.json else render_tree(plan))
+    if args.policy:
+        return run_policy(plan, args.stack, Path(args.project_dir), args.waivers)
+    fmt = args.format or ("json" if args.json else "tree")
+    if fmt == "tfplan":
+        print(json.dumps(render_tfplan(plan, stack=args.stack), indent=1, default=str))
+    else:
+        print(render_json(plan) if fmt == "json" else render_tree(plan))
     return 0
+
+
+def run_policy(plan: Plan, stack: str, project_dir: Path, waiver_file: str | None) -> int:
+    """Print the policy report of ``plan`` (one line per violation, waiver stubs for the open
+    mandatory ones); 1 when it fails, 2 when the waiver file is invalid."""
+    project, config, _ = read_stack_config(project_dir.resolve(), stack)
+    path = Path(waiver_file) if waiver_file else project_dir / WAIVER_FILE
+    try:
+        waivers = load_waivers(path, RULE_NAMES) if waiver_file or path.exists() else None
+    except WaiverError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    report = evaluate(
+        plan,
+        stack=stack,
+        enforcement=stack_enforcement(stack, config, project),
+        waivers=waivers,
+    )
+    print("\n".join(report.lines()))
+    if report.failed and report.open and report.enforcement == MANDATORY:
+        print(f"\nwaiver stubs for {path} (review each; fix what is a real gap):")
+        print("\n".join(report.stubs()))
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Each step builds one group of children of the LandingZone, taking its :class:`Sc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -20,6 +20,14 @@ from ..core.problems import raise_problems
 from ..core.s3 import private_bucket
 from ..core.scope import Scope
 from .checks import check_global_events_route
+
+# the pack's rules and template live in conformance.py (re-exported here, where they were)
+from .conformance import CONFORMANCE_TEMPLATE_MAX_BYTES as CONFORMANCE_TEMPLATE_MAX_BYTES
+from .conformance import PCI_CONFORMANCE_RULES as PCI_CONFORMANCE_RULES
+from .conformance import ManagedRule, conformance_templates
+from .conformance import available as available_rules
+from .conformance import conformance_template as conformance_template
+from .conformance import render as render_conformance
 from .settings import (
     AlertSettings,
     BudgetSettings,
@@ -36,80 +44,10 @@ from .settings import (
     TrailSettings,
 )
 
-#: AWS managed Config rules of the PCI DSS conformance pack, with their parameters. A subset of
-#: AWS's "Operational Best Practices for PCI DSS" sample pack covering the services we run.
-PCI_CONFORMANCE_RULES: dict[str, dict[str, str]] = {
-    "ACCESS_KEYS_ROTATED": {"maxAccessKeyAge": "90"},
-    "CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED": {},
-    "CLOUD_TRAIL_ENCRYPTION_ENABLED": {},
-    "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED": {},
-    "CLOUDWATCH_LOG_GROUP_ENCRYPTED": {},
-    "CMK_BACKING_KEY_ROTATION_ENABLED": {},
-    "DB_INSTANCE_BACKUP_ENABLED": {},
-    "DMS_REPLICATION_NOT_PUBLIC": {},
-    "EC2_EBS_ENCRYPTION_BY_DEFAULT": {},
-    "EC2_IMDSV2_CHECK": {},
-    "ELASTICACHE_REPL_GRP_ENCRYPTED_AT_REST": {},
-    "ELASTICACHE_REPL_GRP_ENCRYPTED_IN_TRANSIT": {},
-    "ENCRYPTED_VOLUMES": {},
-    "GUARDDUTY_ENABLED_CENTRALIZED": {},
-    "IAM_PASSWORD_POLICY": {
-        "RequireUppercaseCharacters": "true",
-        "RequireLowercaseCharacters": "true",
-        "RequireSymbols": "true",
-        "RequireNumbers": "true",
-        "MinimumPasswordLength": "12",
-        "PasswordReusePrevention": "4",
-        "MaxPasswordAge": "90",
-    },
-    "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS": {},
-    "IAM_ROOT_ACCESS_KEY_CHECK": {},
-    "IAM_USER_UNUSED_CREDENTIALS_CHECK": {"maxCredentialUsageAge": "90"},
-    "INCOMING_SSH_DISABLED": {},
-    "KMS_CMK_NOT_SCHEDULED_FOR_DELETION": {},
-    "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS": {},
-    "MULTI_REGION_CLOUD_TRAIL_ENABLED": {},
-    "OPENSEARCH_ENCRYPTED_AT_REST": {},
-    "OPENSEARCH_NODE_TO_NODE_ENCRYPTION_CHECK": {},
-    "RDS_INSTANCE_PUBLIC_ACCESS_CHECK": {},
-    "RDS_SNAPSHOTS_PUBLIC_PROHIBITED": {},
-    "RDS_STORAGE_ENCRYPTED": {},
-    "ROOT_ACCOUNT_MFA_ENABLED": {},
-    "S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC": {},
-    "S3_BUCKET_PUBLIC_READ_PROHIBITED": {},
-    "S3_BUCKET_PUBLIC_WRITE_PROHIBITED": {},
-    "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED": {},
-    "S3_BUCKET_SSL_REQUESTS_ONLY": {},
-    "SECURITYHUB_ENABLED": {},
-    "VPC_DEFAULT_SECURITY_GROUP_CLOSED": {},
-    "VPC_FLOW_LOGS_ENABLED": {},
-}
-
 #: Where AWS Config writes under the trail bucket (``<prefix>/AWSLogs/<account>/Config/``).
 CONFIG_PREFIX = "config"
 #: Where CloudTrail writes under the trail bucket.
 TRAIL_PREFIX = "cloudtrail"
-
-#: AWS Config conformance packs accept a template body of at most this many bytes.
-CONFORMANCE_TEMPLATE_MAX_BYTES = 51_200
-
-
-def conformance_template(extra: list[str], excluded: list[str]) -> str:
-    """CloudFormation template (JSON is valid YAML) of the pack: built in code so nothing is
-    fetched at deploy time and a reviewer sees every rule."""
-    rules = {k: v for k, v in PCI_CONFORMANCE_RULES.items() if k not in excluded}
-    rules.update({r: {} for r in extra if r not in rules and r not in excluded})
-    resources: dict[str, Any] = {}
-    for identifier, params in sorted(rules.items()):
-        logical = "".join(part.capitalize() for part in identifier.split("_"))
-        props: dict[str, Any] = {
-            "ConfigRuleName": identifier.lower().replace("_", "-"),
-            "Source": {"Owner": "AWS", "SourceIdentifier": identifier},
-        }
-        if params:
-            props["InputParameters"] = params
-        resources[logical] = {"Type": "AWS::Config::ConfigRule", "Properties": props}
-    return json.dumps({"Resources": resources}, sort_keys=True, indent=1)
 
 
 def trail_name(scope: Scope) -> str:
@@ -601,15 +539,23 @@ def aws_config(
 ) -> None:
     """The Config recorder (unless Control Tower runs its own) and the PCI DSS pack."""
     status = _recorder(scope, cfg, key, bucket, bucket_policy) if cfg.manage_recorder else None
-    if cfg.conformance_pack:
-        body = conformance_template(cfg.extra_rules, cfg.excluded_rules)
+    if not cfg.conformance_pack:
+        return
+    packs = conformance_templates(cfg.extra_rules, cfg.excluded_rules)
+    for i, rules in enumerate(packs):
+        name = f"{scope.name}-pci-dss" + (f"-{i + 1}" if i else "")
         aws.cfg.ConformancePack(
-            f"{scope.name}-pci-dss",
-            name=f"{scope.name}-pci-dss",
-            template_body=body,
+            name,
+            name=name,
+            # a rule AWS does not offer in the region would fail the whole pack
+            template_body=scope.env.region.apply(_pack_template(rules)),
             # the pack's rules need a recorder running first
             opts=scope.opts(depends_on=[status] if status else None),
         )
+
+
+def _pack_template(rules: list[ManagedRule]) -> Callable[[str], str]:
+    return lambda region: render_conformance(available_rules(rules, region))
 
 
 def config_delivery_policy(
