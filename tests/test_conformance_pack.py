@@ -58,6 +58,9 @@ SERVICES_OF_MODULE: dict[str, set[str]] = {
     "s3": {"s3"},
     "secretsmanager": {"secretsmanager"},
     "securityhub": {"account"},
+    # AWS's rotation templates come from the Serverless Application Repository as a
+    # CloudFormation stack
+    "serverlessrepository": {"cloudformation"},
     "sns": {"sns"},
     "ssm": {"ssm"},
     "ssoadmin": set(),

@@ -630,7 +630,9 @@ def test_regions_newer_than_august_2022_deliver_logs_via_the_service_principal()
         )
 
     plan = run_offline(program, config={"aws:region": "ap-southeast-5"})
-    doc = json.loads(plan.of_type("aws:s3/bucketPolicy:BucketPolicy")[0].inputs["policy"])
+    # the ALB log bucket's policy (its access-log bucket has another): by name, not by order
+    policy = plan.named("loyalty-alb-logs", "aws:s3/bucketPolicy:BucketPolicy")
+    doc = json.loads(policy.inputs["policy"])
     deliver = next(s for s in doc["Statement"] if s["Effect"] == "Allow")
     assert deliver["Principal"] == {"Service": ELB_LOG_DELIVERY_SERVICE}
 

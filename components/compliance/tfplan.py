@@ -132,11 +132,15 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:kms/alias:Alias": "aws_kms_alias",
     "aws:kms/key:Key": "aws_kms_key",
     "aws:lambda/function:Function": "aws_lambda_function",
+    "aws:lambda/invocation:Invocation": "aws_lambda_invocation",
     "aws:lambda/permission:Permission": "aws_lambda_permission",
     "aws:lb/listener:Listener": "aws_lb_listener",
     "aws:lb/loadBalancer:LoadBalancer": "aws_lb",
     "aws:lb/targetGroup:TargetGroup": "aws_lb_target_group",
     "aws:mq/broker:Broker": "aws_mq_broker",
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (
+        "aws_serverlessapplicationrepository_cloudformation_stack"
+    ),
     "aws:mq/configuration:Configuration": "aws_mq_configuration",
     "aws:networkfirewall/firewall:Firewall": "aws_networkfirewall_firewall",
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": "aws_networkfirewall_firewall_policy",

@@ -38,6 +38,7 @@ PLATFORM_SERVICES = frozenset(
         "account",
         "acm",
         "autoscaling",
+        "cloudformation",
         "cloudwatch",
         "dms",
         "docdb",
