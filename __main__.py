@@ -117,6 +117,7 @@ def build_workload() -> None:
         on_prem=settings.hybrid.on_prem_networks,
         data_services=settings.data_tier.data_services(),
         dms_source_engines=settings.data_tier.dms_source_engines(),
+        dms_target_services=settings.data_tier.dms_target_services(),
         opts=in_account,
     )
 

@@ -71,6 +71,7 @@ from .hybrid_connectivity import HybridConnectivity, HybridConnectivitySettings
 from .landing_zone import LandingZone, LandingZoneSettings
 from .managed_data_tier import ManagedDataTier, ManagedDataTierSettings
 from .secure_vpc import (
+    EgressFirewallSettings,
     ExtraTier,
     NetworkPlan,
     NetworkRef,
@@ -85,6 +86,7 @@ __version__ = "0.2.0"
 __all__ = [
     "AppRef",
     "ComponentConfigError",
+    "EgressFirewallSettings",
     "ExtraTier",
     "HaAppTier",
     "HaAppTierSettings",

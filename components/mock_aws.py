@@ -367,6 +367,39 @@ def _ssm_association(c: Created) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _network_firewall(c: Created) -> tuple[str, dict[str, Any]]:
+    """A firewall: id = ARN; AWS places one endpoint (``vpce-``) in each mapped subnet and
+    reports it in the firewall's sync states (one per AZ, with the endpoint's attachment).
+    The AZ of each state is not derivable from a subnet id offline, so it is left out."""
+    name = c.named()
+    arn = c.arn("network-firewall", f"firewall/{name}")
+    states = [
+        {
+            "attachments": [
+                {
+                    "endpointId": f"vpce-{c.hex(salt=str(m.get('subnetId')))}",
+                    "subnetId": m.get("subnetId"),
+                    "status": "READY",
+                }
+            ]
+        }
+        for m in c.inputs.get("subnetMappings") or []
+    ]
+    return arn, {
+        "name": name,
+        "arn": arn,
+        "updateToken": c.uuid(),
+        "firewallStatuses": [{"syncStates": states}],
+    }
+
+
+def _firewall_rule_group(c: Created) -> tuple[str, dict[str, Any]]:
+    name = c.named()
+    kind = "stateful" if c.inputs.get("type") == "STATEFUL" else "stateless"
+    arn = c.arn("network-firewall", f"{kind}-rulegroup/{name}")
+    return arn, {"name": name, "arn": arn, "updateToken": c.uuid()}
+
+
 def _permission_set(c: Created) -> tuple[str, dict[str, Any]]:
     instance = str(c.inputs.get("instanceArn", "arn:aws:sso:::instance/ssoins-0"))
     arn = f"arn:aws:sso:::permissionSet/{instance.rsplit('/', 1)[-1]}/ps-{c.hex(16)}"
@@ -387,6 +420,20 @@ SHAPES: Mapping[str, Shape] = {
     "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
+    "aws:networkfirewall/firewall:Firewall": _network_firewall,
+    "aws:networkfirewall/ruleGroup:RuleGroup": _firewall_rule_group,
+    "aws:networkfirewall/firewallPolicy:FirewallPolicy": lambda c: (
+        (arn := c.arn("network-firewall", f"firewall-policy/{c.named()}")),
+        {"name": c.named(), "arn": arn, "updateToken": c.uuid()},
+    ),
+    "aws:networkfirewall/loggingConfiguration:LoggingConfiguration": lambda c: (
+        str(c.inputs.get("firewallArn")),
+        {},
+    ),
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": lambda c: (
+        str(c.inputs.get("policyName")),
+        {},
+    ),
     "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
     "aws:ec2/launchTemplate:LaunchTemplate": lambda c: (
         (lt := f"lt-{c.hex()}"),

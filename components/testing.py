@@ -497,12 +497,14 @@ def stub_network(plan: NetworkPlan, name: str = "net") -> NetworkRef:
     def out(kind: str, key: str) -> pulumi.Output[str]:
         return pulumi.Output.from_input(stub_id(kind, key))
 
-    azs = plan.availability_zones
+    def by_az(kind: str, tier: str) -> dict[str, pulumi.Output[str]]:
+        return {az: out(kind, f"{name}-{tier}-{az}") for az in plan.tier_azs(tier)}
+
     return NetworkRef(
         plan=plan,
         vpc_id=out("vpc", name),
-        subnet_ids={t: {az: out("subnet", f"{name}-{t}-{az}") for az in azs} for t in plan.tiers},
-        route_table_ids={t: {az: out("rtb", f"{name}-{t}-{az}") for az in azs} for t in plan.tiers},
+        subnet_ids={t: by_az("subnet", t) for t in plan.tiers},
+        route_table_ids={t: by_az("rtb", t) for t in plan.tiers},
         endpoint_security_group_id=out("sg", f"{name}-endpoints"),
         db_subnet_group_name=pulumi.Output.from_input(f"{name}-db"),
         docdb_subnet_group_name=pulumi.Output.from_input(f"{name}-docdb"),

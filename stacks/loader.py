@@ -91,6 +91,7 @@ def preflight(settings: StackSettings, pre_shared_keys: PreSharedKeys) -> Stack:
             on_prem=settings.hybrid.on_prem_networks,
             data_services=data.data_services(),
             dms_source_engines=data.dms_source_engines(),
+            dms_target_services=data.dms_target_services(),
             region=settings.region,
         )
         # the network's on-prem ranges are hybrid.onPremNetworks: shown under that key

@@ -36,6 +36,7 @@ from components.core.settings import (
     TagKey,
     TagValue,
     check_extra_tags,
+    check_organization_id,
 )
 from components.secure_vpc.plan import REGION_AZ_LETTERS
 
@@ -135,6 +136,14 @@ class StackSettings(SettingsModel):
         default=None,
         description="Target account (id, optional deploy role). Required in prod.",
     )
+    organization_id: str | None = Field(
+        default=None,
+        description=(
+            "AWS Organizations id (`o-...`) of the organization the account belongs to: the "
+            "VPC endpoint policies admit only its principals and resources. Unset: only this "
+            "stack's own account (a workload stack cannot look the organization up)."
+        ),
+    )
     other_environment_cidrs: dict[str, str] = Field(
         default_factory=dict,
         description=(
@@ -189,6 +198,11 @@ class StackSettings(SettingsModel):
     @classmethod
     def _extra_tags(cls, value: dict[str, str]) -> dict[str, str]:
         return check_extra_tags(value)
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        return check_organization_id(value)
 
     @field_validator("other_environment_cidrs")
     @classmethod
@@ -308,6 +322,7 @@ class StackSettings(SettingsModel):
             owner=self.owner,
             data_classification=self.data_classification,
             extra_tags=self.extra_tags,
+            organization_id=self.organization_id,
             administrators=[
                 *(
                     [self.account.deploy_role_arn]

@@ -36,7 +36,15 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
 NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 VPN = "aws:ec2/vpnConnection:VpnConnection"
+ROUTE = "aws:ec2/route:Route"
+SUBNET = "aws:ec2/subnet:Subnet"
+FIREWALL = "aws:networkfirewall/firewall:Firewall"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 EPHEMERAL = (1024, 65535)
+#: The RDP port: no NACL entry admits it from outside the VPC, so the answers from there
+#: arrive on the ephemeral range without it (a NAT gateway that picks 3389 as a source port,
+#: 1 in 64,512 connections, gets no answer and the client retries from another port).
+RDP = 3389
 
 #: the KMS operations CloudWatch Logs performs with a log group's key
 #: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
@@ -217,7 +225,12 @@ class Entry:
 
     @property
     def is_return(self) -> bool:
-        return self.protocol == "tcp" and self.ports == EPHEMERAL
+        """An entry for the answers: the ephemeral range, or one of its parts around RDP."""
+        return self.protocol == "tcp" and self.ports in (
+            EPHEMERAL,
+            (1024, RDP - 1),
+            (RDP + 1, 65535),
+        )
 
 
 def entries(plan: Plan) -> Iterator[Entry]:
@@ -268,9 +281,14 @@ def test_every_flow_a_nacl_admits_has_its_return_path(plan: Plan) -> None:
     problems: list[str] = []
 
     def has(acl: str, egress: bool, cidr: ipaddress.IPv4Network, ports: tuple[int, int]) -> bool:
-        return any(
-            e.acl == acl and e.egress == egress and e.admits(cidr, ports) for e in all_entries
-        )
+        """Whether the entries of one direction together admit every port of ``ports`` from
+        ``cidr`` (the RDP port excepted for the answers: none comes back on it)."""
+        matching = [e for e in all_entries if e.acl == acl and e.egress == egress]
+        needed = [p for p in range(ports[0], ports[1] + 1) if not (ports == EPHEMERAL and p == RDP)]
+        spans = [e.ports for e in matching if e.admits(cidr, (e.ports[0], e.ports[0]))]
+        if any(e.protocol == "-1" and cidr.subnet_of(e.cidr) for e in matching):
+            return True
+        return all(any(lo <= p <= hi for lo, hi in spans) for p in needed)
 
     def tier_behind(cidr: ipaddress.IPv4Network) -> str | None:
         """The NACL of the one tier whose subnets ``cidr`` covers (None: none or several)."""
@@ -294,3 +312,355 @@ def test_every_flow_a_nacl_admits_has_its_return_path(plan: Plan) -> None:
             if not has(peer, e.egress, mine, EPHEMERAL):
                 problems.append(f"{e.name}: the peer tier's NACL blocks the answer to {mine}")
     assert not problems, "\n".join(problems)
+
+
+# --- packets along the routes: egress through the firewall, and back the same way ------------
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A packet on the wire between two subnets (or the internet, ``None``)."""
+
+    leaving: str | None  # subnet name
+    entering: str | None
+    src: ipaddress.IPv4Address
+    dst: ipaddress.IPv4Address
+    port: int  # destination port
+
+
+class Vpc:
+    """The routes and NACLs of a plan's VPC, as AWS forwards a packet: the most specific
+    route of the sending subnet's table; a firewall endpoint forwards by its own subnet's
+    table; a NAT gateway replaces the source with its own address on the way out and
+    restores the destination on the way back.
+    https://docs.aws.amazon.com/vpc/latest/userguide/route-tables-priority.html"""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        (vpc,) = plan.every("aws:ec2/vpc:Vpc")
+        self.cidr = ipaddress.ip_network(vpc.inputs["cidrBlock"])
+        self.subnets = {
+            s.name: (ipaddress.ip_network(s.inputs["cidrBlock"]), s.outputs["id"])
+            for s in plan.every(SUBNET)
+        }
+        by_subnet_id = {sid: name for name, (_, sid) in self.subnets.items()}
+        self.table_of = {
+            by_subnet_id[a.inputs["subnetId"]]: a.inputs["routeTableId"]
+            for a in plan.every("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        }
+        self.nacl_of = {
+            by_subnet_id[a.inputs["subnetId"]]: a.inputs["networkAclId"]
+            for a in plan.every("aws:ec2/networkAclAssociation:NetworkAclAssociation")
+        }
+        self.routes: dict[str, list[tuple[ipaddress.IPv4Network, str, str]]] = {}
+        for r in plan.every(ROUTE):
+            i = r.inputs
+            kind = next(k for k in ("gatewayId", "natGatewayId", "vpcEndpointId") if i.get(k))
+            self.routes.setdefault(i["routeTableId"], []).append(
+                (ipaddress.ip_network(i["destinationCidrBlock"]), kind, i[kind])  # type: ignore[arg-type]
+            )
+        self.nat_subnet = {
+            n.outputs["id"]: by_subnet_id[n.inputs["subnetId"]]
+            for n in plan.of_type("aws:ec2/natGateway:NatGateway")
+        }
+        self.endpoint_subnet = {
+            a["endpointId"]: by_subnet_id[a["subnetId"]]
+            for f in plan.of_type(FIREWALL)
+            for state in f.outputs["firewallStatuses"][0]["syncStates"]
+            for a in state["attachments"]
+        }
+        self.entries = list(entries(plan))
+
+    def host(self, subnet: str, n: int = 10) -> ipaddress.IPv4Address:
+        return self.subnets[subnet][0].network_address + n
+
+    def subnet_of(self, ip: ipaddress.IPv4Address) -> str | None:
+        return next((n for n, (c, _) in self.subnets.items() if ip in c), None)
+
+    def next_hop(self, subnet: str, dst: ipaddress.IPv4Address) -> tuple[str, str]:
+        """(kind, target) of the most specific route for ``dst`` in ``subnet``'s table."""
+        candidates = [(self.cidr, "local", "local")] + [
+            r for r in self.routes.get(self.table_of[subnet], []) if dst in r[0]
+        ]
+        candidates = [c for c in candidates if dst in c[0]]
+        if not candidates:
+            return "blackhole", ""
+        _, kind, target = max(candidates, key=lambda c: c[0].prefixlen)
+        return kind, target
+
+    def send(
+        self, subnet: str, src: ipaddress.IPv4Address, dst: ipaddress.IPv4Address, port: int
+    ) -> list[Hop]:
+        """The hops of a packet from a host in ``subnet`` to ``dst``:``port`` until it reaches
+        ``dst``'s subnet or leaves through the internet gateway (NAT: its source becomes the
+        NAT's address, here the NAT subnet's host .5)."""
+        hops: list[Hop] = []
+        current: str = subnet
+        for _ in range(6):
+            kind, target = self.next_hop(current, dst)
+            if kind == "blackhole":
+                hops.append(Hop(current, "blackhole", src, dst, port))
+                return hops
+            if kind == "local":
+                hops.append(Hop(current, self.subnet_of(dst), src, dst, port))
+                return hops
+            if kind == "gatewayId":
+                hops.append(Hop(current, None, src, dst, port))
+                return hops
+            following = (self.nat_subnet if kind == "natGatewayId" else self.endpoint_subnet)[
+                target
+            ]
+            hops.append(Hop(current, following, src, dst, port))
+            if kind == "natGatewayId":
+                src = self.host(following, 5)
+            current = following
+        raise AssertionError(f"routing loop from {subnet} to {dst}")
+
+    def refused(self, hops: list[Hop]) -> list[str]:
+        """The NACL crossings of ``hops`` that no entry admits (TCP, stateless: each hop
+        leaves one subnet's NACL outbound and enters the next one's inbound)."""
+        problems: list[str] = []
+
+        def admitted(subnet: str, egress: bool, peer: ipaddress.IPv4Address, port: int) -> bool:
+            acl = self.nacl_of[subnet]
+            host = ipaddress.ip_network(f"{peer}/32")
+            return any(
+                e.acl == acl and e.egress == egress and e.admits(host, (port, port))
+                for e in self.entries
+            )
+
+        for hop in hops:
+            if hop.leaving and not admitted(hop.leaving, True, hop.dst, hop.port):
+                problems.append(f"{hop.leaving} NACL refuses out to {hop.dst}:{hop.port}")
+            if (
+                hop.entering
+                and hop.entering != "blackhole"
+                and not admitted(hop.entering, False, hop.src, hop.port)
+            ):
+                problems.append(f"{hop.entering} NACL refuses in from {hop.src}:{hop.port}")
+        return problems
+
+
+PARTNER = ipaddress.ip_address("203.0.113.10")  # an allowed partner's address (TEST-NET-3)
+
+
+def firewall_subnets(hops: list[Hop]) -> list[str]:
+    return [h.entering for h in hops if h.entering and "-firewall-" in h.entering]
+
+
+def test_app_egress_crosses_its_azs_firewall_then_nat_and_comes_back_the_same_way(
+    prod_plan: Plan,
+) -> None:
+    """app subnet -> firewall endpoint -> NAT gateway -> internet gateway, and the answer
+    back through the same endpoint (the distributed deployment model with a NAT gateway:
+    https://docs.aws.amazon.com/network-firewall/latest/developerguide/arch-igw-ngw.html;
+    the firewall must see both directions of a flow); every NACL on the way admits it."""
+    vpc = Vpc(prod_plan)
+    for az in "abc":
+        app = vpc.host(f"prod-app-{az}")
+        out = vpc.send(f"prod-app-{az}", app, PARTNER, 443)
+        assert [h.entering for h in out] == [f"prod-firewall-{az}", f"prod-public-{az}", None]
+        nat = out[-1].src
+        # the answer: internet -> the NAT (translated port), then to the instance's port
+        arrival = Hop(None, f"prod-public-{az}", PARTNER, nat, 50_000)
+        answer = [arrival, *vpc.send(f"prod-public-{az}", PARTNER, app, 40_000)]
+        assert [h.entering for h in answer] == [
+            f"prod-public-{az}",
+            f"prod-firewall-{az}",
+            f"prod-app-{az}",
+        ]
+        assert firewall_subnets(out) == firewall_subnets(answer), "asymmetric"
+        assert vpc.refused(out) == [] and vpc.refused(answer) == []
+
+
+def test_load_balancers_reach_their_targets_symmetrically_through_the_firewall(
+    prod_plan: Plan,
+) -> None:
+    """The NAT's public subnet routes its AZ's app subnet through the firewall endpoint
+    (for the answers the NAT forwards), so its load balancer nodes' requests to that subnet
+    cross it too: their answers must cross the same endpoint (AWS supports no asymmetric
+    routing through a middlebox: https://docs.aws.amazon.com/vpc/latest/userguide/gateway-route-tables.html),
+    and every NACL on both ways must admit them."""
+    vpc = Vpc(prod_plan)
+    for lb_az in "abc":
+        for target_az in "abc":
+            lb, target = vpc.host(f"prod-public-{lb_az}"), vpc.host(f"prod-app-{target_az}")
+            request = vpc.send(f"prod-public-{lb_az}", lb, target, 8080)
+            answer = vpc.send(f"prod-app-{target_az}", target, lb, 40_000)
+            assert firewall_subnets(request) == firewall_subnets(answer), (lb_az, target_az)
+            assert vpc.refused(request) == [] and vpc.refused(answer) == [], (lb_az, target_az)
+
+
+def test_nonprod_app_hosts_have_no_path_to_the_internet(nonprod_plan: Plan) -> None:
+    """Without NAT gateways the app tier reaches AWS through the VPC endpoints only."""
+    vpc = Vpc(nonprod_plan)
+    for az in "ab":
+        hops = vpc.send(f"nonprod-app-{az}", vpc.host(f"nonprod-app-{az}"), PARTNER, 443)
+        assert hops[-1].entering == "blackhole", hops
+
+
+def test_routes_inside_the_vpc_name_a_whole_subnet(plan: Plan) -> None:
+    """A route more specific than the local route must have a whole subnet's CIDR as its
+    destination (and a middlebox endpoint as its target), or AWS refuses it.
+    https://docs.aws.amazon.com/vpc/latest/userguide/gateway-route-tables.html"""
+    vpc = Vpc(plan)
+    cidrs = {c for c, _ in vpc.subnets.values()}
+    for route in plan.every(ROUTE):
+        destination = ipaddress.ip_network(route.inputs["destinationCidrBlock"])
+        if destination.subnet_of(vpc.cidr):  # type: ignore[arg-type]
+            assert destination in cidrs, route.name
+            assert route.inputs.get("vpcEndpointId"), route.name
+
+
+def test_no_nacl_entry_admits_an_administrative_port_from_outside_the_vpc(plan: Plan) -> None:
+    """Security Hub EC2.21 (PCI DSS 1.3.1): no NACL ingress from 0.0.0.0/0 to 22 or 3389;
+    here from no address outside the VPC (the internet, the on-prem ranges).
+    https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-21"""
+    vpc = Vpc(plan).cidr
+    inbound = [e for e in entries(plan) if not e.egress and not e.cidr.subnet_of(vpc)]  # type: ignore[arg-type]
+    assert inbound
+    for entry in inbound:
+        assert entry.protocol == "tcp", entry.name
+        assert not any(entry.ports[0] <= p <= entry.ports[1] for p in (22, RDP)), entry.name
+
+
+# --- endpoint policies, as IAM evaluates them -------------------------------------------------
+
+
+def endpoint_policies(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Service (the part after com.amazonaws.<region>.) -> the endpoint's policy."""
+    import json
+
+    return {
+        e.inputs["serviceName"].split(".", 3)[3]: json.loads(e.inputs["policy"])
+        for e in plan.every(ENDPOINT)
+    }
+
+
+def caller(account: str, resource_account: str, **more: str) -> dict[str, str]:
+    return {"aws:PrincipalAccount": account, "aws:ResourceAccount": resource_account, **more}
+
+
+def test_every_endpoint_admits_only_the_stacks_principals_on_its_resources(plan: Plan) -> None:
+    """A VPC endpoint policy is a resource policy evaluated with the request's
+    aws:PrincipalAccount / aws:ResourceAccount (or the Org ID keys): the instance roles of
+    the stack's account reach their own resources; keys of another account cannot use the
+    endpoint, and the stack's roles cannot reach another account's resources through it.
+    https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html"""
+    own = prod_or_nonprod_account(plan)
+    policies = endpoint_policies(plan)
+    assert set(policies) >= {"s3", "ssm", "ssmmessages", "ec2messages", "kms", "logs"}
+    for service, policy in policies.items():
+        action = f"{service.split('-')[0]}:Any"
+        assert allows(policy, Request(action, context=caller(own, own))), service
+        assert not allows(policy, Request(action, context=caller("999999999999", own))), service
+        assert not allows(policy, Request(action, context=caller(own, "999999999999"))), service
+
+
+def prod_or_nonprod_account(plan: Plan) -> str:
+    (vpc,) = plan.every("aws:ec2/vpc:Vpc")
+    return str(vpc.outputs["arn"]).split(":")[4]
+
+
+def test_the_hosts_install_packages_and_agents_through_the_s3_endpoint(plan: Plan) -> None:
+    """dnf on Amazon Linux 2023 reads the region's al2023-repos-<region>-de612dc2 bucket, the
+    SSM Agent and CloudWatch agent their own AWS buckets, without the instance's credentials
+    (https://docs.aws.amazon.com/systems-manager/latest/userguide/ssm-agent-minimum-s3-permissions.html);
+    the endpoint admits exactly those reads, not writes, not another region's buckets."""
+    policy = endpoint_policies(plan)["s3"]
+    region = "ap-southeast-1"
+    for bucket in (
+        f"al2023-repos-{region}-de612dc2",
+        f"aws-ssm-{region}",
+        f"amazon-ssm-packages-{region}",
+        f"{region}-birdwatcher-prod",
+        f"patch-baseline-snapshot-{region}",
+        f"amazoncloudwatch-agent-{region}",
+    ):
+        assert allows(policy, Request("s3:GetObject", resource=f"arn:aws:s3:::{bucket}/k")), bucket
+        assert not allows(policy, Request("s3:PutObject", resource=f"arn:aws:s3:::{bucket}/k"))
+    other = "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/k"
+    assert not allows(policy, Request("s3:GetObject", resource=other))
+    anyone = "arn:aws:s3:::someone-elses-bucket/k"
+    assert not allows(policy, Request("s3:PutObject", resource=anyone))
+
+
+def test_with_the_organizations_id_the_endpoints_admit_the_organization(
+    stack_plan: StackPlanner,
+) -> None:
+    """organizationId set: the org's principals on the org's resources
+    (aws:PrincipalOrgID, aws:ResourceOrgID); S3 still only the stack's own account's
+    buckets."""
+    plan = stack_plan("prod", {"organizationId": "o-a1b2c3d4e5"})
+    org = {"aws:PrincipalOrgID": "o-a1b2c3d4e5", "aws:ResourceOrgID": "o-a1b2c3d4e5"}
+    policies = endpoint_policies(plan)
+    assert allows(policies["kms"], Request("kms:Decrypt", context=org))
+    assert not allows(
+        policies["kms"], Request("kms:Decrypt", context={**org, "aws:PrincipalOrgID": "o-b"})
+    )
+    log_archive = {**org, "aws:ResourceAccount": "444455556666"}
+    assert not allows(
+        policies["s3"], Request("s3:PutObject", resource="arn:aws:s3:::x/k", context=log_archive)
+    )
+
+
+def test_the_firewalls_logs_can_be_delivered_and_encrypted(prod_plan: Plan) -> None:
+    """Network Firewall logs to CloudWatch Logs go through the log delivery service, which
+    the log group's resource policy must admit (for this account's sources), and CloudWatch
+    Logs encrypts them with the group's key.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-CloudWatchLogs.html"""
+    import json
+
+    policy = prod_plan.named(
+        "prod-firewall-logs", "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
+    )
+    document = json.loads(policy.inputs["policyDocument"])
+    (logging,) = prod_plan.every("aws:networkfirewall/loggingConfiguration:LoggingConfiguration")
+    names = [
+        d["logDestination"]["logGroup"]
+        for d in logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
+    ]
+    assert len(names) == 2
+    for name in names:
+        (group,) = [g for g in prod_plan.every(LOG_GROUP) if g.outputs["name"] == name]
+        account, region = account_and_region(prod_plan, group.outputs["arn"])
+        stream = f"{group.outputs['arn']}:log-stream:firewall"
+        delivery = Request(
+            "logs:PutLogEvents",
+            resource=stream,
+            principal={"Service": "delivery.logs.amazonaws.com"},
+            context={
+                "aws:SourceAccount": account,
+                "aws:SourceArn": f"arn:aws:logs:{region}:{account}:delivery-source:x",
+            },
+        )
+        assert allows(document, delivery), name
+        stranger = Request(
+            "logs:PutLogEvents",
+            resource=stream,
+            principal={"Service": "delivery.logs.amazonaws.com"},
+            context={"aws:SourceAccount": "999999999999"},
+        )
+        assert not allows(document, stranger), "confused deputy"
+        assert logs_may_use_key_for(prod_plan, group) == [], name
+
+
+def test_the_data_tier_admits_only_its_stores_ports_never_every_protocol(plan: Plan) -> None:
+    """The data tier's NACL: TCP only; from the app tier each store's port; between its own
+    subnets only what DMS writes to (prod: PostgreSQL and DocumentDB; nonprod: nothing). The
+    stores replicate on their services' own networks (docs/secure-vpc.md#data-tier)."""
+    vpc = Vpc(plan)
+    data_acl = next(acl for name, acl in vpc.nacl_of.items() if "-data-" in name)
+    blocks = list(ipaddress.ip_network(plan.stack_outputs["vpcCidr"]).subnets(prefixlen_diff=3))
+    found: dict[ipaddress.IPv4Network, set[int]] = {blocks[1]: set(), blocks[2]: set()}
+    data_entries = [e for e in entries(plan) if e.acl == data_acl]
+    assert data_entries
+    for entry in data_entries:
+        assert entry.protocol == "tcp", entry.name
+        if entry.egress or entry.is_return or entry.cidr not in found:
+            continue
+        found[entry.cidr].add(entry.ports[0])  # type: ignore[index]
+    stores = {5432, 27017, 6379, 5671, 443}
+    assert found[blocks[1]] == stores
+    is_prod = any(r.name == "prod-data" for r in plan.every(NACL))
+    assert found[blocks[2]] == ({5432, 27017} if is_prod else set())

@@ -72,9 +72,10 @@ def test_nonprod_gets_cheaper_defaults_and_prod_the_secure_ones() -> None:
     nonprod = settings_from_config(nonprod_config).network
     assert (nonprod.availability_zones, nonprod.nat_gateways, nonprod.flow_log_retention_days) == (
         ["a", "b"],
-        "Single",
+        "None",
         90,
     )
+    assert nonprod.egress_firewall.log_retention_days == 90
     bare_prod = settings_from_config(
         {
             "payments-platform:environment": "prod",
@@ -91,8 +92,11 @@ def test_nonprod_gets_cheaper_defaults_and_prod_the_secure_ones() -> None:
             ),
         }
     ).network
-    assert (bare_prod.availability_zones, bare_prod.nat_gateways) == (["a", "b", "c"], "OnePerAz")
+    # no internet egress unless asked for (then through the egress firewall)
+    assert (bare_prod.availability_zones, bare_prod.nat_gateways) == (["a", "b", "c"], "None")
     assert bare_prod.flow_log_retention_days == 365
+    assert bare_prod.egress_firewall.enabled is True
+    assert bare_prod.egress_firewall.log_retention_days == 365
 
 
 def test_an_explicit_nonprod_value_wins_over_the_nonprod_default() -> None:

@@ -45,7 +45,8 @@ def test_the_vpc_example_gets_the_nonprod_network_by_itself(vpc_only: Plan) -> N
     assert {s.name for s in subnets} == {
         f"cards-{tier}-{az}" for tier in ("public", "app", "data") for az in "ab"
     }
-    assert len(vpc_only.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    # no internet egress unless the program asks for NAT (VPC endpoints only)
+    assert vpc_only.of_type("aws:ec2/natGateway:NatGateway") == []
     tags = vpc_only.named("cards", "aws:ec2/vpc:Vpc").inputs["tags"]
     assert tags["project"] == "cards-network" and tags["owner"] == "cards-team"
 
@@ -107,9 +108,10 @@ def test_bad_settings_in_a_team_program_exit_2_with_one_line_per_problem(
     assert main(["dev", "--project-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "error: dev: SecureVpc('team'): invalid configuration"
-    assert err[1].startswith("  - settings.availability_zones: prod spans at least 2 AZs")
-    assert err[2].startswith("  - settings.nat_gateways: prod uses OnePerAz")
-    assert len(err) == 3
+    assert err[1].startswith("  - settings.egress_firewall.allowed_domains: is empty")
+    assert err[2].startswith("  - settings.availability_zones: prod spans at least 2 AZs")
+    assert err[3].startswith("  - settings.nat_gateways: prod uses OnePerAz")
+    assert len(err) == 4
 
 
 def test_a_bad_value_in_a_team_program_exits_2_naming_the_field(

@@ -50,6 +50,8 @@ IN_PLACE_ON_GROWTH: dict[str, set[str]] = {
     "aws:iam/rolePolicy:RolePolicy": {"policy"},
     # the dashboard body lists whatever the stack contains (PutDashboard)
     "aws:cloudwatch/dashboard:Dashboard": {"dashboardBody"},
+    # the egress firewall gains an endpoint in the new AZ's firewall subnet (AssociateSubnets)
+    "aws:networkfirewall/firewall:Firewall": {"subnetMappings"},
 }
 
 #: Inputs whose change makes the provider replace the resource (ForceNew / RequiresReplace in
@@ -82,6 +84,18 @@ REPLACED_ON_CHANGE: dict[str, set[str] | None] = {
         "ipv6Native",
         "outpostArn",
     },
+    # aws_route: the table and the destination are ForceNew; the target (gateway, NAT,
+    # endpoint) is replaced in place (ReplaceRoute) (internal/service/ec2/vpc_route.go)
+    "aws:ec2/route:Route": {
+        "routeTableId",
+        "destinationCidrBlock",
+        "destinationIpv6CidrBlock",
+        "destinationPrefixListId",
+    },
+    # aws_networkfirewall_firewall: name and vpc_id; aws_networkfirewall_rule_group: name,
+    # type and capacity (internal/service/networkfirewall/firewall.go, rule_group.go)
+    "aws:networkfirewall/firewall:Firewall": {"name", "vpcId"},
+    "aws:networkfirewall/ruleGroup:RuleGroup": {"name", "type", "capacity"},
 }
 PEER_KINDS = ("cidrIpv4", "cidrIpv6", "referencedSecurityGroupId", "prefixListId")
 
@@ -289,13 +303,19 @@ def test_widening_the_app_ports_replaces_only_their_nacl_entries_under_new_numbe
     growth = compare(before, redeploy(stack, widen_app_ports(config_of(stack)), before))
     assert not growth.problems, "\n".join(growth.problems)
     assert growth.added == []
-    assert sorted(growth.renumbered) == [
-        f"{stack}-app-in-app-app",
-        f"{stack}-app-in-app-onprem-hcm-dc-apps",
-        f"{stack}-app-in-app-onprem-hcm-dc-db",
-        f"{stack}-app-in-app-public",
-        f"{stack}-public-out-app-app",
-    ]
+    # prod's egress firewall passes the load balancers' traffic to their targets too
+    firewall = ["firewall-in-app-public", "firewall-out-app-app"] if stack == "prod" else []
+    assert sorted(growth.renumbered) == sorted(
+        f"{stack}-{entry}"
+        for entry in [
+            "app-in-app-app",
+            "app-in-app-onprem-hcm-dc-apps",
+            "app-in-app-onprem-hcm-dc-db",
+            "app-in-app-public",
+            "public-out-app-app",
+            *firewall,
+        ]
+    )
     assert growth.replaced == [f"{NACL_RULE} {name}" for name in growth.renumbered]
 
 
@@ -322,6 +342,35 @@ def vpc(cidr: str = "10.20.0.0/16", app_ports: str = "8080") -> Callable[[], Non
         )
         and None
     )
+
+
+def firewalled_vpc(azs: list[str]) -> Callable[[], None]:
+    return lambda: (
+        SecureVpc(
+            "net",
+            SecureVpcSettings(
+                vpc_cidr="10.20.0.0/16",
+                availability_zones=azs,
+                nat_gateways="OnePerAz",
+                egress_firewall={"allowed_domains": [".partner.example"]},  # type: ignore[arg-type]
+            ),
+            context=StackContext(environment="prod"),
+        )
+        and None
+    )
+
+
+def test_adding_an_az_to_a_firewalled_vpc_replaces_nothing() -> None:
+    """The new AZ gets its subnets, NAT, firewall subnet and endpoint (the firewall's
+    subnet mappings grow in place) and its routes; every existing route keeps its table,
+    destination and target."""
+    growth = compare(
+        run_offline(firewalled_vpc(["a", "b"])), run_offline(firewalled_vpc(["a", "b", "c"]))
+    )
+    assert not growth.problems, "\n".join(growth.problems)
+    assert not growth.replaced, growth.replaced
+    for name in ("net-firewall-c", "net-app-c-default", "net-public-c-to-app-c", "net-nat-c"):
+        assert name in growth.added, name
 
 
 def test_the_comparison_catches_a_replaced_subnet() -> None:

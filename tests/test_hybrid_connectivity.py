@@ -461,6 +461,7 @@ TUNNEL2 = "tunnel2_inside_cidr"
             "on_prem_networks.dc.cidr",
         ),
         (hybrid(routePropagationTiers=["app", "public"]), "route_propagation_tiers"),
+        (hybrid(routePropagationTiers=["app", "firewall"]), "route_propagation_tiers"),
         (hybrid(routePropagationTiers=["app", "app"]), "route_propagation_tiers"),
         (hybrid(tunnelLogRetentionDays=100), "tunnel_log_retention_days"),
         (hybrid(customer_gatewayz={}), "customer_gatewayz"),

@@ -160,6 +160,7 @@ def network_plan(
         dms_source_engines=(
             settings.dms_source_engines() if dms_source_engines is None else dms_source_engines
         ),
+        dms_target_services=settings.dms_target_services(),
     )
 
 
@@ -200,6 +201,7 @@ def build(
                 on_prem=ON_PREM,
                 data_services=settings.data_services(),
                 dms_source_engines=settings.dms_source_engines(),
+                dms_target_services=settings.dms_target_services(),
             ).ref
         else:
             plan = network_plan(settings, **network)

@@ -36,7 +36,7 @@ def test_tree_shows_components_resources_and_settings(nonprod_plan: Plan) -> Non
         assert f"+ nonprod (payments:index:{component}," in out
     assert "+ loyalty (payments:index:HaAppTier," in out
     assert "- nonprod-data-a (Subnet) cidrBlock=10.20.64.0/22" in out
-    assert "natGatewayId=<nonprod-nat-a>" in out  # references shown by name
+    assert "gatewayId=<nonprod-igw>" in out  # references shown by name
     assert "resources to create:" in out
 
 

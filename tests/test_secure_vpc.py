@@ -30,6 +30,8 @@ NACL = "aws:ec2/networkAcl:NetworkAcl"
 NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 NACL_ASSOC = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
 NAT = "aws:ec2/natGateway:NatGateway"
+FIREWALL = "aws:networkfirewall/firewall:Firewall"
+ANY = "0.0.0.0/0"
 
 ON_PREM = {
     "hcm-dc-apps": OnPremNetwork(cidr="172.16.0.0/20", nacl_slot=1),
@@ -44,6 +46,8 @@ def plan_vpc(
     on_prem: Any = None,
     data_services: Iterable[str] = (),
     dms_source_engines: Iterable[str] = (),
+    dms_target_services: Iterable[str] = (),
+    organization_id: str | None = None,
     monitor: RecordingMonitor | None = None,
     **settings: Any,
 ) -> Plan:
@@ -51,23 +55,26 @@ def plan_vpc(
         SecureVpc(
             name,
             SecureVpcSettings(**settings),
-            context=StackContext(environment=environment),  # type: ignore[arg-type]
+            context=StackContext(
+                environment=environment,  # type: ignore[arg-type]
+                organization_id=organization_id,
+            ),
             on_prem=on_prem,
             data_services=data_services,
             dms_source_engines=dms_source_engines,
+            dms_target_services=dms_target_services,
         )
 
     return run_offline(program, monitor=monitor)
 
 
+#: The egress of a VPC with NAT gateways: through the firewall, to these domains only.
+EGRESS = {"allowed_domains": ["api.partner.example.com", ".acquirer.example.net"]}
+
+
 @pytest.fixture(scope="module")
 def prod() -> Plan:
-    return plan_vpc(
-        on_prem=ON_PREM,
-        on_prem_access=["app"],
-        data_services=["postgres", "documentdb", "redis", "rabbitmq", "opensearch"],
-        dms_source_engines=["postgres", "mongodb"],
-    )
+    return plan_vpc(**PROD_VPC)
 
 
 def tier_of(resource: Registered) -> str:
@@ -88,11 +95,13 @@ def route_tables_of_tier(plan: Plan, tier: str) -> set[Any]:
     }
 
 
-def test_three_tiers_in_every_az(prod: Plan) -> None:
+def test_three_tiers_and_the_firewall_tier_in_every_az(prod: Plan) -> None:
     subnets = {(tier_of(s), s.inputs["availabilityZone"]) for s in prod.of_type(SUBNET)}
-    assert subnets == {
-        (tier, f"ap-southeast-1{az}") for tier in ("public", "app", "data") for az in "abc"
-    }
+    tiers = ("public", "app", "data", "firewall")
+    assert subnets == {(tier, f"ap-southeast-1{az}") for tier in tiers for az in "abc"}
+    assert {(tier_of(s), s.inputs["availabilityZone"]) for s in plan_vpc().of_type(SUBNET)} == {
+        (tier, f"ap-southeast-1{az}") for tier in tiers[:3] for az in "abc"
+    }, "no firewall tier without NAT"
 
 
 def test_no_data_subnet_routes_to_a_nat_or_internet_gateway(prod: Plan) -> None:
@@ -103,13 +112,34 @@ def test_no_data_subnet_routes_to_a_nat_or_internet_gateway(prod: Plan) -> None:
             pytest.fail(f"data route table has route {route.name}: {route.inputs}")
 
 
-def test_app_subnets_egress_through_their_own_azs_nat(prod: Plan) -> None:
-    for route in prod.every(ROUTE):
+def endpoint_subnet(plan: Plan, endpoint_id: str) -> str:
+    """The name of the firewall subnet holding firewall endpoint ``endpoint_id``."""
+    (firewall,) = plan.every(FIREWALL)
+    for state in firewall.outputs["firewallStatuses"][0]["syncStates"]:
+        for attachment in state["attachments"]:
+            if attachment["endpointId"] == endpoint_id:
+                return by_id(plan, attachment["subnetId"]).name
+    raise AssertionError(f"{endpoint_id} is no endpoint of the firewall")
+
+
+def test_app_subnets_egress_through_their_own_azs_firewall_endpoint_then_nat(prod: Plan) -> None:
+    """app -> firewall endpoint (same AZ) -> NAT (same AZ) -> IGW: the distributed model
+    with a NAT gateway, one endpoint per AZ."""
+    defaults = [
+        r
+        for r in prod.every(ROUTE)
+        if r.inputs["destinationCidrBlock"] == ANY
+        and tier_of(by_id(prod, r.inputs["routeTableId"])) == "app"
+    ]
+    assert len(defaults) == 3
+    for route in defaults:
         table = by_id(prod, route.inputs["routeTableId"])
-        if tier_of(table) != "app":
-            continue
-        nat = by_id(prod, route.inputs["natGatewayId"])
-        assert nat.name[-1] == table.name[-1], f"{table.name} routes via {nat.name}"
+        assert "natGatewayId" not in route.inputs, f"{table.name} bypasses the firewall"
+        assert (
+            endpoint_subnet(prod, route.inputs["vpcEndpointId"]) == f"net-firewall-{table.name[-1]}"
+        )
+        onward = prod.named(f"net-firewall-{table.name[-1]}-default", ROUTE).inputs
+        assert by_id(prod, onward["natGatewayId"]).name == f"net-nat-{table.name[-1]}"
 
 
 def test_only_the_public_tier_routes_to_the_internet_gateway(prod: Plan) -> None:
@@ -141,20 +171,24 @@ def test_no_nacl_rule_allows_all_protocols_from_anywhere(prod: Plan) -> None:
         )
 
 
-def test_data_tier_is_reachable_only_from_the_app_tier_on_data_ports(prod: Plan) -> None:
+def test_data_tier_admits_only_the_ports_of_the_stores_it_holds(prod: Plan) -> None:
+    """From the app tier, each store's port; between the data tier's own subnets only the
+    ports DMS writes to (PostgreSQL, DocumentDB); never every protocol."""
     data_nacl = prod.named("net-data", NACL).outputs["id"]
-    app_block = "10.10.32.0/19"
-    allowed_ports = {5432, 27017, 6379, 5671, 443}
-    for rule in prod.every(NACL_RULE):
-        if rule.inputs["networkAclId"] != data_nacl or rule.inputs["egress"]:
+    app_block, data_block = "10.10.32.0/19", "10.10.64.0/19"
+    store_ports = {5432, 27017, 6379, 5671, 443}
+    seen: dict[str, set[int]] = {app_block: set(), data_block: set()}
+    rules = [r for r in prod.every(NACL_RULE) if r.inputs["networkAclId"] == data_nacl]
+    assert rules
+    for rule in rules:
+        i = rule.inputs
+        assert i["protocol"] == "tcp", f"{rule.name}: {i['protocol']} (every protocol)"
+        if i["egress"] or i["toPort"] in (3388, 65535):  # outbound, or stateless returns
             continue
-        if rule.inputs["fromPort"] == 1024:  # stateless return traffic
-            continue
-        if rule.inputs["protocol"] == "-1":
-            assert rule.inputs["cidrBlock"] == "10.10.64.0/19", "all-protocol only inside the tier"
-            continue
-        assert rule.inputs["cidrBlock"] == app_block, rule.name
-        assert rule.inputs["fromPort"] in allowed_ports, rule.name
+        assert i["cidrBlock"] in seen, rule.name
+        seen[i["cidrBlock"]].add(i["fromPort"])
+    assert seen[app_block] == store_ports
+    assert seen[data_block] == {5432, 27017}  # DMS -> RDS PostgreSQL and DocumentDB
 
 
 def test_nacl_rule_numbers_are_unique_per_acl_and_direction(prod: Plan) -> None:
@@ -177,14 +211,21 @@ def test_on_prem_ranges_reach_the_app_tier_only_when_configured(prod: Plan) -> N
     ]
 
 
-def test_prod_has_one_nat_per_az_and_single_has_one() -> None:
-    prod = plan_vpc()
+def test_one_per_az_has_a_nat_per_az_single_has_one_and_the_default_none() -> None:
+    prod = plan_vpc(nat_gateways="OnePerAz", egress_firewall=EGRESS)
     assert sorted(n.name for n in prod.of_type(NAT)) == ["net-nat-a", "net-nat-b", "net-nat-c"]
-    single = plan_vpc("nonprod", availability_zones=["a", "b"], nat_gateways="Single")
+    single = plan_vpc(
+        "nonprod", availability_zones=["a", "b"], nat_gateways="Single", egress_firewall=EGRESS
+    )
     assert [n.name for n in single.of_type(NAT)] == ["net-nat-a"]
-    none = plan_vpc("nonprod", nat_gateways="None")
-    assert none.of_type(NAT) == []
-    assert not [r for r in none.of_type(ROUTE) if r.inputs.get("natGatewayId")]
+    for none in (plan_vpc(), plan_vpc("nonprod")):  # the default: no internet egress
+        assert none.of_type(NAT) == []
+        assert none.of_type(FIREWALL) == []
+        assert not [
+            r
+            for r in none.of_type(ROUTE)
+            if r.inputs["destinationCidrBlock"] == ANY and not r.inputs.get("gatewayId")
+        ]
 
 
 def test_flow_logs_capture_all_traffic_to_an_encrypted_log_group(prod: Plan) -> None:
@@ -288,6 +329,8 @@ def test_every_taggable_resource_has_the_standard_tags(prod: Plan) -> None:
         "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:kms/alias:Alias",
+        "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "aws:networkfirewall/loggingConfiguration:LoggingConfiguration",
     }
     for r in prod:
         if not r.custom or r.type in untaggable:
@@ -298,8 +341,15 @@ def test_every_taggable_resource_has_the_standard_tags(prod: Plan) -> None:
 
 
 def test_adding_an_az_keeps_every_existing_resource_and_cidr() -> None:
-    two = plan_vpc("nonprod", availability_zones=["a", "b"], nat_gateways="OnePerAz")
-    three = plan_vpc("nonprod", availability_zones=["a", "b", "c"], nat_gateways="OnePerAz")
+    two = plan_vpc(
+        "nonprod", availability_zones=["a", "b"], nat_gateways="OnePerAz", egress_firewall=EGRESS
+    )
+    three = plan_vpc(
+        "nonprod",
+        availability_zones=["a", "b", "c"],
+        nat_gateways="OnePerAz",
+        egress_firewall=EGRESS,
+    )
     after = {(r.type, r.name): r for r in three}
     for r in two:
         assert (r.type, r.name) in after, f"{r.type} {r.name} would be deleted"
@@ -312,7 +362,7 @@ def test_adding_an_az_keeps_every_existing_resource_and_cidr() -> None:
         grown = after[(NACL_RULE, rule.name)]
         for key in ("ruleNumber", "cidrBlock", "fromPort", "toPort", "protocol", "egress"):
             assert grown.inputs[key] == rule.inputs[key], (rule.name, key)
-    assert len(three.of_type(SUBNET)) == 9
+    assert len(three.of_type(SUBNET)) == 12  # public, app, data, firewall
 
 
 def test_adding_a_data_store_or_on_prem_range_renumbers_no_nacl_rule() -> None:
@@ -339,6 +389,9 @@ PROD_VPC: dict[str, Any] = {
     "on_prem_access": ["app"],
     "data_services": ["postgres", "documentdb", "redis", "rabbitmq", "opensearch"],
     "dms_source_engines": ["postgres", "mongodb"],
+    "dms_target_services": ["postgres", "documentdb"],
+    "nat_gateways": "OnePerAz",
+    "egress_firewall": EGRESS,
 }
 CONTENT = ("protocol", "cidrBlock", "fromPort", "toPort", "ruleAction")
 
@@ -389,6 +442,8 @@ def test_widening_the_app_ports_gives_exactly_their_entries_a_number_not_in_use(
         "net-app-in-app-onprem-hcm-dc-apps",
         "net-app-in-app-onprem-hcm-dc-db",
         "net-app-in-app-public",
+        "net-firewall-in-app-public",  # load balancer -> targets through the endpoint
+        "net-firewall-out-app-app",
         "net-public-out-app-app",
     ]
     # and the next change takes the table number back, again one the NACL does not hold
@@ -439,17 +494,23 @@ def test_the_quota_leaves_room_for_replacing_the_app_port_entries() -> None:
     app-port entries needs that many rules spare under the quota."""
     many = {f"dc-{i}": OnPremNetwork(cidr=f"172.20.{i}.0/24", nacl_slot=i) for i in range(1, 7)}
     message = problems_of(on_prem=many, on_prem_access=["app"])
-    assert "the app tier needs 17 inbound NACL rules, plus 8 while a change of" in message
+    assert "the app tier needs 18 inbound NACL rules, plus 8 while a change of" in message
 
 
 def test_extra_tier_gets_its_own_subnets_nacl_and_route_tables() -> None:
     plan = plan_vpc(
-        extra_tiers={"integration": {"slot": 3, "natEgress": True, "ingressPorts": "8443"}}
+        extra_tiers={"integration": {"slot": 3, "natEgress": True, "ingressPorts": "8443"}},
+        nat_gateways="OnePerAz",
+        egress_firewall=EGRESS,
     )
     subnets = {s.name: s.inputs["cidrBlock"] for s in plan.of_type(SUBNET)}
     assert subnets["net-integration-a"] == "10.10.96.0/22"
     assert plan.named("net-integration", NACL)
-    assert plan.named("net-integration-b-default", ROUTE).inputs["natGatewayId"]
+    # its egress goes through the firewall endpoint of its AZ, and comes back through it
+    endpoint = plan.named("net-integration-b-default", ROUTE).inputs["vpcEndpointId"]
+    assert endpoint == plan.named("net-app-b-default", ROUTE).inputs["vpcEndpointId"]
+    back = plan.named("net-public-b-to-integration-b", ROUTE).inputs
+    assert (back["destinationCidrBlock"], back["vpcEndpointId"]) == ("10.10.100.0/22", endpoint)
 
 
 def problems_of(environment: str = "prod", **kwargs: Any) -> str:
@@ -490,6 +551,19 @@ def test_rule_quota_exceeded_fails_before_anything_is_registered() -> None:
         ({"extra_tiers": {"one": {"slot": 2}}}, "extra_tiers.one.slot"),
         ({"nacl_rule_quota": 41}, "nacl_rule_quota"),
         ({"vpc_cidr_block": "10.0.0.0/16"}, "vpc_cidr_block"),
+        ({"app_ports": "3000-4000"}, "app_ports"),  # includes RDP (3389)
+        ({"extra_tiers": {"firewall": {"slot": 3}}}, "extra_tiers"),
+        (
+            {"egress_firewall": {"allowed_domains": ["*.example.com"]}},
+            "egress_firewall.allowed_domains",
+        ),
+        ({"egress_firewall": {"allowed_domains": ["10.1.2.3"]}}, "egress_firewall.allowed_domains"),
+        (
+            {"egress_firewall": {"allowed_domains": ["a.example", "a.example"]}},
+            "egress_firewall.allowed_domains",
+        ),
+        ({"egress_firewall": {"log_retention_days": 100}}, "egress_firewall.log_retention_days"),
+        ({"egress_firewall": {"allow": ["a.example"]}}, "egress_firewall.allow"),
     ],
 )
 def test_a_bad_value_is_rejected_naming_the_python_argument(
@@ -531,6 +605,31 @@ def test_a_bad_value_is_rejected_naming_the_python_argument(
         ({"availability_zones": ["a"]}, "settings.availability_zones: prod spans at least 2 AZs"),
         ({"nat_gateways": "Single"}, "settings.nat_gateways: prod uses OnePerAz"),
         ({"flow_log_retention_days": 90}, "settings.flow_log_retention_days: prod keeps flow"),
+        (
+            {"nat_gateways": "OnePerAz"},
+            "settings.egress_firewall.allowed_domains: is empty, so the firewall would drop",
+        ),
+        (
+            {"nat_gateways": "OnePerAz", "egress_firewall": {"enabled": False}},
+            "settings.egress_firewall.enabled: prod reaches the internet only through the "
+            "egress firewall's domain allow-list",
+        ),
+        (
+            {"egress_firewall": {"log_retention_days": 90}},
+            "settings.egress_firewall.log_retention_days: prod keeps the egress firewall's logs",
+        ),
+        (
+            {
+                "nat_gateways": "OnePerAz",
+                "egress_firewall": EGRESS,
+                "extra_tiers": {"partners": {"slot": 7}},
+            },
+            "settings.extra_tiers['partners'].slot: slot 7 holds the egress firewall's subnets",
+        ),
+        (
+            {"data_services": ["redis"], "dms_target_services": ["postgres"]},
+            "dms_target_services: DMS target service(s) ['postgres'] are not data services",
+        ),
     ],
 )
 def test_a_broken_rule_fails_naming_the_python_argument_and_registers_nothing(
@@ -554,12 +653,20 @@ def test_a_bad_name_is_refused() -> None:
 def test_nonprod_context_applies_the_nonprod_defaults_where_the_caller_is_silent() -> None:
     plan = plan_vpc("nonprod")
     assert {s.name[-1] for s in plan.of_type(SUBNET)} == {"a", "b"}
-    assert [n.name for n in plan.of_type(NAT)] == ["net-nat-a"]
+    assert plan.of_type(NAT) == []
     group = plan.named("net-flow-logs", "aws:cloudwatch/logGroup:LogGroup")
     assert group.inputs["retentionInDays"] == 90
     # what the caller sets wins over the nonprod default
-    explicit = plan_vpc("nonprod", availability_zones=["a", "b", "c"], nat_gateways="OnePerAz")
+    explicit = plan_vpc(
+        "nonprod",
+        availability_zones=["a", "b", "c"],
+        nat_gateways="OnePerAz",
+        egress_firewall=EGRESS,
+    )
     assert len(explicit.of_type(NAT)) == 3
+    for kind in ("alert", "flow"):  # the firewall's logs: 90 days in nonprod
+        logs = explicit.named(f"net-firewall-{kind}", "aws:cloudwatch/logGroup:LogGroup")
+        assert logs.inputs["retentionInDays"] == 90
 
 
 def test_a_nonprod_vpc_may_break_the_prod_rules() -> None:
@@ -613,8 +720,285 @@ def test_subnet_cidrs_follow_the_documented_plan_and_never_overlap(prod: Plan) -
         "net-data-a": "10.10.64.0/22",
         "net-data-b": "10.10.68.0/22",
         "net-data-c": "10.10.72.0/22",
+        # the last tier block: the egress firewall's endpoints
+        "net-firewall-a": "10.10.224.0/22",
+        "net-firewall-b": "10.10.228.0/22",
+        "net-firewall-c": "10.10.232.0/22",
     }
     nets = [ipaddress.ip_network(c) for c in cidrs.values()]
     for i, a in enumerate(nets):
         assert a.subnet_of(ipaddress.ip_network("10.10.0.0/16"))
         assert not any(a.overlaps(b) for b in nets[i + 1 :])
+
+
+# --- egress through the firewall (issue 13, PCI DSS 1.3.2) ------------------------------------
+
+FIREWALL_POLICY = "aws:networkfirewall/firewallPolicy:FirewallPolicy"
+RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
+LOGGING = "aws:networkfirewall/loggingConfiguration:LoggingConfiguration"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+
+def test_each_nat_subnet_sends_its_azs_answers_back_through_the_same_firewall_endpoint(
+    prod: Plan,
+) -> None:
+    """The NAT gateway forwards the answers by its subnet's table: without a route for the
+    app subnet to the endpoint they would bypass it, and the firewall would see one
+    direction only. The load balancer nodes of that public subnet are routed the same way
+    both ways (AWS supports no asymmetric routing through an endpoint)."""
+    cidrs = {s.name: s.inputs["cidrBlock"] for s in prod.every(SUBNET)}
+    for az in "abc":
+        endpoint = prod.named(f"net-app-{az}-default", ROUTE).inputs["vpcEndpointId"]
+        back = prod.named(f"net-public-{az}-to-app-{az}", ROUTE).inputs
+        table = prod.named(f"net-public-{az}", "aws:ec2/routeTable:RouteTable")
+        assert back["routeTableId"] == table.outputs["id"]
+        assert (back["destinationCidrBlock"], back["vpcEndpointId"]) == (
+            cidrs[f"net-app-{az}"],
+            endpoint,
+        )
+        there = prod.named(f"net-app-{az}-to-public-{az}", ROUTE).inputs
+        assert (there["destinationCidrBlock"], there["vpcEndpointId"]) == (
+            cidrs[f"net-public-{az}"],
+            endpoint,
+        )
+
+
+def test_a_single_nat_carries_every_azs_egress_through_the_endpoint_of_its_own_az() -> None:
+    plan = plan_vpc(
+        "nonprod", availability_zones=["a", "b"], nat_gateways="Single", egress_firewall=EGRESS
+    )
+    (firewall,) = plan.every(FIREWALL)
+    assert len(firewall.inputs["subnetMappings"]) == 1
+    endpoints = {plan.named(f"net-app-{az}-default", ROUTE).inputs["vpcEndpointId"] for az in "ab"}
+    assert len(endpoints) == 1 and endpoint_subnet(plan, endpoints.pop()) == "net-firewall-a"
+    assert plan.named("net-public-a-to-app-b", ROUTE).inputs["destinationCidrBlock"] == (
+        "10.10.36.0/22"
+    )
+    assert not [r for r in plan.every(ROUTE) if r.name.startswith("net-public-b-to-")]
+
+
+def test_the_firewall_lets_out_only_tls_and_http_to_the_listed_domains(prod: Plan) -> None:
+    (firewall,) = prod.every(FIREWALL)
+    policy = prod.named("net-egress", FIREWALL_POLICY)
+    assert firewall.inputs["firewallPolicyArn"] == policy.outputs["arn"]
+    assert firewall.inputs["deleteProtection"] is True
+    doc = policy.inputs["firewallPolicy"]
+    assert doc["statefulEngineOptions"] == {"ruleOrder": "STRICT_ORDER"}
+    # what no rule passes is dropped (and logged) once the handshake is done
+    assert doc["statefulDefaultActions"] == ["aws:drop_established", "aws:alert_established"]
+    groups = {g.outputs["arn"]: g.inputs for g in prod.every(RULE_GROUP)}
+    (stateful,) = doc["statefulRuleGroupReferences"]
+    domains = groups[stateful["resourceArn"]]["ruleGroup"]
+    assert domains["rulesSource"]["rulesSourceList"] == {
+        "generatedRulesType": "ALLOWLIST",
+        "targetTypes": ["TLS_SNI", "HTTP_HOST"],
+        "targets": EGRESS["allowed_domains"],
+    }
+    assert domains["statefulRuleOptions"] == {"ruleOrder": "STRICT_ORDER"}
+    # the stateless engine passes only traffic between the VPC's own subnets
+    (stateless,) = doc["statefulRuleGroupReferences"] and doc["statelessRuleGroupReferences"]
+    rules = groups[stateless["resourceArn"]]["ruleGroup"]["rulesSource"]
+    (rule,) = rules["statelessRulesAndCustomActions"]["statelessRules"]
+    match = rule["ruleDefinition"]["matchAttributes"]
+    assert rule["ruleDefinition"]["actions"] == ["aws:pass"]
+    assert match["sources"] == match["destinations"] == [{"addressDefinition": "10.10.0.0/16"}]
+    assert doc["statelessDefaultActions"] == ["aws:forward_to_sfe"]
+
+
+def test_the_firewall_logs_alerts_and_flows_to_groups_encrypted_and_kept_a_year(
+    prod: Plan,
+) -> None:
+    (logging,) = prod.every(LOGGING)
+    key = prod.named("net-flow-logs", "aws:kms/key:Key")
+    destinations = logging.inputs["loggingConfiguration"]["logDestinationConfigs"]
+    assert sorted(d["logType"] for d in destinations) == ["ALERT", "FLOW"]
+    for destination in destinations:
+        assert destination["logDestinationType"] == "CloudWatchLogs"
+        (group,) = [
+            g
+            for g in prod.every(LOG_GROUP)
+            if g.outputs["name"] == destination["logDestination"]["logGroup"]
+        ]
+        assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+        assert group.inputs["retentionInDays"] == 365
+        assert group.protect is True
+
+
+def test_nonprod_may_send_plain_nat_egress_prod_may_not() -> None:
+    plain = plan_vpc("nonprod", nat_gateways="Single", egress_firewall={"enabled": False})
+    assert plain.of_type(FIREWALL) == []
+    assert plain.named("net-app-b-default", ROUTE).inputs["natGatewayId"]
+    message = problems_of(nat_gateways="OnePerAz", egress_firewall={"enabled": False})
+    assert "settings.egress_firewall.enabled: prod reaches the internet only through" in message
+
+
+# --- NACLs that say what they mean -----------------------------------------------------------
+
+
+def test_no_nacl_entry_admits_an_administrative_port_from_outside_the_vpc(prod: Plan) -> None:
+    """PCI DSS 1.3.1 and Security Hub EC2.21 (no NACL ingress from 0.0.0.0/0 to 22 or 3389):
+    the answers from the internet and on-prem ranges arrive on the ephemeral ports around
+    3389, never on it."""
+    import ipaddress
+
+    vpc = ipaddress.ip_network("10.10.0.0/16")
+    inbound = [
+        r.inputs
+        for r in prod.every(NACL_RULE)
+        if not r.inputs["egress"] and not ipaddress.ip_network(r.inputs["cidrBlock"]).subnet_of(vpc)  # type: ignore[arg-type]
+    ]
+    assert inbound
+    for entry in inbound:
+        assert entry["protocol"] != "-1", entry
+        for port in (22, 3389):
+            assert not entry["fromPort"] <= port <= entry["toPort"], entry
+    # ... and the answers still cover the rest of the ephemeral range
+    answers = {(e["fromPort"], e["toPort"]) for e in inbound if e["cidrBlock"] == ANY}
+    assert {(1024, 3388), (3390, 65535)} <= answers
+
+
+def test_landing_on_a_vpc_deployed_before_issue_13_replaces_no_nacl_entry(prod: Plan) -> None:
+    """The NACLs as the release before deployed them (each ephemeral answer from outside the
+    VPC one 1024-65535 entry under x04; the data tier's every-protocol entries under 405; no
+    firewall tier), read back at the next deployment: every entry that stays keeps its
+    number and content (nothing replaced), every new one takes its table number (no
+    collision with the old entries, which go only after the new exist)."""
+    old: list[Registered] = []
+    for rule in prod.every(NACL_RULE):
+        if "-firewall-" in rule.name or (
+            rule.name.startswith("net-data-") and rule.name.endswith("-data")
+        ):
+            continue  # a new NACL; the data tier's DMS entries are new
+        if rule.name == "net-public-in-ephemeral-app":
+            continue
+        if "-ephemeral-high-" in rule.name:
+            continue
+        if "-ephemeral-low-" in rule.name:
+            number = rule.inputs["ruleNumber"] - 3  # x07 -> x04
+            inputs = {**rule.inputs, "toPort": 65535, "ruleNumber": number}
+            old.append(dataclasses.replace(rule, name=rule.name.replace("-low", ""), inputs=inputs))
+            continue
+        old.append(rule)
+    data_acl = prod.named("net-data", NACL).outputs["id"]
+    every = {"protocol": "-1", "cidrBlock": "10.10.64.0/19", "fromPort": 0, "toPort": 0}
+    for egress in (False, True):
+        template = old[0]
+        inputs = {**template.inputs, **every, "networkAclId": data_acl, "ruleNumber": 405}
+        name = f"net-data-{'out' if egress else 'in'}-all-data"
+        old.append(dataclasses.replace(template, name=name, inputs={**inputs, "egress": egress}))
+    before = Plan([r for r in prod.resources if r.type != NACL_RULE] + old, {})
+
+    again = redeploy(before, **PROD_VPC)
+    kept = {r.name: r.inputs for r in old}
+    for rule in again.every(NACL_RULE):
+        if rule.name in kept:
+            assert rule.inputs == kept[rule.name], f"{rule.name} would be replaced"
+        else:
+            assert rule.inputs["ruleNumber"] < 10_000, f"{rule.name} collides with an old entry"
+    gone = sorted(set(kept) - {r.name for r in again.every(NACL_RULE)})
+    assert gone == [
+        "net-app-in-ephemeral-internet",
+        "net-data-in-all-data",
+        "net-data-in-ephemeral-onprem-hcm-dc-apps",
+        "net-data-in-ephemeral-onprem-hcm-dc-db",
+        "net-data-out-all-data",
+        "net-public-in-ephemeral-internet",
+    ]
+
+
+# --- endpoint policies ------------------------------------------------------------------------
+
+
+def endpoint_policy(plan: Plan, service: str) -> dict[str, Any]:
+    import json
+
+    (endpoint,) = [
+        e for e in plan.every(ENDPOINT) if e.inputs["serviceName"].endswith(f".{service}")
+    ]
+    return dict(json.loads(endpoint.inputs["policy"]))
+
+
+def request(action: str, resource: str, principal_account: str, resource_account: str) -> Request:
+    return Request(
+        action,
+        resource=resource,
+        principal={"AWS": f"arn:aws:iam::{principal_account}:role/x"},
+        context={
+            "aws:PrincipalAccount": principal_account,
+            "aws:ResourceAccount": resource_account,
+        },
+    )
+
+
+def test_every_endpoint_admits_only_the_accounts_principals_on_its_resources(prod: Plan) -> None:
+    """Without an organization id (StackContext.organization_id), the stack's own account:
+    stolen credentials of another account cannot use our endpoints, nor our roles reach
+    another account's resources through them."""
+    own, other = "111122223333", "999999999999"
+    endpoints = prod.every(ENDPOINT)
+    assert len(endpoints) == 9 and all(e.inputs.get("policy") for e in endpoints)
+    for service in ("kms", "logs", "secretsmanager", "monitoring", "ssmmessages", "dynamodb"):
+        policy = endpoint_policy(prod, service)
+        assert allows(policy, request(f"{service}:Any", "*", own, own)), service
+        assert not allows(policy, request(f"{service}:Any", "*", other, other)), service
+        assert not allows(policy, request(f"{service}:Any", "*", own, other)), service
+        assert not allows(policy, request(f"{service}:Any", "*", other, own)), service
+
+
+def test_with_an_organization_id_the_endpoints_admit_the_organization() -> None:
+    plan = plan_vpc(organization_id="o-a1b2c3d4e5")
+    policy = endpoint_policy(plan, "secretsmanager")
+    ours = {"aws:PrincipalOrgID": "o-a1b2c3d4e5", "aws:ResourceOrgID": "o-a1b2c3d4e5"}
+    theirs = {"aws:PrincipalOrgID": "o-zzzzzzzzzz", "aws:ResourceOrgID": "o-a1b2c3d4e5"}
+    assert allows(policy, Request("secretsmanager:GetSecretValue", context=ours))
+    assert not allows(policy, Request("secretsmanager:GetSecretValue", context=theirs))
+    assert not allows(
+        policy,
+        Request(
+            "secretsmanager:GetSecretValue",
+            context={"aws:PrincipalOrgID": "o-a1b2c3d4e5", "aws:ResourceOrgID": "o-zzzzzzzzzz"},
+        ),
+    )
+
+
+def test_the_s3_endpoint_reaches_the_stacks_buckets_and_the_aws_repositories_only(
+    prod: Plan,
+) -> None:
+    own, other = "111122223333", "999999999999"
+    policy = endpoint_policy(prod, "s3")
+    assert allows(policy, request("s3:PutObject", "arn:aws:s3:::logs/x", own, own))
+    assert not allows(policy, request("s3:PutObject", "arn:aws:s3:::exfil/x", own, other))
+    # dnf reads Amazon Linux 2023 packages from AWS's bucket, unauthenticated
+    repo = "arn:aws:s3:::al2023-repos-ap-southeast-1-de612dc2/core/mirrors/latest/mirror.list"
+    assert allows(policy, Request("s3:GetObject", resource=repo))
+    assert not allows(policy, Request("s3:PutObject", resource=repo))
+    other_repo = "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/x"
+    assert not allows(policy, Request("s3:GetObject", resource=other_repo))
+
+
+def test_the_ssm_endpoint_lets_the_agent_read_amazons_documents() -> None:
+    policy = endpoint_policy(plan_vpc(), "ssm")
+    document = "arn:aws:ssm:ap-southeast-1::document/AWS-RunPatchBaseline"
+    assert allows(policy, request("ssm:GetDocument", document, "111122223333", "aws"))
+    assert not allows(policy, request("ssm:GetDocument", document, "999999999999", "aws"))
+    assert not allows(policy, request("ssm:SendCommand", document, "111122223333", "aws"))
+
+
+@pytest.mark.parametrize("value", ["o-short", "O-A1B2C3D4E5", "123456789012", "o-a1b2c3d4e5 "])
+def test_an_organization_id_is_checked_where_it_is_given(value: str) -> None:
+    """The id the endpoint policies name: a wrong one would deny every host's call through
+    every endpoint, so it is refused in the component's context and in the stack file."""
+    from stacks.settings import ConfigError, settings_from_config
+
+    with pytest.raises(ValidationError) as error:
+        StackContext(organization_id=value)
+    assert str(error.value).splitlines()[1] == "organization_id"
+    with pytest.raises(ConfigError) as refused:
+        settings_from_config(
+            {
+                "payments-platform:environment": "nonprod",
+                "payments-platform:organizationId": value,
+            }
+        )
+    assert refused.value.problems[0].startswith("payments-platform:organizationId: ")

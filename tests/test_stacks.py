@@ -41,14 +41,18 @@ def tag_value(resource: Registered, key: str) -> Any:
     return None
 
 
-def test_prod_spans_three_azs_with_a_nat_per_az(prod_plan: Plan) -> None:
-    assert subnets(prod_plan) == {(t, az) for t in ("public", "app", "data") for az in "abc"}
+def test_prod_spans_three_azs_with_a_nat_and_a_firewall_endpoint_per_az(prod_plan: Plan) -> None:
+    tiers = ("public", "app", "data", "firewall")
+    assert subnets(prod_plan) == {(t, az) for t in tiers for az in "abc"}
     assert len(prod_plan.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    (firewall,) = prod_plan.of_type("aws:networkfirewall/firewall:Firewall")
+    assert len(firewall.inputs["subnetMappings"]) == 3
 
 
-def test_nonprod_spans_two_azs_with_one_nat(nonprod_plan: Plan) -> None:
+def test_nonprod_spans_two_azs_and_reaches_aws_through_endpoints_only(nonprod_plan: Plan) -> None:
     assert subnets(nonprod_plan) == {(t, az) for t in ("public", "app", "data") for az in "ab"}
-    assert len(nonprod_plan.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert nonprod_plan.of_type("aws:ec2/natGateway:NatGateway") == []
+    assert nonprod_plan.of_type("aws:networkfirewall/firewall:Firewall") == []
 
 
 def test_prod_and_nonprod_share_no_address_space_account_or_key(

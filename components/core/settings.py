@@ -209,6 +209,17 @@ TagKey = Annotated[str, AfterValidator(check_tag_key)]
 TagValue = Annotated[str, AfterValidator(check_tag_value)]
 
 
+def check_organization_id(value: str | None) -> str | None:
+    """``value`` if it is an AWS Organizations id (``o-`` and 10-32 lower-case letters or
+    digits, the API's pattern); otherwise a ValueError."""
+    if value is not None and not re.fullmatch(r"o-[a-z0-9]{10,32}", value):
+        raise ValueError(
+            f"{value!r} is not an AWS Organizations id like o-a1b2c3d4e5 (the management "
+            "account shows it: aws organizations describe-organization)"
+        )
+    return value
+
+
 class StackContext(SettingsModel):
     """Who owns what a component creates, and how carefully it must be kept.
 
@@ -253,6 +264,21 @@ class StackContext(SettingsModel):
             "deny)."
         ),
     )
+
+    organization_id: str | None = Field(
+        default=None,
+        description=(
+            "The AWS Organizations id (`o-` and 10-32 letters/digits) of the organization the "
+            "stack's account belongs to: VPC endpoint policies admit only its principals and "
+            "resources (aws:PrincipalOrgID, aws:ResourceOrgID). None: only the stack's own "
+            "account (aws:PrincipalAccount, aws:ResourceAccount)."
+        ),
+    )
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        return check_organization_id(value)
 
     @field_validator("administrators")
     @classmethod

@@ -175,7 +175,7 @@ def check_wiring(settings: HybridConnectivitySettings, network: NetworkPlan) -> 
                 "one list",
             )
         )
-    private = [t for t in network.tiers if t != "public"]
+    private = [t for t in network.tiers if t not in ("public", "firewall")]
     for tier in settings.route_propagation_tiers:
         if tier not in network.tier_slots:
             problems.append(

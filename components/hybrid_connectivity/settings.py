@@ -289,8 +289,9 @@ class HybridConnectivitySettings(SettingsModel):
     route_propagation_tiers: list[str] = Field(
         default_factory=lambda: ["app", "data"],
         description=(
-            "Tiers whose route tables learn the on-prem routes from the VGW. `public` is "
-            "refused: nothing internet-facing gets a path to the data centres."
+            "Tiers whose route tables learn the on-prem routes from the VGW. `public` and "
+            "`firewall` are refused: nothing on the way to the internet gets a path to the "
+            "data centres."
         ),
     )
     tunnel_log_retention_days: int = Field(
@@ -310,6 +311,11 @@ class HybridConnectivitySettings(SettingsModel):
             raise ValueError(
                 "may not include public: the public tier must never have a route to the data "
                 "centres; list app, data or private extra tiers"
+            )
+        if "firewall" in value:
+            raise ValueError(
+                "may not include firewall: the egress firewall's subnets forward only to the "
+                "NAT gateways, never to the data centres; list app, data or private extra tiers"
             )
         if len(set(value)) != len(value):
             raise ValueError(f"{value} lists a tier twice")

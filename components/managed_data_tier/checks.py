@@ -608,6 +608,27 @@ def check_identifiers(
     return problems
 
 
+def check_dms_target_ports(
+    settings: ManagedDataTierSettings, network: NetworkPlan
+) -> list[Problem]:
+    """The data tier's NACLs let DMS (in the data subnets) reach each store it writes to: the
+    tier admits between its own subnets only the ports DMS targets listen on."""
+    stores = settings.stores()
+    problems: list[Problem] = []
+    for target in sorted(settings.dms_targets()):
+        service = stores[target][0] if target in stores else None
+        if service is not None and service not in network.dms_target_services:
+            problems.append(
+                Problem(
+                    ("network",),
+                    f"the network's data-tier NACLs do not let DMS reach {service} ({target}) "
+                    "between the data subnets; build the SecureVpc with dms_target_services "
+                    "including it (ManagedDataTierSettings.dms_target_services() lists them)",
+                )
+            )
+    return problems
+
+
 def check_dms_sources(settings: ManagedDataTierSettings, network: NetworkPlan) -> list[Problem]:
     """Every DMS source names a declared on-prem range, sits inside it, and the data tier's
     NACLs let DMS reach its engine."""
@@ -776,6 +797,7 @@ def check(
     problems += check_clients(settings, network, apps)
     problems += check_identifiers(settings, name, context.environment)
     problems += check_dms_sources(settings, network)
+    problems += check_dms_target_ports(settings, network)
     if context.is_prod:
         problems += broken_rules(PROD_RULES, settings)
     if region is not None:

@@ -42,6 +42,17 @@ PROD_RULES: tuple[EnvRule[SecureVpcSettings], ...] = (
         f"prod keeps flow logs >= 365 days {PCI_RETENTION}",
         lambda s: s.flow_log_retention_days >= 365,
     ),
+    one(
+        "egress_firewall.enabled",
+        "prod reaches the internet only through the egress firewall's domain allow-list "
+        "(PCI DSS 1.3.2): keep it enabled, or set `nat_gateways` to None (no internet egress)",
+        lambda s: s.nat_gateways == "None" or s.egress_firewall.enabled,
+    ),
+    one(
+        "egress_firewall.log_retention_days",
+        f"prod keeps the egress firewall's logs >= 365 days {PCI_RETENTION}",
+        lambda s: s.egress_firewall.log_retention_days >= 365,
+    ),
 )
 
 
@@ -76,7 +87,28 @@ def check_settings(settings: SecureVpcSettings) -> list[Problem]:
                     "`nat_egress` to false",
                 )
             )
+        if tier.slot == net.FIREWALL_SLOT and _has_firewall(settings):
+            problems.append(
+                Problem(
+                    at("extra_tiers", name, "slot"),
+                    f"slot {net.FIREWALL_SLOT} holds the egress firewall's subnets while the "
+                    "VPC has NAT gateways and `egress_firewall` is enabled; pick 3-6",
+                )
+            )
+    if _has_firewall(settings) and not settings.egress_firewall.allowed_domains:
+        problems.append(
+            Problem(
+                at("egress_firewall", "allowed_domains"),
+                "is empty, so the firewall would drop every connection to the internet: list "
+                "the domains the apps call (api.partner.example or .partner.example), or set "
+                "`nat_gateways` to None when the hosts need only the VPC endpoints",
+            )
+        )
     return problems
+
+
+def _has_firewall(settings: SecureVpcSettings) -> bool:
+    return settings.nat_gateways != "None" and settings.egress_firewall.enabled
 
 
 def check_on_prem(settings: SecureVpcSettings, on_prem: object) -> list[Problem]:
@@ -106,9 +138,22 @@ def check_on_prem(settings: SecureVpcSettings, on_prem: object) -> list[Problem]
 
 
 def check_services(
-    data_services: Iterable[str], dms_source_engines: Iterable[str]
+    data_services: Iterable[str],
+    dms_source_engines: Iterable[str],
+    dms_target_services: Iterable[str] = (),
 ) -> list[Problem]:
     problems: list[Problem] = []
+    data_services, dms_target_services = list(data_services), list(dms_target_services)
+    outside = sorted(set(dms_target_services) - set(data_services))
+    if outside:
+        problems.append(
+            Problem(
+                ("dms_target_services",),
+                f"DMS target service(s) {outside} are not data services of this tier "
+                f"({sorted(set(data_services))}); a DMS task writes to a store the data tier "
+                "holds (ManagedDataTierSettings.dms_target_services() lists them)",
+            )
+        )
     unknown = sorted(set(data_services) - set(net.DATA_SERVICES))
     if unknown:
         problems.append(
@@ -213,6 +258,7 @@ def plan_and_check(
     on_prem: Mapping[str, OnPremNetwork],
     data_services: Iterable[str],
     dms_source_engines: Iterable[str],
+    dms_target_services: Iterable[str] = (),
     region: str | None = None,
 ) -> tuple[NetworkPlan | None, list[Problem]]:
     """The network's plan (None when the arguments cannot be planned) and every problem.
@@ -221,7 +267,8 @@ def plan_and_check(
     checked when known (a stack file names it; a component learns it only at deploy).
     """
     services, engines = list(data_services), list(dms_source_engines)
-    inputs = check_on_prem(settings, on_prem) + check_services(services, engines)
+    targets = list(dms_target_services)
+    inputs = check_on_prem(settings, on_prem) + check_services(services, engines, targets)
     problems = check_name(name) + check_settings(settings) + inputs
     if context.is_prod:
         problems += broken_rules(PROD_RULES, settings)
@@ -231,6 +278,10 @@ def plan_and_check(
     if any(p.argument != "settings" for p in inputs):
         return None, problems  # ranges or services that cannot be planned
     plan = plan_network(
-        settings, on_prem=on_prem, data_services=services, dms_source_engines=engines
+        settings,
+        on_prem=on_prem,
+        data_services=services,
+        dms_source_engines=engines,
+        dms_target_services=targets,
     )
     return plan, problems + check_plan(settings, plan)

@@ -27,6 +27,8 @@ from ..core.security_groups import Rule, restricted_security_group
 from ..core.settings import StackContext
 from . import plan as net
 from .checks import plan_and_check
+from .egress import EgressFirewall, build_egress_firewall
+from .endpoint_policies import gateway_endpoint_policy, interface_endpoint_policy
 from .network import NetworkPlan
 from .settings import SecureVpcSettings
 
@@ -104,9 +106,10 @@ class SecureVpc(pulumi.ComponentResource):
     locked-down defaults, VPC endpoints and data-tier subnet groups.
 
     ``on_prem`` (the ranges HybridConnectivitySettings.on_prem_networks declares),
-    ``data_services`` and ``dms_source_engines`` (ManagedDataTierSettings.data_services()
-    and .dms_source_engines()) decide what the NACLs admit; ``vpc.ref`` carries all of it
-    to the components built on this network, which refuse needs it does not admit.
+    ``data_services``, ``dms_source_engines`` and ``dms_target_services``
+    (ManagedDataTierSettings.data_services(), .dms_source_engines() and
+    .dms_target_services()) decide what the NACLs admit; ``vpc.ref`` carries all of it to
+    the components built on this network, which refuse needs it does not admit.
     """
 
     vpc_id: pulumi.Output[str]
@@ -119,6 +122,8 @@ class SecureVpc(pulumi.ComponentResource):
     cache_subnet_group_name: pulumi.Output[str]
     flow_log_group_name: pulumi.Output[str]
     nat_gateway_ids: pulumi.Output[dict[str, str]]
+    #: AZ letter -> the egress firewall's endpoint there (empty without a firewall)
+    firewall_endpoint_ids: pulumi.Output[dict[str, str]]
     ref: NetworkRef
 
     def __init__(
@@ -130,6 +135,7 @@ class SecureVpc(pulumi.ComponentResource):
         on_prem: Mapping[str, OnPremNetwork] | None = None,
         data_services: Iterable[str] = (),
         dms_source_engines: Iterable[str] = (),
+        dms_target_services: Iterable[str] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = settings.for_environment(context.environment)
@@ -140,6 +146,7 @@ class SecureVpc(pulumi.ComponentResource):
             on_prem={} if on_prem is None else on_prem,
             data_services=data_services,
             dms_source_engines=dms_source_engines,
+            dms_target_services=dms_target_services,
         )
         raise_problems("SecureVpc", name, problems, SecureVpcSettings)
         assert plan is not None
@@ -151,15 +158,20 @@ class SecureVpc(pulumi.ComponentResource):
         subnets = build_subnets(scope, plan, vpc)
         igw = internet_gateway(scope, vpc)
         nat_ids = nat_gateways(scope, plan, subnets, igw)
-        tables = route_tables(scope, plan, vpc, subnets, igw, nat_ids)
+        log_key = network_log_key(scope)
+        firewall = (
+            build_egress_firewall(scope, settings, plan, vpc, subnets, log_key)
+            if plan.egress_firewall
+            else None
+        )
+        tables = route_tables(scope, plan, vpc, subnets, igw, nat_ids, firewall)
         nacls(scope, plan, vpc, subnets)
-        flow_log_group = flow_logs(scope, settings, vpc)
+        flow_log_group = flow_logs(scope, settings, vpc, log_key)
         endpoint_sg = endpoints(scope, settings, plan, vpc, subnets, tables)
         db_group, docdb_group, cache_group = subnet_groups(scope, plan, subnets)
 
         subnet_ids = {
-            tier: {az: subnets[(tier, az)].id for az in plan.availability_zones}
-            for tier in plan.tiers
+            tier: {az: subnets[(tier, az)].id for az in plan.tier_azs(tier)} for tier in plan.tiers
         }
         self.ref = NetworkRef(
             plan=plan,
@@ -189,6 +201,9 @@ class SecureVpc(pulumi.ComponentResource):
         self.cache_subnet_group_name = cache_group
         self.flow_log_group_name = flow_log_group.name
         self.nat_gateway_ids = pulumi.Output.from_input(cast(Any, nat_ids))
+        self.firewall_endpoint_ids = pulumi.Output.from_input(
+            cast(Any, dict(firewall.endpoint_ids) if firewall else {})
+        )
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -201,6 +216,7 @@ class SecureVpc(pulumi.ComponentResource):
                 "cache_subnet_group_name": self.cache_subnet_group_name,
                 "flow_log_group_name": self.flow_log_group_name,
                 "nat_gateway_ids": self.nat_gateway_ids,
+                "firewall_endpoint_ids": self.firewall_endpoint_ids,
             }
         )
 
@@ -313,41 +329,46 @@ def route_tables(
     subnets: Subnets,
     igw: aws.ec2.InternetGateway,
     nat_ids: Mapping[str, pulumi.Output[str]],
+    firewall: EgressFirewall | None,
 ) -> dict[str, dict[str, RouteTable]]:
     """Tier -> AZ letter -> the subnet's route table.
 
-    Public: one table, default route to the IGW. App and NAT'd tiers: one table per AZ, so
-    a NAT strategy change edits a route and never re-associates subnets. Isolated tiers
-    (data, and extras without NAT): one table with the local route only.
+    Public, app, NAT'd and firewall tiers: one table per AZ (a NAT strategy or firewall
+    change edits routes and never re-associates a subnet). Public: default route to the IGW.
+    Firewall: default route to its AZ's NAT. App and NAT'd tiers: default route to the NAT,
+    or with the egress firewall to the firewall endpoint of the egress AZ, which also
+    carries the return routes (``egress.py``). Isolated tiers (data, and extras without NAT):
+    one table with the local route only.
     """
-    tables: dict[str, dict[str, RouteTable]] = {}
+    tables: dict[str, dict[str, RouteTable]] = {tier: {} for tier in plan.tiers}
+    for az in plan.availability_zones:
+        tables["public"][az] = public_route_table(scope, plan, vpc, igw, az)
+    for az in plan.tier_azs(net.FIREWALL_TIER) if firewall else ():
+        table = _route_table(scope, vpc, f"{scope.name}-{net.FIREWALL_TIER}-{az}", "firewall")
+        aws.ec2.Route(
+            f"{table.name}-default",
+            route_table_id=table.table.id,
+            destination_cidr_block=net.ANYWHERE,
+            nat_gateway_id=nat_ids[az],
+            opts=scope.opts(),
+        )
+        tables[net.FIREWALL_TIER][az] = table
     for tier in plan.tiers:
-        tables[tier] = {}
+        if tier in ("public", net.FIREWALL_TIER):
+            continue
         shared: RouteTable | None = None
         for az in plan.availability_zones:
             if tier == "app" or tier in plan.nat_tiers:
                 table = _route_table(scope, vpc, f"{scope.name}-{tier}-{az}", tier)
                 if tier in plan.nat_tiers:
-                    aws.ec2.Route(
-                        f"{scope.name}-{tier}-{az}-default",
-                        route_table_id=table.table.id,
-                        destination_cidr_block=net.ANYWHERE,
-                        nat_gateway_id=nat_ids[az] if az in nat_ids else nat_ids[min(nat_ids)],
-                        opts=scope.opts(),
-                    )
+                    egress_routes(scope, plan, tables, table, tier, az, nat_ids, firewall)
             else:
                 if shared is None:
                     shared = _route_table(scope, vpc, f"{scope.name}-{tier}", tier)
-                    if tier == "public":
-                        aws.ec2.Route(
-                            f"{scope.name}-public-default",
-                            route_table_id=shared.table.id,
-                            destination_cidr_block=net.ANYWHERE,
-                            gateway_id=igw.id,
-                            opts=scope.opts(),
-                        )
                 table = shared
             tables[tier][az] = table
+    for tier, by_az in tables.items():
+        for az, table in by_az.items():
             aws.ec2.RouteTableAssociation(
                 f"{scope.name}-{tier}-{az}",
                 subnet_id=subnets[(tier, az)].id,
@@ -355,6 +376,88 @@ def route_tables(
                 opts=scope.opts(),
             )
     return tables
+
+
+def public_route_table(
+    scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, igw: aws.ec2.InternetGateway, az: str
+) -> RouteTable:
+    """The public subnet's table in ``az``: default route to the internet gateway.
+
+    One per AZ, because the NAT gateway's subnet must send the answers for its AZ's app
+    subnets back through that AZ's firewall endpoint. The first AZ's table is the one the
+    public tier shared before (``<name>-public``, kept by alias: it and its route stay)."""
+    first = az == sorted(plan.availability_zones)[0]
+    name = f"{scope.name}-public-{az}"
+    aliases = [pulumi.Alias(name=f"{scope.name}-public")] if first else None
+    table = aws.ec2.RouteTable(
+        name,
+        vpc_id=vpc.id,
+        tags=scope.tags(Name=name, tier="public"),
+        opts=scope.opts(aliases=aliases),
+    )
+    aws.ec2.Route(
+        f"{name}-default",
+        route_table_id=table.id,
+        destination_cidr_block=net.ANYWHERE,
+        gateway_id=igw.id,
+        opts=scope.opts(
+            aliases=[pulumi.Alias(name=f"{scope.name}-public-default")] if first else None
+        ),
+    )
+    return RouteTable(name, table)
+
+
+def egress_routes(
+    scope: Scope,
+    plan: NetworkPlan,
+    tables: Mapping[str, Mapping[str, RouteTable]],
+    table: RouteTable,
+    tier: str,
+    az: str,
+    nat_ids: Mapping[str, pulumi.Output[str]],
+    firewall: EgressFirewall | None,
+) -> None:
+    """The default route of a NAT'd subnet and, through the firewall, the routes that keep
+    every flow through one endpoint in both directions.
+
+    Without a firewall: 0.0.0.0/0 to the NAT of the egress AZ. With it, to the firewall
+    endpoint of the egress AZ e; the public subnet of e (the NAT's subnet) sends this
+    subnet's CIDR back through the same endpoint, and so must this subnet send e's public
+    subnet (its load balancer nodes' answers), or AWS drops the asymmetric flow."""
+    egress = plan.egress_az(az)
+    if firewall is None:
+        aws.ec2.Route(
+            f"{table.name}-default",
+            route_table_id=table.table.id,
+            destination_cidr_block=net.ANYWHERE,
+            nat_gateway_id=nat_ids[egress],
+            opts=scope.opts(),
+        )
+        return
+    endpoint = firewall.endpoint_ids[egress]
+    cidrs = plan.subnet_cidrs()
+    aws.ec2.Route(
+        f"{table.name}-default",
+        route_table_id=table.table.id,
+        destination_cidr_block=net.ANYWHERE,
+        vpc_endpoint_id=endpoint,
+        opts=scope.opts(),
+    )
+    aws.ec2.Route(
+        f"{table.name}-to-public-{egress}",
+        route_table_id=table.table.id,
+        destination_cidr_block=cidrs[("public", egress)],
+        vpc_endpoint_id=endpoint,
+        opts=scope.opts(),
+    )
+    public = tables["public"][egress]
+    aws.ec2.Route(
+        f"{public.name}-to-{tier}-{az}",
+        route_table_id=public.table.id,
+        destination_cidr_block=cidrs[(tier, az)],
+        vpc_endpoint_id=endpoint,
+        opts=scope.opts(),
+    )
 
 
 def _route_table(scope: Scope, vpc: aws.ec2.Vpc, name: str, tier: str) -> RouteTable:
@@ -391,7 +494,7 @@ def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -
             opts=scope.opts(),
         )
         deployed[tier] = deployed_entries(scope, tier, by_tier[tier])
-        for az in plan.availability_zones:
+        for az in plan.tier_azs(tier):
             aws.ec2.NetworkAclAssociation(
                 f"{scope.name}-{tier}-{az}",
                 network_acl_id=by_tier[tier].id,
@@ -450,19 +553,26 @@ def _field(entry: Any, name: str) -> Any:
     return getattr(entry, name, None)
 
 
-def flow_logs(
-    scope: Scope, settings: SecureVpcSettings, vpc: aws.ec2.Vpc
-) -> aws.cloudwatch.LogGroup:
-    """PCI DSS 10.2: ALL traffic (accepted and rejected) to a CMK-encrypted log group."""
-    env, ctx = scope.env, scope.context
-    key = customer_managed_key(
+def network_log_key(scope: Scope) -> aws.kms.Key:
+    """The key of the network's logs (VPC flow logs, the egress firewall's alert and flow
+    logs): CloudWatch Logs may use it for this account's log groups only."""
+    return customer_managed_key(
         f"{scope.name}-flow-logs",
-        description=f"Encrypts VPC flow logs of {scope.name}",
-        policy=logs_key_policy(env),
-        context=ctx,
+        description=(
+            f"Encrypts the network logs of {scope.name}: VPC flow logs and egress firewall logs"
+        ),
+        policy=logs_key_policy(scope.env),
+        context=scope.context,
         component=scope.component,
         parent=scope.parent,
     )
+
+
+def flow_logs(
+    scope: Scope, settings: SecureVpcSettings, vpc: aws.ec2.Vpc, key: aws.kms.Key
+) -> aws.cloudwatch.LogGroup:
+    """PCI DSS 10.2: ALL traffic (accepted and rejected) to a CMK-encrypted log group."""
+    env, ctx = scope.env, scope.context
     group = aws.cloudwatch.LogGroup(
         f"{scope.name}-flow-logs",
         name=f"/{ctx.project}/{ctx.environment}/vpc/{scope.name}/flow-logs",
@@ -533,11 +643,13 @@ def endpoints(
     tables: Tables,
 ) -> aws.ec2.SecurityGroup:
     """Gateway endpoints on every private route table; interface endpoints (private DNS)
-    in the app tier behind a security group that admits HTTPS from the VPC only."""
+    in the app tier behind a security group that admits HTTPS from the VPC only. Each has a
+    policy admitting only the organization's (or account's) principals and resources
+    (``endpoint_policies.py``)."""
     private_tables = {
         rt.name: rt.table
         for tier, by_az in tables.items()
-        if tier != "public"
+        if tier not in ("public", net.FIREWALL_TIER)
         for rt in by_az.values()
     }
     for gateway in settings.gateway_endpoints:
@@ -546,6 +658,7 @@ def endpoints(
             vpc_id=vpc.id,
             service_name=scope.env.service_name(gateway),
             vpc_endpoint_type="Gateway",
+            policy=endpoint_policy(scope, gateway_endpoint_policy, gateway),
             tags=scope.tags(Name=f"{scope.name}-{gateway}"),
             opts=scope.opts(),
         )
@@ -572,6 +685,7 @@ def endpoints(
             vpc_id=vpc.id,
             service_name=scope.env.service_name(service),
             vpc_endpoint_type="Interface",
+            policy=endpoint_policy(scope, interface_endpoint_policy, service),
             private_dns_enabled=True,
             subnet_ids=app_subnets,
             security_group_ids=[endpoint_sg.id],
@@ -579,6 +693,23 @@ def endpoints(
             opts=scope.opts(),
         )
     return endpoint_sg
+
+
+def endpoint_policy(scope: Scope, document: Any, service: str) -> pulumi.Output[str]:
+    """``document(service, ...)`` (an ``endpoint_policies`` function) as the endpoint's JSON
+    policy, for this stack's organization (or account), partition and region."""
+    env = scope.env
+    return policy_json(
+        pulumi.Output.all(env.account_id, env.partition, env.region).apply(
+            lambda a: document(
+                service,
+                organization_id=scope.context.organization_id,
+                account_id=a[0],
+                partition=a[1],
+                region=a[2],
+            )
+        )
+    )
 
 
 def subnet_groups(

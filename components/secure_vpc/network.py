@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from ..core.onprem import OnPremNetwork
 from .plan import (
+    FIREWALL_SLOT,
+    FIREWALL_TIER,
     STANDARD_TIER_SLOTS,
     NaclInputs,
     NaclRule,
@@ -40,11 +42,30 @@ class NetworkPlan:
     on_prem_access: frozenset[str] = frozenset()  # tiers that admit the on-prem ranges
     data_services: tuple[str, ...] = ()  # services the data tier's NACLs admit
     dms_source_engines: tuple[str, ...] = ()  # on-prem engines the data tier may reach
+    dms_target_services: tuple[str, ...] = ()  # stores DMS writes to, inside the data tier
     nacl_rules: tuple[NaclRule, ...] = ()
+    #: AZ letters with an egress firewall endpoint (the NAT AZs, when the egress is
+    #: filtered; empty otherwise): the firewall tier has subnets there only
+    firewall_azs: tuple[str, ...] = ()
 
     @property
     def tiers(self) -> tuple[str, ...]:
         return tuple(self.tier_slots)
+
+    @property
+    def egress_firewall(self) -> bool:
+        """Whether the NAT'd tiers reach the internet through an AWS Network Firewall."""
+        return bool(self.firewall_azs)
+
+    def tier_azs(self, tier: str) -> tuple[str, ...]:
+        """The AZ letters where ``tier`` has subnets: every AZ, except the firewall tier
+        (only where a firewall endpoint is)."""
+        return self.firewall_azs if tier == FIREWALL_TIER else self.availability_zones
+
+    def egress_az(self, az: str) -> str:
+        """The AZ whose NAT gateway (and firewall endpoint) carries AZ ``az``'s egress: its
+        own, or with a `Single` NAT the NAT's."""
+        return az if az in self.nat_azs else min(self.nat_azs)
 
     @property
     def tier_cidrs(self) -> dict[str, str]:
@@ -56,7 +77,7 @@ class NetworkPlan:
         return {
             (tier, az): subnet_cidr(self.vpc_cidr, slot, az)
             for tier, slot in self.tier_slots.items()
-            for az in self.availability_zones
+            for az in self.tier_azs(tier)
         }
 
     @property
@@ -75,6 +96,7 @@ def plan_network(
     on_prem: Mapping[str, OnPremNetwork],
     data_services: Iterable[str],
     dms_source_engines: Iterable[str],
+    dms_target_services: Iterable[str] = (),
 ) -> NetworkPlan:
     """The plan of a VPC: subnets, NAT, and the numbered NACL rules of every tier.
 
@@ -83,8 +105,12 @@ def plan_network(
     app_from, app_to = parse_port_range(settings.app_ports)
     services = tuple(sorted(set(data_services)))
     engines = tuple(sorted(set(dms_source_engines)))
-    tier_slots = {**STANDARD_TIER_SLOTS, **{n: t.slot for n, t in settings.extra_tiers.items()}}
+    targets = tuple(sorted(set(dms_target_services)))
     nat_available = settings.nat_gateways != "None"
+    firewall = nat_available and settings.egress_firewall.enabled
+    tier_slots = {**STANDARD_TIER_SLOTS, **{n: t.slot for n, t in settings.extra_tiers.items()}}
+    if firewall:
+        tier_slots[FIREWALL_TIER] = FIREWALL_SLOT
     tiers: dict[str, TierSpec] = {}
     for tier, slot in tier_slots.items():
         extra = settings.extra_tiers.get(tier)
@@ -109,6 +135,8 @@ def plan_network(
             on_prem_to_data="data" in settings.on_prem_access,
             data_services=services,
             dms_source_engines=engines,
+            dms_target_services=targets,
+            firewall=firewall,
         )
     )
     azs = tuple(settings.availability_zones)
@@ -132,5 +160,7 @@ def plan_network(
         on_prem_access=frozenset(settings.on_prem_access),
         data_services=services,
         dms_source_engines=engines,
+        dms_target_services=targets,
         nacl_rules=tuple(rules),
+        firewall_azs=nat_azs if firewall else (),
     )

@@ -38,6 +38,12 @@ MAX_VPC_PREFIX_FOR_PLAN = MIN_SUBNET_PREFIX - TIER_BLOCK_NEWBITS - AZ_SUBNET_NEW
 
 #: Fixed slots of the three standard tiers. Extra tiers name their own slot (3..7).
 STANDARD_TIER_SLOTS: Mapping[str, int] = {"public": 0, "app": 1, "data": 2}
+#: The egress firewall's endpoints get their own subnets (AWS Network Firewall inspects
+#: nothing that starts or ends in the firewall's own subnet) in the last tier block, present
+#: only while the egress goes through a firewall; no extra tier may then take that slot.
+FIREWALL_TIER = "firewall"
+FIREWALL_SLOT = MAX_TIER_SLOTS - 1
+RESERVED_TIER_NAMES = frozenset({*STANDARD_TIER_SLOTS, FIREWALL_TIER})
 AZ_LETTERS = "abcdefgh"
 
 #: AZ letters per region that every account sees (config validation and mocks).
@@ -77,10 +83,17 @@ def subnet_cidr(vpc_cidr: str, tier_slot: int, az_letter: str) -> str:
 _PORTS = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
 
 
+#: Administrative ports (SSH, RDP) no NACL entry admits from outside the VPC and no port
+#: setting may include: shell access goes through SSM Session Manager (AWS Security Hub
+#: EC2.21: no NACL ingress from 0.0.0.0/0 to 22 or 3389).
+ADMIN_PORTS = (22, 3389)
+
+
 def parse_port_range(value: str) -> tuple[int, int]:
     """``"8080"`` or ``"8080-8089"`` as (from, to); ValueError naming the fix otherwise.
 
-    Port 22 is never part of a range: shell access goes through SSM Session Manager.
+    No administrative port (22, 3389) is ever part of a range: shell access goes through
+    SSM Session Manager.
     """
     match = _PORTS.match(value)
     if not match:
@@ -89,8 +102,12 @@ def parse_port_range(value: str) -> tuple[int, int]:
     high = int(match.group(2) or low)
     if not 1 <= low <= high <= 65535:
         raise ValueError(f"{value!r}: ports must satisfy 1 <= from <= to <= 65535")
-    if low <= 22 <= high:
-        raise ValueError(f"{value!r} includes port 22; shell access goes through SSM only")
+    for port in ADMIN_PORTS:
+        if low <= port <= high:
+            raise ValueError(
+                f"{value!r} includes the administrative port {port}; shell access goes "
+                "through SSM Session Manager only"
+            )
     return low, high
 
 
@@ -104,14 +121,20 @@ class Service:
     slot: int
 
 
-#: Every port a NACL may open, each with a fixed slot (0..99) in the rule number.
+#: Every port a NACL may open, each with a fixed slot (0..99) in the rule number. Slot 5
+#: (an all-protocol entry inside the data tier, until issue 13) is retired, never reused.
 SERVICES: Mapping[str, Service] = {
     s.name: s
     for s in (
         Service("https", 443, 443, 1),
         Service("http", 80, 80, 2),
         Service("app", 0, 0, 3),  # the app port range comes from SecureVpcSettings
+        # the answers to connections a tier opens: the whole ephemeral range from peers
+        # inside the VPC; from outside it (the internet, on-prem), the two parts around the
+        # RDP port, so no entry admits an administrative port from there (22 < 1024)
         Service("ephemeral", 1024, 65535, 4),
+        Service("ephemeral-low", 1024, ADMIN_PORTS[1] - 1, 7),
+        Service("ephemeral-high", ADMIN_PORTS[1] + 1, 65535, 8),
         Service("postgres", 5432, 5432, 10),
         Service("mysql", 3306, 3306, 11),
         Service("documentdb", 27017, 27017, 12),
@@ -121,7 +144,6 @@ SERVICES: Mapping[str, Service] = {
         Service("oracle", 1521, 1521, 16),
         Service("sqlserver", 1433, 1433, 17),
         Service("mongodb", 27017, 27017, 12),  # on-prem MongoDB, a DMS source
-        Service("all", 0, 0, 5),  # every protocol: only ever inside one tier
         Service("tier", 0, 0, 6),  # an extra tier's own ingress port range
     )
 }
@@ -272,6 +294,12 @@ class NaclInputs:
     on_prem_to_data: bool
     data_services: tuple[str, ...]
     dms_source_engines: tuple[str, ...]
+    #: stores a DMS replication instance in the data tier writes to: their ports open
+    #: between the data tier's own subnets (the only connections the tier's nodes open to
+    #: each other through its subnets: see :func:`plan_nacl_rules`)
+    dms_target_services: tuple[str, ...] = ()
+    #: the egress goes through the firewall tier (AWS Network Firewall) before the NAT
+    firewall: bool = False
 
 
 class _RuleBook:
@@ -297,15 +325,13 @@ class _RuleBook:
 
     def add(self, tier: str, egress: bool, peer: str, service: str) -> None:
         svc = SERVICES[service]
-        lo, hi, protocol = svc.from_port, svc.to_port, "tcp"
+        lo, hi = svc.from_port, svc.to_port
         if service == "app":
             lo, hi = self.inputs.app_port_from, self.inputs.app_port_to
         elif service == "tier":
             lo, hi = self.inputs.tiers[tier].ingress_from, self.inputs.tiers[tier].ingress_to
-        elif service == "all":
-            protocol = "-1"
         number = self.peer_slot(peer) * 100 + svc.slot
-        rule = NaclRule(tier, egress, peer, self.cidr(peer), service, lo, hi, number, protocol)
+        rule = NaclRule(tier, egress, peer, self.cidr(peer), service, lo, hi, number)
         if any(
             r.tier == tier
             and r.egress == egress
@@ -316,15 +342,37 @@ class _RuleBook:
             return  # same port and peer already open (e.g. https and opensearch)
         self.rules.append(rule)  # a different entry under a used number: check_plan says so
 
+    def answers_from(self, tier: str, peer: str) -> None:
+        """Inbound answers to the connections ``tier`` opens to ``peer``: the ephemeral
+        ports, around the RDP port when ``peer`` is outside the VPC."""
+        for service in returns_from(peer):
+            self.add(tier, False, peer, service)
+
     def both_ways(self, tier: str, peer: str, service: str) -> None:
-        """Ingress on ``service`` from ``peer`` plus the stateless ephemeral return."""
+        """Ingress on ``service`` from ``peer`` plus the stateless ephemeral return (the
+        answer leaves towards the client's ephemeral port: an outbound entry, which admits
+        nothing into the tier)."""
         self.add(tier, False, peer, service)
         self.add(tier, True, peer, "ephemeral")
 
     def outbound(self, tier: str, peer: str, service: str) -> None:
         """Egress on ``service`` to ``peer`` plus the stateless ephemeral return."""
         self.add(tier, True, peer, service)
-        self.add(tier, False, peer, "ephemeral")
+        self.answers_from(tier, peer)
+
+
+def is_outside_vpc(peer: str) -> bool:
+    """Whether a NACL peer lies outside the VPC (the internet or an on-prem range)."""
+    return peer == "internet" or peer.startswith("onprem-")
+
+
+def returns_from(peer: str) -> tuple[str, ...]:
+    """The services that admit answers from ``peer``: from outside the VPC the ephemeral
+    range without the RDP port (PCI DSS 1.3.1, Security Hub EC2.21); inside it, the whole
+    range (the tiers are our own, each behind its own NACL and security groups)."""
+    if is_outside_vpc(peer):
+        return ("ephemeral-low", "ephemeral-high")
+    return ("ephemeral",)
 
 
 def _on_prem_peers(inputs: NaclInputs) -> list[str]:
@@ -344,10 +392,12 @@ def plan_nacl_rules(inputs: NaclInputs) -> list[NaclRule]:
     # public: load balancers and NAT gateways
     for service in ("https", "http"):
         book.add("public", False, "internet", service)
-    book.add("public", True, "internet", "ephemeral")  # replies to clients, NAT'd replies
-    book.add("public", False, "internet", "ephemeral")  # replies to NAT'd requests
-    book.add("public", True, "internet", "https")  # NAT forwards app-tier 443 egress
-    book.add("public", True, "app", "app")  # ALB -> targets
+    book.add("public", True, "internet", "ephemeral")  # the load balancers' answers
+    book.add("public", True, "app", "app")  # load balancer -> targets
+    book.add("public", False, "app", "ephemeral")  # ... and the targets' answers
+    if inputs.nat_available:
+        book.add("public", True, "internet", "https")  # NAT forwards 443 egress
+        book.answers_from("public", "internet")  # ... and the answers it translates back
 
     # app: instances behind load balancers (public or internal), interface endpoints
     book.both_ways("app", "public", "app")
@@ -358,16 +408,24 @@ def plan_nacl_rules(inputs: NaclInputs) -> list[NaclRule]:
         for peer in _on_prem_peers(inputs):
             book.both_ways("app", peer, "https")  # internal ALB
             book.both_ways("app", peer, "app")
-    if inputs.nat_available:
-        book.outbound("app", "internet", "https")  # through the NAT gateway
+    # HTTPS to public addresses: through the NAT (when there is one) and, always, to the S3
+    # and DynamoDB gateway endpoints, whose public ranges a NACL cannot name (prefix lists
+    # are not NACL peers); the route tables decide which of them is reachable
+    book.outbound("app", "internet", "https")
     for service in inputs.data_services:
         book.outbound("app", "data", service)
 
     # data: isolated; the only way out of the VPC is to on-prem DMS sources
     for service in inputs.data_services:
         book.both_ways("data", "app", service)
-    book.add("data", False, "data", "all")  # replication between nodes of one store
-    book.add("data", True, "data", "all")
+    # Between the data tier's own subnets only what its nodes open to each other there: DMS
+    # writing to its targets. The stores' replication (RDS Multi-AZ, DocumentDB's cluster
+    # volume, ElastiCache replicas, OpenSearch nodes, the RabbitMQ cluster) runs on each
+    # service's own network, not through our subnets: their security groups admit only
+    # their clients and the tier works (docs/secure-vpc.md#data-tier).
+    for service in inputs.dms_target_services:
+        book.both_ways("data", "data", service)
+        book.outbound("data", "data", service)
     book.outbound("data", "app", "https")  # interface endpoints (Secrets Manager, KMS, logs)
     if inputs.on_prem_to_data:
         for peer in _on_prem_peers(inputs):
@@ -379,14 +437,36 @@ def plan_nacl_rules(inputs: NaclInputs) -> list[NaclRule]:
 
     # extra private tiers
     for tier in tiers.values():
-        if tier.name in STANDARD_TIER_SLOTS:
+        if tier.name in STANDARD_TIER_SLOTS or tier.name == FIREWALL_TIER:
             continue
         if tier.ingress_to:
             book.both_ways(tier.name, "vpc", "tier")
         book.outbound(tier.name, "vpc", "https")
         if tier.nat_egress and inputs.nat_available:
             book.outbound(tier.name, "internet", "https")
+
+    if inputs.firewall:
+        _firewall_rules(book, inputs)
     return book.rules
+
+
+def _firewall_rules(book: _RuleBook, inputs: NaclInputs) -> None:
+    """The firewall tier passes on what its endpoints forward: each NAT'd tier's HTTPS to
+    the NAT and the answers back; and the load balancers' traffic with their targets in
+    the app tier, which the route tables send through the endpoint of the load balancer
+    node's AZ so that both directions cross it (docs/secure-vpc.md#egress-firewall)."""
+    fw = FIREWALL_TIER
+    extra = sorted(t.name for t in inputs.tiers.values() if t.nat_egress and t.name != "app")
+    nat_tiers = ["app", *extra]
+    for tier in nat_tiers:
+        book.add(fw, False, tier, "https")
+        book.add(fw, True, tier, "ephemeral")
+    book.add(fw, True, "internet", "https")
+    book.answers_from(fw, "internet")
+    book.add(fw, False, "public", "app")
+    book.add(fw, True, "app", "app")
+    book.add(fw, False, "app", "ephemeral")
+    book.add(fw, True, "public", "ephemeral")
 
 
 def count_rules(rules: Iterable[NaclRule]) -> dict[tuple[str, bool], int]:

@@ -33,6 +33,14 @@ DEFAULT_INTERFACE_ENDPOINTS = (
 )
 TIER_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
+#: A domain as an AWS Network Firewall domain list takes it: an explicit name, or a leading
+#: "." for the domain and all its subdomains (no "*", no address), lower case.
+_DOMAIN = re.compile(
+    r"^\.?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+#: Domains an allow-list may hold: its rule group's capacity is fixed (a change of capacity
+#: replaces the rule group), at two rules per domain (TLS SNI and HTTP Host).
+MAX_ALLOWED_DOMAINS = 250
 
 
 def _port_range(value: str) -> str:
@@ -46,7 +54,10 @@ class ExtraTier(SettingsModel):
     slot: int = Field(
         ge=3,
         lt=plan.MAX_TIER_SLOTS,
-        description="Fixed block of the VPC this tier takes (3-7; 0-2 are public/app/data).",
+        description=(
+            "Fixed block of the VPC this tier takes (3-7; 0-2 are public/app/data; 7 is the "
+            "egress firewall's while the VPC has one)."
+        ),
     )
     nat_egress: bool = Field(
         default=False,
@@ -63,14 +74,68 @@ class ExtraTier(SettingsModel):
         return None if value is None else _port_range(value)
 
 
+class EgressFirewallSettings(SettingsModel):
+    """The filtering point between the NAT'd tiers and their NAT gateways: an AWS Network
+    Firewall that lets out only TLS (SNI) and HTTP (Host) connections to the listed domains
+    (PCI DSS 1.3.2). Built whenever the VPC has NAT gateways and `enabled` is true."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Send the NAT'd tiers' internet traffic through the firewall (prod: required "
+            "whenever the VPC has NAT gateways). `false` (nonprod only) gives plain NAT."
+        ),
+    )
+    allowed_domains: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Destinations the app tier may reach on the internet: `api.example.com` (that "
+            "name) or `.example.com` (the domain and its subdomains). Everything else is "
+            "dropped. AWS services are reached through VPC endpoints, not through here."
+        ),
+    )
+    log_retention_days: int = Field(
+        default=365,
+        description=(
+            "Days to keep the firewall's alert and flow logs (prod at least 365, PCI DSS "
+            "10.5.1; nonprod default 90)."
+        ),
+    )
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if len(domain) > 253 or not _DOMAIN.match(domain):
+                raise ValueError(
+                    f"{domain!r} is not a domain like api.example.com or .example.com (a "
+                    "leading dot for the domain and its subdomains; lower case, no * or "
+                    "address)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a domain is listed twice")
+        if len(value) > MAX_ALLOWED_DOMAINS:
+            raise ValueError(
+                f"{len(value)} domains: at most {MAX_ALLOWED_DOMAINS} (the rule group's "
+                "fixed capacity); use .example.com for a whole domain"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return check_log_retention(value)
+
+
 class SecureVpcSettings(SettingsModel):
     """Settings of one VPC (stack key `payments-platform:network`)."""
 
-    #: nonprod: 2 AZs, one NAT gateway (~$32/month each saved), 90 days of flow logs
+    #: nonprod: 2 AZs, 90 days of flow and firewall logs (and, like prod, no NAT gateway
+    #: unless asked: no NAT or firewall hours to pay)
     NONPROD_DEFAULTS: ClassVar[Mapping[str, Any]] = {
         "availability_zones": ["a", "b"],
-        "nat_gateways": "Single",
         "flow_log_retention_days": 90,
+        "egress_firewall": {"log_retention_days": 90},
     }
 
     vpc_cidr: str = Field(
@@ -88,10 +153,19 @@ class SecureVpcSettings(SettingsModel):
         ),
     )
     nat_gateways: NatStrategy = Field(
-        default="OnePerAz",
+        default="None",
         description=(
-            "`OnePerAz` (prod default: an AZ outage does not cut the others' egress), `Single` "
-            "(nonprod default: one NAT in the first AZ, ~$32/month each saved) or `None`."
+            "`None` (default: no internet egress; the hosts reach AWS through the VPC "
+            "endpoints), `OnePerAz` (an AZ outage does not cut the others' egress; what prod "
+            "uses when it needs the internet) or `Single` (one NAT in the first AZ, nonprod). "
+            "With NAT, the egress goes through `egressFirewall`."
+        ),
+    )
+    egress_firewall: EgressFirewallSettings = Field(
+        default_factory=EgressFirewallSettings,
+        description=(
+            "The AWS Network Firewall the NAT'd tiers' egress passes (domain allow-list, "
+            "logs). See docs/secure-vpc.md#egress-firewall for the routing and the cost."
         ),
     )
     app_ports: str = Field(
@@ -198,9 +272,9 @@ class SecureVpcSettings(SettingsModel):
     @classmethod
     def _extra_tiers(cls, value: dict[str, ExtraTier]) -> dict[str, ExtraTier]:
         for name in value:
-            if not TIER_NAME.match(name) or name in plan.STANDARD_TIER_SLOTS:
+            if not TIER_NAME.match(name) or name in plan.RESERVED_TIER_NAMES:
                 raise ValueError(
                     f"extra tier name {name!r} must be 2-16 lowercase letters/digits and not "
-                    "public, app or data"
+                    "public, app, data or firewall"
                 )
         return value

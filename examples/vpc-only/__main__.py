@@ -1,8 +1,8 @@
 """A team's own VPC: tiered subnets, NACLs, flow logs and endpoints from one component.
 
 No stack file of the platform is involved: the component applies the environment's
-defaults and rules itself (nonprod: 2 AZs and one NAT gateway unless set here) and refuses
-bad settings before anything is registered.
+defaults and rules itself (nonprod: 2 AZs, and no NAT gateway: the hosts reach AWS through
+the VPC endpoints, unless set here) and refuses bad settings before anything is registered.
 """
 
 import pulumi

@@ -144,6 +144,12 @@ class ManagedDataTierSettings(SettingsModel):
         tier's NACLs reach their ports on the on-prem ranges (none once DMS is retired)."""
         return self.active_dms.source_engines() if self.active_dms else []
 
+    def dms_target_services(self) -> list[str]:
+        """The services of the stores DMS writes to: ``SecureVpc(dms_target_services=...)``
+        opens their ports between the data tier's own subnets (DMS -> its targets)."""
+        stores = self.stores()
+        return sorted({stores[t][0] for t in self.dms_targets() if t in stores})
+
     def dms_targets(self) -> set[str]:
         """The stores (`rds.loyalty`, `documentdb.mmf`) a running DMS task writes to."""
         dms = self.active_dms
