@@ -430,10 +430,6 @@ SHAPES: Mapping[str, Shape] = {
         str(c.inputs.get("firewallArn")),
         {},
     ),
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": lambda c: (
-        str(c.inputs.get("policyName")),
-        {},
-    ),
     "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
     "aws:ec2/launchTemplate:LaunchTemplate": lambda c: (
         (lt := f"lt-{c.hex()}"),

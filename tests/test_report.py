@@ -84,9 +84,10 @@ def test_the_network_diagram_shows_subnets_per_az_gateways_links_and_admissions(
 ) -> None:
     net = reports["prod"].network
     labels = " ".join(n.label for n in net.nodes)
-    assert sum(n.kind == "subnet" for n in net.nodes) == 9  # 3 tiers x 3 AZs
+    assert sum(n.kind == "subnet" for n in net.nodes) == 12  # 4 tiers (firewall) x 3 AZs
     for part in (
         "NAT gateway prod-nat-a",
+        "Network Firewall prod-egress",
         "Internet gateway",
         "Virtual private gateway",
         "Direct Connect gateway",
@@ -97,7 +98,9 @@ def test_the_network_diagram_shows_subnets_per_az_gateways_links_and_admissions(
     ):
         assert part in labels, part
     edges = {(e.source, e.target, e.label) for e in net.edges}
-    assert ("subnet_prod_app_a", "nat_prod_nat_a", "route 0.0.0.0/0") in edges
+    # the app tier's egress: its AZ's firewall endpoint, then that AZ's NAT gateway
+    assert ("subnet_prod_app_a", "firewall_prod_egress", "route 0.0.0.0/0") in edges
+    assert ("subnet_prod_firewall_a", "nat_prod_nat_a", "route 0.0.0.0/0") in edges
     assert not any(
         e.source.startswith("subnet_prod_data") and e.label == "route 0.0.0.0/0" for e in net.edges
     )

@@ -1002,3 +1002,15 @@ def test_an_organization_id_is_checked_where_it_is_given(value: str) -> None:
             }
         )
     assert refused.value.problems[0].startswith("payments-platform:organizationId: ")
+
+
+def test_the_public_tier_keeps_its_deployed_route_table_as_its_first_azs(prod: Plan) -> None:
+    """One public table per AZ now (each NAT subnet routes its own AZ's answers); the table
+    the tier shared before (`<name>-public`) and its IGW route live on as the first AZ's by
+    alias, so a deployed stack creates the other AZs' tables and deletes none."""
+    table = prod.named("net-public-a", "aws:ec2/routeTable:RouteTable")
+    route = prod.named("net-public-a-default", ROUTE)
+    assert any('name: "net-public"' in a for a in table.aliases), table.aliases
+    assert any('name: "net-public-default"' in a for a in route.aliases), route.aliases
+    for az in "bc":
+        assert prod.named(f"net-public-{az}", "aws:ec2/routeTable:RouteTable").aliases == ()

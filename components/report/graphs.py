@@ -187,6 +187,21 @@ def network_graph(idx: PlanIndex) -> Graph:
             _urns(nat, eip),
             place(nat, nat.inputs.get("subnetId")),
         )
+    # an egress firewall: its endpoints (vpce-..., no resource of their own) are route targets
+    firewall_of_endpoint: dict[str, Registered] = {}
+    for fw in idx.of_type("aws:networkfirewall/firewall:Firewall"):
+        vpc = idx.ref(fw.inputs.get("vpcId"))
+        g.node(
+            f"firewall_{slug(fw.name)}",
+            f"Network Firewall {fw.name} (egress domain allow-list)",
+            "gateway",
+            [fw.urn],
+            vpc_group.get(vpc.urn, "") if vpc else "",
+        )
+        for status in fw.outputs.get("firewallStatuses") or []:
+            for state in status.get("syncStates") or []:
+                for attachment in state.get("attachments") or []:
+                    firewall_of_endpoint[str(attachment.get("endpointId"))] = fw
     for vgw in idx.of_type("aws:ec2/vpnGateway:VpnGateway"):
         attach = [
             a
@@ -257,7 +272,7 @@ def network_graph(idx: PlanIndex) -> Graph:
                 if (t := idx.ref(route.inputs.get(key))) is not None
             ),
             None,
-        )
+        ) or firewall_of_endpoint.get(str(route.inputs.get("vpcEndpointId")))
         if table is None or target is None or target.urn not in target_node:
             continue
         dest = str(
