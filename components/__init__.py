@@ -21,7 +21,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import importlib
 
-    for _module in [
+    #: The pulumi-aws modules the components use, loaded quietly below (a test keeps it whole).
+    PULUMI_AWS_MODULES = (
         "accessanalyzer",
         "autoscaling",
         "budgets",
@@ -38,21 +39,27 @@ with warnings.catch_warnings():
         "guardduty",
         "iam",
         "identitystore",
+        "inspector2",
         "kms",
+        "lambda_",
         "lb",
         "mq",
+        "networkfirewall",
         "opensearch",
         "organizations",
         "rds",
         "s3",
         "secretsmanager",
         "securityhub",
+        "serverlessrepository",
         "sns",
         "ssm",
         "ssoadmin",
         "vpc",
         "wafv2",
-    ]:
+    )
+
+    for _module in PULUMI_AWS_MODULES:
         # pulumi's lazy modules load on the first access to a name they define
         getattr(importlib.import_module(f"pulumi_aws.{_module}"), "__all__", None)
     getattr(importlib.import_module("pulumi_awsx.ec2"), "__all__", None)

@@ -270,6 +270,23 @@ def subnets_of_each_nacl(plan: Plan) -> dict[str, list[ipaddress.IPv4Network]]:
     return found
 
 
+def covered(spans: list[tuple[int, int]], low: int, high: int) -> bool:
+    """Whether the port ranges ``spans`` together cover every port of ``low``-``high``."""
+    reached = low
+    for start, end in sorted(spans):
+        if start > reached:
+            break
+        reached = max(reached, end + 1)
+    return reached > high
+
+
+def test_covered_finds_a_gap_between_ranges_and_none_where_they_overlap() -> None:
+    assert covered([(1024, 3388), (3390, 65535)], 1024, 3388)
+    assert covered([(1024, 2000), (1500, 65535)], 1024, 65535)
+    assert not covered([(1024, 3388), (3390, 65535)], 1024, 65535)
+    assert not covered([], 443, 443)
+
+
 def test_every_flow_a_nacl_admits_has_its_return_path(plan: Plan) -> None:
     """NACLs are stateless: "responses to allowed inbound traffic are subject to the rules
     for outbound traffic (and vice versa)", on the client's ephemeral ports 1024-65535. So
@@ -284,11 +301,11 @@ def test_every_flow_a_nacl_admits_has_its_return_path(plan: Plan) -> None:
         """Whether the entries of one direction together admit every port of ``ports`` from
         ``cidr`` (the RDP port excepted for the answers: none comes back on it)."""
         matching = [e for e in all_entries if e.acl == acl and e.egress == egress]
-        needed = [p for p in range(ports[0], ports[1] + 1) if not (ports == EPHEMERAL and p == RDP)]
+        needed = [(ports[0], RDP - 1), (RDP + 1, ports[1])] if ports == EPHEMERAL else [ports]
         spans = [e.ports for e in matching if e.admits(cidr, (e.ports[0], e.ports[0]))]
         if any(e.protocol == "-1" and cidr.subnet_of(e.cidr) for e in matching):
             return True
-        return all(any(lo <= p <= hi for lo, hi in spans) for p in needed)
+        return all(covered(spans, lo, hi) for lo, hi in needed)
 
     def tier_behind(cidr: ipaddress.IPv4Network) -> str | None:
         """The NACL of the one tier whose subnets ``cidr`` covers (None: none or several)."""
