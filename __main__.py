@@ -4,8 +4,8 @@ Each component takes its own settings section and, by keyword, the references of
 components it depends on (``vpc.ref``, ``app.ref``), so every dependency is visible here.
 Order of construction:
 
-    LandingZone (alarm topic) -> SecureVpc -> HybridConnectivity -> HaAppTier per app
-    -> ManagedDataTier (admits exactly the apps each store names) -> StackDashboard
+    LandingZone (alarm topic) -> SecureVpc -> HaAppTier per app -> HybridConnectivity
+    (its migration waves land in the apps) -> ManagedDataTier (admits exactly the apps each store names) -> StackDashboard
 
 The stack layer (``stacks``) reads the stack file and runs every component's own checks
 first: a bad stack file exits with one line per problem and registers nothing (ConfigError
@@ -121,16 +121,6 @@ def build_workload() -> None:
         opts=in_account,
     )
 
-    hybrid = HybridConnectivity(
-        stack.name,
-        settings.hybrid,
-        context=context,
-        network=network.ref,
-        alarm_topic_arn=alarms,
-        pre_shared_keys=stack.pre_shared_keys,
-        opts=in_account,
-    )
-
     apps = {
         name: HaAppTier(
             name,
@@ -143,6 +133,18 @@ def build_workload() -> None:
         )
         for name, app in settings.apps.items()
     }
+
+    # after the apps: a migration wave launches into its app's subnets and security group
+    hybrid = HybridConnectivity(
+        stack.name,
+        settings.hybrid,
+        context=context,
+        network=network.ref,
+        alarm_topic_arn=alarms,
+        pre_shared_keys=stack.pre_shared_keys,
+        apps={name: app.ref for name, app in apps.items()},
+        opts=in_account,
+    )
 
     data = ManagedDataTier(
         stack.name,
@@ -176,6 +178,8 @@ def build_workload() -> None:
     pulumi.export("vpnConnectionIds", hybrid.vpn_connection_ids)
     pulumi.export("vpnTunnels", hybrid.tunnels)
     pulumi.export("dxGatewayId", hybrid.dx_gateway_id)
+    if hybrid.migration is not None:
+        pulumi.export("migration", hybrid.migration)
     pulumi.export(
         "apps",
         {

@@ -13,6 +13,7 @@ attribute AWS leaves empty fails offline as it would in AWS.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,58 @@ def _ec2(prefix: str, kind: str) -> Shape:
         return resource_id, {"arn": c.arn("ec2", f"{kind}/{resource_id}")}
 
     return shape
+
+
+def _vpc_endpoint(c: Created) -> tuple[str, dict[str, Any]]:
+    """A VPC endpoint: ``vpce-`` id; a gateway endpoint has the service's managed prefix list
+    (``pl-`` and 8 hex digits) for security group rules; an interface endpoint has its DNS
+    entries, the regional name first
+    (``vpce-<id>-<8 chars>.<service>.<region>.vpce.amazonaws.com``)."""
+    resource_id = f"vpce-{c.hex()}"
+    outputs: dict[str, Any] = {"arn": c.arn("ec2", f"vpc-endpoint/{resource_id}")}
+    service = str(c.inputs.get("serviceName") or "")
+    if c.inputs.get("vpcEndpointType") == "Gateway":
+        outputs["prefixListId"] = f"pl-{c.hex(8, 'prefix-list')}"
+    elif service:
+        short = service.split(".", 3)[-1]
+        # S3's interface endpoint names are wildcards (bucket.vpce-..., PrivateLink for S3)
+        wildcard = "*." if short == "s3" else ""
+        outputs["dnsEntries"] = [
+            {
+                "dnsName": f"{wildcard}{resource_id}-{c.hex(8, 'dns')}.{short}.{c.region}"
+                ".vpce.amazonaws.com",
+                "hostedZoneId": f"Z{c.hex(13, 'zone').upper()}",
+            }
+        ]
+    return resource_id, outputs
+
+
+def _cloudcontrol(c: Created) -> tuple[str, dict[str, Any]]:
+    """A Cloud Control resource: its ``identifier`` (the primary identifier CloudFormation
+    defines for the type) and ``properties`` (the desired state plus what the service
+    computes, as JSON). MGN's templates are identified by their id (``rct-`` / ``lct-`` and
+    17 hex digits) and carry their ARN."""
+    type_name = str(c.inputs.get("typeName") or "")
+    desired = json.loads(str(c.inputs.get("desiredState") or "{}"))
+    computed: dict[str, Any] = {}
+    if type_name == "AWS::MGN::ReplicationConfigurationTemplate":
+        ident = f"rct-{c.hex()}"
+        computed = {
+            "ReplicationConfigurationTemplateID": ident,
+            "Arn": c.arn("mgn", f"replication-configuration-template/{ident}"),
+        }
+    elif type_name == "AWS::MGN::LaunchConfigurationTemplate":
+        ident = f"lct-{c.hex()}"
+        computed = {
+            "LaunchConfigurationTemplateId": ident,
+            "Arn": c.arn("mgn", f"launch-configuration-template/{ident}"),
+        }
+    else:
+        ident = c.uuid()
+    return ident, {
+        "identifier": ident,
+        "properties": json.dumps({**desired, **computed}, sort_keys=True),
+    }
 
 
 def _plain(prefix: str) -> Shape:
@@ -419,7 +472,8 @@ SHAPES: Mapping[str, Shape] = {
     "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
     "aws:ec2/natGateway:NatGateway": _ec2("nat", "natgateway"),
     "aws:ec2/eip:Eip": _eip,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _ec2("vpce", "vpc-endpoint"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:cloudcontrol/resource:Resource": _cloudcontrol,
     "aws:networkfirewall/firewall:Firewall": _network_firewall,
     "aws:networkfirewall/ruleGroup:RuleGroup": _firewall_rule_group,
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": lambda c: (

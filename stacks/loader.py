@@ -130,6 +130,7 @@ def preflight(settings: StackSettings, pre_shared_keys: PreSharedKeys) -> Stack:
             context=context,
             network=network,
             pre_shared_keys=pre_shared_keys,
+            apps=list(settings.apps),
         )
         report.add(HybridConnectivitySettings, "hybrid", problems)
     problems = landing_zone.check(stack.landing_zone_name, settings.landing_zone, context=context)

@@ -281,12 +281,17 @@ def test_every_publisher_of_the_topics_may_publish_and_use_the_key(plan: Plan, o
 
 def test_prod_alarms_budget_dms_and_findings_all_publish(stack_plan: StackPlanner) -> None:
     """In prod every kind of publisher is present, so the test above checks each: CloudWatch
-    alarms, the budget and DMS event subscriptions on the alarm topic, EventBridge rules on
-    the security topic."""
+    alarms, the budget and DMS event subscriptions on the alarm topic, and the migration's
+    EventBridge rules (MGN events); EventBridge rules on the security topic."""
     plan = stack_plan("prod")
     alarm = {p for p, _ in publishers(plan, plan.stack_outputs["alarmTopicArn"])}
     security = {p for p, _ in publishers(plan, plan.stack_outputs["securityTopicArn"])}
-    assert alarm == {"cloudwatch.amazonaws.com", "budgets.amazonaws.com", "dms.amazonaws.com"}
+    assert alarm == {
+        "cloudwatch.amazonaws.com",
+        "budgets.amazonaws.com",
+        "dms.amazonaws.com",
+        "events.amazonaws.com",
+    }
     assert security == {"events.amazonaws.com"}
 
 

@@ -258,6 +258,16 @@ MISTAKES: list[Mistake] = [
         fix=("255",),
     ),
     Mistake(
+        "replication server type typo",
+        {"hybrid.migration.replication.instanceType": "t3.smal"},
+        fix=("t3.small",),
+    ),
+    Mistake(
+        "wave server pasted with its domain and a space",
+        {"hybrid.migration.waves.wave2-mmf.sourceServers": ["hcm-mmf-app01 .corp.local"]},
+        fix=("not a host name",),
+    ),
+    Mistake(
         "email endpoint with a carriage return",
         {"landingZone.notifications.securitySubscriptions.secops.endpoint": "secops@example.com\r"},
         fix=("U+000D",),
@@ -302,6 +312,11 @@ MISTAKES: list[Mistake] = [
     Mistake("cpu alarm of 150 percent", {"dataTier.redis.cpuAlarmPercent": 150}, fix=("100",)),
     Mistake("waf rate limit below AWS's minimum", {"apps.loyalty.waf.rateLimit": 5}, fix=("10",)),
     Mistake("redis with 6 replicas", {"dataTier.redis.replicasPerShard": 6}, fix=("5",)),
+    Mistake(
+        "replication bandwidth in kbps",
+        {"hybrid.migration.replication.bandwidthThrottlingMbps": 400000},
+        fix=("10000",),
+    ),
     Mistake(
         "docdb connection alarm above what an instance takes",
         {"dataTier.documentdb.mmf.connectionsAlarmThreshold": 50000},

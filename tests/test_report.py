@@ -84,7 +84,8 @@ def test_the_network_diagram_shows_subnets_per_az_gateways_links_and_admissions(
 ) -> None:
     net = reports["prod"].network
     labels = " ".join(n.label for n in net.nodes)
-    assert sum(n.kind == "subnet" for n in net.nodes) == 12  # 4 tiers (firewall) x 3 AZs
+    # 5 tiers (firewall, and the migration's staging) x 3 AZs
+    assert sum(n.kind == "subnet" for n in net.nodes) == 15
     for part in (
         "NAT gateway prod-nat-a",
         "Network Firewall prod-egress",
@@ -110,6 +111,21 @@ def test_the_network_diagram_shows_subnets_per_az_gateways_links_and_admissions(
     )
     assert any(
         e.label.startswith("SG mmf-alb admits") and e.source.startswith("range_") for e in net.edges
+    )
+    # the migration's staging area: on-prem reaches its replication servers on 1500 and its
+    # endpoints on 443; it has no default route
+    assert (
+        "range_172_16_0_0_20",
+        "mgn_prod_mgn_replication",
+        "SG prod-mgn-replication admits tcp 1500",
+    ) in edges
+    assert any(
+        e.label == "SG prod-mgn-endpoints admits tcp 443" and e.source == "range_172_16_0_0_20"
+        for e in net.edges
+    )
+    assert not any(
+        e.source.startswith("subnet_prod_mgn_staging") and e.label == "route 0.0.0.0/0"
+        for e in net.edges
     )
 
 

@@ -42,7 +42,8 @@ def tag_value(resource: Registered, key: str) -> Any:
 
 
 def test_prod_spans_three_azs_with_a_nat_and_a_firewall_endpoint_per_az(prod_plan: Plan) -> None:
-    tiers = ("public", "app", "data", "firewall")
+    # staging: the MGN staging area while the rehost migration runs (hybrid.migration)
+    tiers = ("public", "app", "data", "firewall", "staging")
     assert subnets(prod_plan) == {(t, az) for t in tiers for az in "abc"}
     assert len(prod_plan.of_type("aws:ec2/natGateway:NatGateway")) == 3
     (firewall,) = prod_plan.of_type("aws:networkfirewall/firewall:Firewall")
@@ -50,7 +51,8 @@ def test_prod_spans_three_azs_with_a_nat_and_a_firewall_endpoint_per_az(prod_pla
 
 
 def test_nonprod_spans_two_azs_and_reaches_aws_through_endpoints_only(nonprod_plan: Plan) -> None:
-    assert subnets(nonprod_plan) == {(t, az) for t in ("public", "app", "data") for az in "ab"}
+    tiers = ("public", "app", "data", "staging")  # staging: hybrid.migration (MGN)
+    assert subnets(nonprod_plan) == {(t, az) for t in tiers for az in "ab"}
     assert nonprod_plan.of_type("aws:ec2/natGateway:NatGateway") == []
     assert nonprod_plan.of_type("aws:networkfirewall/firewall:Firewall") == []
 

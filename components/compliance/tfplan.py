@@ -58,6 +58,7 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:cfg/recorder:Recorder": "aws_config_configuration_recorder",
     "aws:cfg/recorderStatus:RecorderStatus": "aws_config_configuration_recorder_status",
     "aws:cfg/rule:Rule": "aws_config_config_rule",
+    "aws:cloudcontrol/resource:Resource": "aws_cloudcontrolapi_resource",
     "aws:cloudtrail/trail:Trail": "aws_cloudtrail",
     "aws:cloudwatch/dashboard:Dashboard": "aws_cloudwatch_dashboard",
     "aws:cloudwatch/eventRule:EventRule": "aws_cloudwatch_event_rule",

@@ -7,12 +7,21 @@ logs and alarms.
     HybridConnectivity("dc", hybrid, context=context, network=vpc.ref, alarm_topic_arn=...)
 
 Rules between fields, with the network and in prod are in ``checks`` (``check``, also run by
-the stack loader); the alarms are data in ``alarms``.
+the stack loader); the alarms are data in ``alarms``. ``migration`` builds the optional
+rehost landing area for AWS Application Migration Service (``settings.migration``).
 """
 
 from .checks import PROD_RULES, check
 from .component import HybridConnectivity, preshared_keys_from_config
-from .settings import CustomerGatewaySettings, DirectConnectSettings, HybridConnectivitySettings
+from .settings import (
+    CustomerGatewaySettings,
+    DirectConnectSettings,
+    HybridConnectivitySettings,
+    LaunchSettings,
+    MigrationSettings,
+    ReplicationSettings,
+    WaveSettings,
+)
 
 __all__ = [
     "PROD_RULES",
@@ -20,6 +29,10 @@ __all__ = [
     "DirectConnectSettings",
     "HybridConnectivity",
     "HybridConnectivitySettings",
+    "LaunchSettings",
+    "MigrationSettings",
+    "ReplicationSettings",
+    "WaveSettings",
     "check",
     "preshared_keys_from_config",
 ]

@@ -15,7 +15,9 @@ or its metrics with it) and is not a working path to the data centre.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 
@@ -139,3 +141,47 @@ def dashboard_widgets(
             )
         )
     return widgets
+
+
+# --- AWS Application Migration Service events ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationEvent:
+    """One kind of MGN event the alarm topic hears, as data: what EventBridge matches and
+    why an operator cares."""
+
+    name: str
+    detail_type: str
+    why: str
+
+    def pattern(self) -> str:
+        """The EventBridge pattern: MGN's events arrive on the default bus of the region
+        MGN replicates to (the stack's), from source ``aws.mgn``."""
+        return json.dumps(
+            {"source": ["aws.mgn"], "detail-type": [self.detail_type]}, sort_keys=True
+        )
+
+
+#: The events MGN emits (MGN User Guide, "Event samples":
+#: https://docs.aws.amazon.com/mgn/latest/ug/eventbridge-events.html). Every state is routed
+#: (``detail.state`` names it in the message): a stall and its recovery, a failed and a
+#: successful launch, so the cutover team sees both ends.
+MIGRATION_EVENTS: tuple[MigrationEvent, ...] = (
+    MigrationEvent(
+        "mgn-replication-stalled",
+        "MGN Source Server Data Replication Stalled Change",
+        "a source server's replication stalled (or recovered): its lag grows, the RPO of "
+        "its cutover with it",
+    ),
+    MigrationEvent(
+        "mgn-launch-result",
+        "MGN Source Server Launch Result",
+        "a test or cutover launch finished: TEST_/CUTOVER_LAUNCH_SUCCEEDED or _FAILED",
+    ),
+    MigrationEvent(
+        "mgn-lifecycle",
+        "MGN Source Server Lifecycle State Change",
+        "a source server reached READY_FOR_TEST (initial sync done): the wave can be tested",
+    ),
+)

@@ -8,7 +8,7 @@ once, here; ``settings.py`` keeps only the format of single fields.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pulumi
 
@@ -17,6 +17,7 @@ from ..core.onprem import ON_PREM_NAME, on_prem_problems
 from ..core.problems import Problem, at
 from ..core.settings import StackContext
 from ..secure_vpc.network import NetworkPlan
+from ..secure_vpc.plan import STAGING_SLOT
 from .settings import TUNNELS, HybridConnectivitySettings, check_preshared_key
 
 PreSharedKeys = Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]]
@@ -218,6 +219,129 @@ def check_keys(settings: HybridConnectivitySettings, keys: object) -> list[Probl
     return problems
 
 
+def migration_sources(settings: HybridConnectivitySettings) -> dict[str, str]:
+    """The on-prem ranges (name -> CIDR) whose servers replicate to the staging area."""
+    migration = settings.migration
+    if migration is None:
+        return {}
+    names = migration.source_networks or sorted(settings.on_prem_networks)
+    return {n: settings.on_prem_networks[n].cidr for n in names if n in settings.on_prem_networks}
+
+
+def check_migration(
+    settings: HybridConnectivitySettings,
+    *,
+    context: StackContext,
+    network: NetworkPlan | None,
+    apps: Collection[str] | None,
+) -> list[Problem]:
+    """The rehost landing area: its sources are declared on-prem ranges reached over VPN or
+    DX, its tier slot is free, its waves land in apps that exist, and someone may install
+    the agents. ``apps`` None: the caller passed no apps, and waves cannot be checked."""
+    migration = settings.migration
+    if migration is None:
+        return []
+    problems: list[Problem] = []
+    known = ", ".join(sorted(settings.on_prem_networks)) or "none"
+    if not settings.on_prem_networks:
+        problems.append(
+            Problem(
+                at("migration"),
+                "needs `on_prem_networks`: the staging area admits replication only from "
+                "declared on-prem ranges; declare them first",
+            )
+        )
+    for source in migration.source_networks or []:
+        if source not in settings.on_prem_networks:
+            problems.append(
+                Problem(
+                    at("migration", "source_networks"),
+                    f"{source!r} is not in `on_prem_networks` (declared: {known})",
+                )
+            )
+    if not settings.customer_gateways and settings.direct_connect.connection_id is None:
+        problems.append(
+            Problem(
+                at("migration"),
+                "replication must travel over VPN or Direct Connect (MGN with private IPs): "
+                "declare `customer_gateways` or `direct_connect.connection_id` first",
+            )
+        )
+    if not migration.agent_installers and not context.administrators:
+        problems.append(
+            Problem(
+                at("migration", "agent_installers"),
+                "is empty and the stack names no administrators: name the IAM roles that may "
+                "assume the agent-installation role",
+            )
+        )
+    placed: dict[str, str] = {}
+    for wave_name, wave in migration.waves.items():
+        if apps is not None and wave.app not in apps:
+            choices = ", ".join(sorted(apps)) or "none"
+            problems.append(
+                Problem(
+                    at("migration", "waves", wave_name, "app"),
+                    f"there is no app {wave.app!r} (apps: {choices}); a wave lands in one of "
+                    "the stack's apps",
+                )
+            )
+        for server in wave.source_servers:
+            if server in placed:
+                problems.append(
+                    Problem(
+                        at("migration", "waves", wave_name, "source_servers"),
+                        f"{server} is already in wave {placed[server]!r}; a server is cut "
+                        "over once",
+                    )
+                )
+            placed.setdefault(server, wave_name)
+    if apps is None and migration.waves:
+        problems.append(
+            Problem(
+                ("apps",),
+                "the migration's waves land in apps: pass apps={name: app.ref, ...}",
+            )
+        )
+    if network is not None:
+        problems += _migration_network(settings, network)
+    return problems
+
+
+def _migration_network(settings: HybridConnectivitySettings, network: NetworkPlan) -> list[Problem]:
+    migration = settings.migration
+    assert migration is not None
+    problems: list[Problem] = []
+    taken = [t for t, slot in network.tier_slots.items() if slot == STAGING_SLOT]
+    if taken:
+        problems.append(
+            Problem(
+                at("migration"),
+                f"the staging area takes tier block {STAGING_SLOT}, which the network's tier "
+                f"{taken[0]!r} holds; give that extra tier another slot (3-5) or remove it",
+            )
+        )
+    azs = network.availability_zones
+    if migration.staging_az is not None and migration.staging_az not in azs:
+        problems.append(
+            Problem(
+                at("migration", "staging_az"),
+                f"{migration.staging_az!r} is not an AZ of the network ({', '.join(azs)})",
+            )
+        )
+    if "mgn" in network.interface_endpoints:
+        problems.append(
+            Problem(
+                at("migration"),
+                "the network already has an `mgn` interface endpoint (network."
+                "interfaceEndpoints), reachable only from the VPC; remove it there: the "
+                "staging area builds its own, which the source servers' agents reach from "
+                "on-prem (two endpoints with private DNS for one service cannot coexist)",
+            )
+        )
+    return problems
+
+
 def check(
     name: str,
     settings: HybridConnectivitySettings,
@@ -225,6 +349,7 @@ def check(
     context: StackContext,
     network: NetworkPlan | None,
     pre_shared_keys: PreSharedKeys,
+    apps: Collection[str] | None = None,
 ) -> list[Problem]:
     """Every problem of the link to on-prem. ``settings`` are the environment's
     (``settings.for_environment(...)``); without ``network`` (the caller passed no
@@ -234,6 +359,7 @@ def check(
         + check_gateways(settings)
         + check_direct_connect(settings)
         + check_keys(settings, pre_shared_keys)
+        + check_migration(settings, context=context, network=network, apps=apps)
     )
     if network is not None:
         problems += check_wiring(settings, network)

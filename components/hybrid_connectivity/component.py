@@ -11,6 +11,7 @@ security groups that admit on-prem clients and the static VPN routes all read th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,9 +24,11 @@ from ..core.kms import customer_managed_key, logs_key_policy
 from ..core.problems import raise_problems
 from ..core.scope import Scope
 from ..core.settings import StackContext
+from ..ha_app_tier.component import AppRef
 from ..secure_vpc import NetworkRef, check_network_ref
 from .alarms import alarms, dashboard_widgets
 from .checks import PreSharedKeys, check, check_keys
+from .migration import build_migration
 from .settings import (
     MAX_CGW_BGP_ASN,
     MAX_VIF_BGP_ASN,
@@ -123,6 +126,8 @@ class HybridConnectivity(pulumi.ComponentResource):
     dx_gateway_id: pulumi.Output[str] | None
     dx_virtual_interface_id: pulumi.Output[str] | None
     tunnel_log_group_name: pulumi.Output[str]
+    #: what the cutover runbook needs of the rehost landing area (None: no migration)
+    migration: pulumi.Output[dict[str, Any]] | None
     dashboard_widgets: list[Widget]
 
     def __init__(
@@ -134,6 +139,7 @@ class HybridConnectivity(pulumi.ComponentResource):
         network: NetworkRef,
         alarm_topic_arn: pulumi.Input[str],
         pre_shared_keys: PreSharedKeys | None = None,
+        apps: Mapping[str, AppRef] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         settings = settings.for_environment(context.environment)
@@ -145,6 +151,7 @@ class HybridConnectivity(pulumi.ComponentResource):
             context=context,
             network=network.plan if not problems else None,
             pre_shared_keys=keys,
+            apps=None if apps is None else list(apps),
         )
         raise_problems("HybridConnectivity", name, problems, HybridConnectivitySettings)
         super().__init__(TYPE, name, None, opts)
@@ -160,6 +167,13 @@ class HybridConnectivity(pulumi.ComponentResource):
         dx = direct_connect(scope, settings, network, vgw)
         vpn_ids = {gw_name: vpn.connection.id for gw_name, vpn in vpns.items()}
         raise_alarms(scope, alarms(settings, vpn_ids), alarm_topic_arn)
+        self.migration = (
+            build_migration(
+                scope, settings, network, vgw.gateway, vgw.attachment, apps or {}, alarm_topic_arn
+            )
+            if settings.migration is not None
+            else None
+        )
 
         self.dashboard_widgets = dashboard_widgets(name, settings, vpn_ids, region=scope.env.region)
         self.vpn_gateway_id = vgw.gateway.id
@@ -186,6 +200,7 @@ class HybridConnectivity(pulumi.ComponentResource):
                 "dx_gateway_id": self.dx_gateway_id,
                 "dx_virtual_interface_id": self.dx_virtual_interface_id,
                 "tunnel_log_group_name": self.tunnel_log_group_name,
+                "migration": self.migration,
             }
         )
 

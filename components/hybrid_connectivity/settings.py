@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ..core.onprem import OnPremNetwork
+from .. import catalogue
+from ..core.onprem import ON_PREM_NAME, OnPremNetwork
 from ..core.settings import SettingsModel, check_log_retention
 
 # --- AWS rules and the crypto policy ------------------------------------------------------
@@ -251,6 +252,239 @@ class DirectConnectSettings(SettingsModel):
         return _peer_address(value)
 
 
+# --- Rehost migration (AWS Application Migration Service) ---------------------------------
+
+#: MGN's replication server types are EC2 instance types; MGN's own default is t3.small
+#: (MGN User Guide, "Replication server instance type").
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+#: A source server as MGN names it (``s-`` and 17 hex digits) or as the data centre does (its
+#: host name: letters, digits, '-' and '.', up to 253 characters).
+_SOURCE_SERVER = re.compile(r"^(s-[0-9a-f]{17}|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$")
+#: MGN's BandwidthThrottling: Mbps, 0 (no throttling) to 10000
+#: (MGN API Reference, CreateReplicationConfigurationTemplate: "Valid Range 0-10000").
+MAX_BANDWIDTH_MBPS = 10000
+#: An AWS Migration Acceleration Program id (the ``map-migrated`` tag value MGN writes): a
+#: tag value, kept to letters, digits and '-'.
+_MAP_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+class ReplicationSettings(SettingsModel):
+    """MGN's replication configuration template (``AWS::MGN::ReplicationConfigurationTemplate``):
+    how replication servers run in the staging area. The staging disks are always encrypted
+    with the staging area's customer-managed key, the servers never get a public IP and the
+    data travels to their private IPs (over VPN or Direct Connect): those are not settings."""
+
+    instance_type: str = Field(
+        default="t3.small",
+        description=(
+            "EC2 instance type of the replication servers (MGN's default t3.small serves up "
+            "to 15 source disks each; larger for write-heavy servers)."
+        ),
+    )
+    dedicated_servers: bool = Field(
+        default=False,
+        description="One replication server per source server (`true`) or shared (`false`).",
+    )
+    large_disk_type: Literal["GP3", "GP2", "ST1"] = Field(
+        default="GP3",
+        description=(
+            "EBS type of staging disks larger than 500 GiB: `GP3` (default), `GP2` or `ST1` "
+            "(cheaper, only for servers that write little)."
+        ),
+    )
+    bandwidth_throttling_mbps: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_BANDWIDTH_MBPS,
+        description=(
+            "Cap (Mbps) on each source server's replication traffic, so replication does not "
+            "crowd the production traffic on the VPN/DX link; 0 = no cap (0-10000)."
+        ),
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        offered = catalogue.current().ec2_instance_types()
+        if not _INSTANCE_TYPE.match(value):
+            raise ValueError(
+                f"{value!r} is not an EC2 instance type like t3.small or m5.large; "
+                f"{catalogue.hint(value, offered)}"
+            )
+        return catalogue.check_offered(value, offered, "an EC2 instance type")
+
+
+class LaunchSettings(SettingsModel):
+    """MGN's launch configuration template (``AWS::MGN::LaunchConfigurationTemplate``): how
+    test and cutover instances are launched. It is account-wide and applied to each source
+    server when its agent registers; where a server lands (subnet, security groups) is in the
+    EC2 launch template MGN makes per server, set per wave (docs/mgn-cutover.md)."""
+
+    boot_mode: Literal["USE_SOURCE", "LEGACY_BIOS", "UEFI"] = Field(
+        default="USE_SOURCE",
+        description="Boot mode of launched instances: the source's (default), BIOS or UEFI.",
+    )
+    os_byol: bool = Field(
+        default=False,
+        description=(
+            "Bring your own OS licence (`true`); default `false`: license-included (AWS "
+            "provides the Windows licence)."
+        ),
+    )
+    right_sizing: Literal["NONE", "BASIC"] = Field(
+        default="NONE",
+        description=(
+            "`NONE` (default): instances get the instance type the wave's app declares, set "
+            "in each server's EC2 launch template; `BASIC`: MGN picks a type from the "
+            "source's CPU and memory."
+        ),
+    )
+    start_instances: bool = Field(
+        default=True,
+        description="Start launched instances (`true`) or leave them stopped for inspection.",
+    )
+    map_migration_id: str | None = Field(
+        default=None,
+        description=(
+            "AWS Migration Acceleration Program id (e.g. `mig12345`): MGN tags launched "
+            "resources with `map-migrated` for MAP credits. Default none (no MAP tagging)."
+        ),
+    )
+
+    @field_validator("map_migration_id")
+    @classmethod
+    def _map_id(cls, value: str | None) -> str | None:
+        if value is not None and not _MAP_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a MAP migration id like mig12345 (letters, digits and '-', "
+                "from the MAP agreement)"
+            )
+        return value
+
+
+class WaveSettings(SettingsModel):
+    """One migration wave: source servers that are tested and cut over together into one app."""
+
+    app: str = Field(
+        description=(
+            "The app (a key of `apps`) whose subnets and instance security group the wave's "
+            "test and cutover instances launch into."
+        ),
+    )
+    source_servers: list[str] = Field(
+        min_length=1,
+        description=(
+            "The wave's source servers: host names as the data centre knows them (what the "
+            "agent registers) or MGN source server ids (`s-` and 17 hex digits)."
+        ),
+    )
+
+    @field_validator("source_servers")
+    @classmethod
+    def _servers(cls, value: list[str]) -> list[str]:
+        for server in value:
+            if not _SOURCE_SERVER.match(server):
+                raise ValueError(
+                    f"{server!r} is not a host name (letters, digits, '-', '.') or an MGN "
+                    "source server id like s-0123456789abcdef0"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a source server is listed twice")
+        return value
+
+
+class MigrationSettings(SettingsModel):
+    """The landing area of a rehost (lift-and-shift) with AWS Application Migration Service.
+    Present only for the migration; removing it after cutover deletes only what it built."""
+
+    source_networks: list[str] | None = Field(
+        default=None,
+        description=(
+            "Names of `onPremNetworks` whose servers replicate; only they reach the staging "
+            "area (TCP 1500, HTTPS to its endpoints). Default: every on-prem range."
+        ),
+    )
+    staging_az: str | None = Field(
+        default=None,
+        description=(
+            "AZ letter of the staging subnet the replication template uses (default: the "
+            "VPC's first AZ). Every AZ gets a staging subnet; a source server can be moved."
+        ),
+    )
+    replication: ReplicationSettings = Field(
+        default_factory=ReplicationSettings,
+        description="Replication servers: instance type, disk type, bandwidth cap.",
+    )
+    launch: LaunchSettings = Field(
+        default_factory=LaunchSettings,
+        description="How test and cutover instances launch (boot mode, licensing, MAP).",
+    )
+    waves: dict[str, WaveSettings] = Field(
+        default_factory=dict,
+        description=(
+            "Migration waves by name (lowercase, e.g. `wave1-loyalty`): each names its source "
+            "servers and the app they land in. Default none."
+        ),
+    )
+    agent_installers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "IAM role ARNs (wildcards allowed, e.g. an Identity Center role) that may assume "
+            "the agent-installation role (1-hour sessions). Default: the stack's "
+            "`administrators`."
+        ),
+    )
+    event_rules: bool = Field(
+        default=True,
+        description=(
+            "Send MGN's events (replication stalled, launch results, lifecycle changes) to "
+            "the alarm topic."
+        ),
+    )
+
+    @field_validator("staging_az")
+    @classmethod
+    def _az(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value not in "abcdefgh"):
+            raise ValueError(f"{value!r} is not an AZ letter a-h (the suffix of ap-southeast-1a)")
+        return value
+
+    @field_validator("source_networks")
+    @classmethod
+    def _sources(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError(
+                    "is empty: list the onPremNetworks whose servers replicate, or leave it "
+                    "out for all of them"
+                )
+            if len(set(value)) != len(value):
+                raise ValueError("a network is listed twice")
+        return value
+
+    @field_validator("agent_installers")
+    @classmethod
+    def _installers(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@*/-]+$", arn):
+                raise ValueError(
+                    f"{arn!r} is not an IAM role ARN like arn:aws:iam::123456789012:role/"
+                    "migration-engineer (wildcards allowed in the name)"
+                )
+        return value
+
+    @field_validator("waves")
+    @classmethod
+    def _wave_names(cls, value: dict[str, WaveSettings]) -> dict[str, WaveSettings]:
+        for name in value:
+            if not ON_PREM_NAME.match(name):
+                raise ValueError(
+                    f"wave name {name!r} must be 1-31 lowercase letters, digits and '-' "
+                    "(it becomes part of tags and outputs)"
+                )
+        return value
+
+
 class HybridConnectivitySettings(SettingsModel):
     """Settings of the link to the data centres (stack key `payments-platform:hybrid`)."""
 
@@ -297,6 +531,14 @@ class HybridConnectivitySettings(SettingsModel):
     tunnel_log_retention_days: int = Field(
         default=365,
         description="Days to keep VPN tunnel activity logs (PCI DSS 10.5.1: 365 in prod).",
+    )
+    migration: MigrationSettings | None = Field(
+        default=None,
+        description=(
+            "The rehost landing area for AWS Application Migration Service (staging subnets, "
+            "endpoints, replication and launch templates, waves): present only while "
+            "migrating, removed after cutover. Default none. See docs/mgn-cutover.md."
+        ),
     )
 
     @field_validator("amazon_side_asn")

@@ -1239,6 +1239,19 @@ def alarm_topic(
                 "Condition": {"StringEquals": {"aws:SourceAccount": scope.env.account_id}},
             },
             {
+                # EventBridge rules of this account (AWS Application Migration Service's
+                # replication and launch events: HybridConnectivity's migration part). SNS
+                # requires the topic policy to admit events.amazonaws.com; the key already
+                # admits it (PublishersUseKey). EventBridge User Guide, "Amazon SNS
+                # permissions"; rules of this account in this region only.
+                "Sid": "EventBridgePublishesEvents",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": scope.env.account_id},
+                    "ArnLike": {"aws:SourceArn": scope.env.arn("events", "rule/*")},
+                },
+            },
+            {
                 # RDS event subscriptions (instance, parameter group, security group events:
                 # Security Hub RDS.20-22) publish as events.rds.amazonaws.com ("Granting
                 # permissions to publish notifications to an Amazon SNS topic", RDS guide)

@@ -703,6 +703,15 @@ RULES: dict[str, Rule] = {
         "flow log delivery",
         "vended-log ingestion per GB of flow records: depends on traffic; no price in the table",
     ),
+    # the migration's MGN templates (AWS::MGN::* through Cloud Control) cost nothing
+    # themselves; MGN bills each source server by the hour after its free 2,160 hours, and
+    # the replication servers, staging disks and snapshots it launches are EC2/EBS charges
+    # of resources outside the plan
+    "aws:cloudcontrol/resource:Resource": usage_only(
+        "Application Migration Service",
+        "per source server-hour after 2,160 free hours, plus the replication servers, staging "
+        "disks and snapshots MGN launches: depends on the waves; no price in the table",
+    ),
     "aws:inspector2/enabler:Enabler": usage_only(
         "Inspector scans", "usage-based (per instance scanned, per image): no price in the table"
     ),

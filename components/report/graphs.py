@@ -16,6 +16,7 @@ stack would create. The Mermaid text and the inline SVG are two renderings of th
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -319,6 +320,13 @@ def network_graph(idx: PlanIndex) -> Graph:
             g.edge(
                 tier_group[tier], endpoint_node[ep.urn], "prefix-list route", _urns(assoc, table)
             )
+    # a gateway endpoint that names its route tables itself (the migration staging area's)
+    for ep in idx.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        if ep.urn not in endpoint_node:
+            continue
+        for table in idx.refs(ep.inputs.get("routeTableIds") or []):
+            for tier in sorted(tier_of_table.get(table.urn, set())):
+                g.edge(tier_group[tier], endpoint_node[ep.urn], "prefix-list route", _urns(table))
 
     # load balancers: where they sit; security groups that admit the internet or on-prem
     lb_node: dict[str, str] = {}
@@ -330,6 +338,20 @@ def network_graph(idx: PlanIndex) -> Graph:
             "lb",
             [lb.urn],
             place(lb, lb.inputs.get("subnets")),
+        )
+
+    # MGN's replication servers: launched by MGN (not in the plan) into the staging subnet
+    # and security group its replication template names
+    for template in idx.of_type("aws:cloudcontrol/resource:Resource"):
+        if template.inputs.get("typeName") != "AWS::MGN::ReplicationConfigurationTemplate":
+            continue
+        state = json.loads(str(template.inputs.get("desiredState") or "{}"))
+        lb_node[template.urn] = g.node(
+            f"mgn_{slug(template.name)}",
+            f"MGN replication servers (template {template.name})",
+            "lb",
+            [template.urn],
+            place(template, state.get("StagingAreaSubnetId")),
         )
 
     onprem_group = ""
@@ -377,7 +399,7 @@ def network_graph(idx: PlanIndex) -> Graph:
             if not a.source_cidr or a.source_cidr not in range_node:
                 continue
             for owner in idx.owners.get(urn, []):
-                lb_target = lb_node.get(owner.urn)
+                lb_target = lb_node.get(owner.urn) or endpoint_node.get(owner.urn)
                 if lb_target:
                     g.edge(
                         range_node[a.source_cidr],

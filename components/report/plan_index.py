@@ -14,6 +14,7 @@ does not know is still listed (inventoried, "not priced").
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -151,6 +152,16 @@ class PlanIndex:
                 for t in raw
                 if isinstance(t, Mapping) and "key" in t
             }
+        state = resource.inputs.get("desiredState")
+        if resource.type == "aws:cloudcontrol/resource:Resource" and isinstance(state, str):
+            # a CloudFormation type's tags: [{Key, Value}] in its desired state (MGN templates)
+            cfn = json.loads(state).get("Tags")
+            if isinstance(cfn, list):
+                return {
+                    str(t["Key"]): str(t.get("Value", ""))
+                    for t in cfn
+                    if isinstance(t, Mapping) and "Key" in t
+                }
         return {}
 
     def classification(self, resource: Registered) -> str:
@@ -249,6 +260,10 @@ class PlanIndex:
         for eni in as_list(inputs.get("networkInterfaces")):
             if isinstance(eni, Mapping):
                 ids += as_list(eni.get("securityGroups"))
+        state = inputs.get("desiredState")
+        if resource.type == "aws:cloudcontrol/resource:Resource" and isinstance(state, str):
+            # MGN's replication template places the replication servers MGN launches
+            ids += as_list(json.loads(state).get("ReplicationServersSecurityGroupsIDs"))
         return ids
 
     def groups_of(self, resource: Registered) -> list[Registered]:

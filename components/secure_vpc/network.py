@@ -47,6 +47,8 @@ class NetworkPlan:
     #: AZ letters with an egress firewall endpoint (the NAT AZs, when the egress is
     #: filtered; empty otherwise): the firewall tier has subnets there only
     firewall_azs: tuple[str, ...] = ()
+    #: interface endpoint services the VPC has (in the app tier, private DNS on)
+    interface_endpoints: tuple[str, ...] = ()
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -163,4 +165,5 @@ def plan_network(
         dms_target_services=targets,
         nacl_rules=tuple(rules),
         firewall_azs=nat_azs if firewall else (),
+        interface_endpoints=tuple(settings.interface_endpoints),
     )

@@ -43,7 +43,14 @@ STANDARD_TIER_SLOTS: Mapping[str, int] = {"public": 0, "app": 1, "data": 2}
 #: only while the egress goes through a firewall; no extra tier may then take that slot.
 FIREWALL_TIER = "firewall"
 FIREWALL_SLOT = MAX_TIER_SLOTS - 1
-RESERVED_TIER_NAMES = frozenset({*STANDARD_TIER_SLOTS, FIREWALL_TIER})
+#: The staging area of a rehost migration (AWS Application Migration Service: its replication
+#: and conversion servers and its endpoints) takes tier block 6, present only while
+#: ``hybrid.migration`` is configured (HybridConnectivity builds it); no extra tier may take
+#: that slot then. Its subnets come from this plan like every other tier's, so no CIDR
+#: overlaps and removing the staging area after cutover renumbers nothing.
+STAGING_TIER = "staging"
+STAGING_SLOT = MAX_TIER_SLOTS - 2
+RESERVED_TIER_NAMES = frozenset({*STANDARD_TIER_SLOTS, FIREWALL_TIER, STAGING_TIER})
 AZ_LETTERS = "abcdefgh"
 
 #: AZ letters per region that every account sees (config validation and mocks).
@@ -145,6 +152,9 @@ SERVICES: Mapping[str, Service] = {
         Service("sqlserver", 1433, 1433, 17),
         Service("mongodb", 27017, 27017, 12),  # on-prem MongoDB, a DMS source
         Service("tier", 0, 0, 6),  # an extra tier's own ingress port range
+        # AWS Application Migration Service: source servers' agents send replicated data to
+        # the replication servers on TCP 1500 (MGN User Guide, "Network requirements")
+        Service("mgn-replication", 1500, 1500, 18),
     )
 }
 
@@ -467,6 +477,43 @@ def _firewall_rules(book: _RuleBook, inputs: NaclInputs) -> None:
     book.add(fw, True, "app", "app")
     book.add(fw, False, "app", "ephemeral")
     book.add(fw, True, "public", "ephemeral")
+
+
+def plan_staging_nacl_rules(
+    vpc_cidr: str, sources: Mapping[str, tuple[str, int]]
+) -> list[NaclRule]:
+    """The NACL entries of a migration staging tier (slot :data:`STAGING_SLOT`).
+
+    ``sources`` are the on-prem ranges whose servers replicate (name -> (cidr, naclSlot)).
+    From them: TCP 1500 to the replication servers and HTTPS to the MGN and S3 interface
+    endpoints in the staging subnets (the agents' control traffic and downloads), each with
+    its stateless answer. Inside the tier: HTTPS between the servers and the endpoints of
+    every staging subnet. Out: HTTPS to public addresses, which the staging route table
+    sends only to the S3 gateway endpoint (NACLs cannot name a prefix list); answers from
+    outside the VPC never on the RDP port (Security Hub EC2.21)."""
+    tier = STAGING_TIER
+    tiers = {tier: TierSpec(tier, STAGING_SLOT, str(tier_block(vpc_cidr, STAGING_SLOT)))}
+    book = _RuleBook(
+        NaclInputs(
+            vpc_cidr=vpc_cidr,
+            tiers=tiers,
+            app_port_from=0,
+            app_port_to=0,
+            nat_available=False,
+            on_prem=dict(sources),
+            on_prem_to_app=False,
+            on_prem_to_data=False,
+            data_services=(),
+            dms_source_engines=(),
+        )
+    )
+    for name in sources:
+        book.both_ways(tier, f"onprem-{name}", "mgn-replication")
+        book.both_ways(tier, f"onprem-{name}", "https")
+    book.both_ways(tier, tier, "https")
+    book.outbound(tier, tier, "https")
+    book.outbound(tier, "internet", "https")
+    return book.rules
 
 
 def count_rules(rules: Iterable[NaclRule]) -> dict[tuple[str, bool], int]:

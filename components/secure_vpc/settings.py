@@ -275,6 +275,6 @@ class SecureVpcSettings(SettingsModel):
             if not TIER_NAME.match(name) or name in plan.RESERVED_TIER_NAMES:
                 raise ValueError(
                     f"extra tier name {name!r} must be 2-16 lowercase letters/digits and not "
-                    "public, app, data or firewall"
+                    "public, app, data, firewall or staging"
                 )
         return value
