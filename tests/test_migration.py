@@ -20,7 +20,16 @@ from typing import Any
 
 import pytest
 
+from components import OnPremNetwork, SecureVpcSettings, StackContext, plan_network
+from components.hybrid_connectivity import (
+    CustomerGatewaySettings,
+    HybridConnectivity,
+    HybridConnectivitySettings,
+    MigrationSettings,
+    WaveSettings,
+)
 from components.hybrid_connectivity.alarms import MIGRATION_EVENTS
+from components.hybrid_connectivity.checks import check_migration
 from components.hybrid_connectivity.migration import (
     AGENT_INSTALLATION_POLICY,
     mgn_bucket_arns,
@@ -30,7 +39,15 @@ from components.hybrid_connectivity.migration import (
 from components.iam_check import Request, allows, decide
 from components.plan import PlanError, plan_stack, read_stack_config
 from components.secure_vpc import plan as net
-from components.testing import Plan, PlatformMocks, RecordingMonitor, Registered
+from components.testing import (
+    Plan,
+    PlatformMocks,
+    RecordingMonitor,
+    Registered,
+    refusal,
+    stub_app,
+    stub_network,
+)
 
 from conftest import ROOT, StackPlanner
 
@@ -541,3 +558,84 @@ def test_an_extra_tier_in_the_staging_slot_is_refused_naming_the_migration() -> 
         plan_stack("prod", ROOT, config_overrides={f"{NS}:network": network}, monitor=monitor)
     assert monitor.registered == []
     assert f"{NS}:hybrid.migration:" in str(error.value) and "partners" in str(error.value)
+
+
+def test_the_vpcs_own_ec2_endpoint_serves_staging_when_it_has_one(stack_plan: StackPlanner) -> None:
+    """Two interface endpoints with private DNS for one service cannot share a VPC: with
+    `ec2` in network.interfaceEndpoints the staging area builds none and its servers reach
+    the VPC's (same perimeter policy; its group admits HTTPS from the VPC)."""
+    network = dict(stack_config("prod")[f"{NS}:network"])
+    network["interfaceEndpoints"] = [
+        "ssm", "ssmmessages", "ec2messages", "kms", "secretsmanager", "logs", "monitoring", "ec2"
+    ]  # fmt: skip
+    plan = stack_plan("prod", {f"{NS}:network": network})
+    assert "prod-mgn-ec2" not in {r.name for r in plan}
+    vpc_group = plan.named("prod-endpoints", "aws:ec2/securityGroup:SecurityGroup")
+    egress = _sg_rules(plan, "prod-mgn-replication", "Egress")
+    assert vpc_group.outputs["id"] in {r.inputs.get("referencedSecurityGroupId") for r in egress}
+
+
+# --- the same rules from Python ---------------------------------------------------------------
+
+
+def _settings(**migration: Any) -> HybridConnectivitySettings:
+    return HybridConnectivitySettings(
+        on_prem_networks={"dc-apps": OnPremNetwork(cidr="172.16.0.0/20", nacl_slot=1)},
+        customer_gateways={
+            "fw1": CustomerGatewaySettings(
+                public_ip="1.52.10.10",
+                bgp_asn=65010,
+                tunnel1_inside_cidr="169.254.10.0/30",
+                tunnel2_inside_cidr="169.254.10.4/30",
+            )
+        },
+        migration=MigrationSettings(**migration),
+    )
+
+
+def test_a_migration_needs_declared_ranges_a_private_link_and_installers() -> None:
+    settings = HybridConnectivitySettings(migration=MigrationSettings())
+    found = check_migration(settings, context=StackContext(), network=None, apps=[])
+    on_migration = [p.message for p in found if p.key == ("settings", "migration")]
+    assert any("declared on-prem ranges" in m for m in on_migration), on_migration
+    assert any("VPN or Direct Connect" in m for m in on_migration), on_migration
+    (installers_problem,) = [
+        p.message for p in found if p.key == ("settings", "migration", "agent_installers")
+    ]
+    assert "administrators" in installers_problem
+    installers = ["arn:aws:iam::111122223333:role/migration-engineer"]
+    assert (
+        check_migration(
+            _settings(agent_installers=installers), context=StackContext(), network=None, apps=[]
+        )
+        == []
+    )
+
+
+def test_from_python_a_wave_into_an_unknown_app_is_refused_naming_the_python_field() -> None:
+    settings = _settings(
+        agent_installers=["arn:aws:iam::111122223333:role/migration-engineer"],
+        waves={"w1": WaveSettings(app="billing", source_servers=["dc-bill01"])},
+    )
+    network = plan_network(
+        SecureVpcSettings(vpc_cidr="10.30.0.0/16"),
+        on_prem=settings.on_prem_networks,
+        data_services=(),
+        dms_source_engines=(),
+    )
+
+    def program() -> None:
+        HybridConnectivity(
+            "dc",
+            settings,
+            context=StackContext(),
+            network=stub_network(network),
+            alarm_topic_arn="arn:aws:sns:ap-southeast-1:111122223333:alarms",
+            apps={"orders": stub_app("orders", ())},
+        )
+
+    refused_with = refusal(program)
+    assert "settings.migration.waves['w1'].app: there is no app 'billing' (apps: orders)" in (
+        refused_with.message
+    )
+    assert refused_with.registered == []

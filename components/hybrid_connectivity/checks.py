@@ -329,16 +329,6 @@ def _migration_network(settings: HybridConnectivitySettings, network: NetworkPla
                 f"{migration.staging_az!r} is not an AZ of the network ({', '.join(azs)})",
             )
         )
-    if "mgn" in network.interface_endpoints:
-        problems.append(
-            Problem(
-                at("migration"),
-                "the network already has an `mgn` interface endpoint (network."
-                "interfaceEndpoints), reachable only from the VPC; remove it there: the "
-                "staging area builds its own, which the source servers' agents reach from "
-                "on-prem (two endpoints with private DNS for one service cannot coexist)",
-            )
-        )
     return problems
 
 
