@@ -27,6 +27,7 @@ with warnings.catch_warnings():
         "autoscaling",
         "budgets",
         "cfg",
+        "cloudcontrol",
         "cloudtrail",
         "cloudwatch",
         "controltower",
