@@ -16,7 +16,7 @@ from components.plan import (
     render_json,
     render_tree,
 )
-from components.testing import Plan
+from components.testing import Plan, run_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,3 +91,24 @@ def test_secure_values_are_placeholders_and_marked_secret(tmp_path: Path) -> Non
     assert config["demo:token"] == CONFIG_SECRET_STANDIN
     assert json.loads(config["demo:nested"]) == {"a": 1, "b": CONFIG_SECRET_STANDIN}
     assert sorted(secret_keys) == ["demo:nested", "demo:token"]
+
+
+def test_the_benchmark_finds_the_class_of_every_resource_type_the_stacks_register(
+    prod_plan: Plan, nonprod_plan: Plan
+) -> None:
+    """benchmarks/plan_bench.py re-registers each resource with its pulumi-aws class: a type
+    it cannot map (aws:lambda is the module lambda_) would stop the benchmark."""
+    from benchmarks.plan_bench import _resource_class
+
+    types = {r.type for plan in (prod_plan, nonprod_plan) for r in plan if r.custom}
+    assert "aws:lambda/function:Function" in types
+    assert sorted(t for t in types if _resource_class(t) is None) == []
+
+
+def test_the_benchmark_re_registers_a_stack_as_the_bare_baselines(prod_plan: Plan) -> None:
+    """The baselines of benchmarks/plan_bench.py register every resource of a stack again
+    (assets such as a Lambda function's code included): the benchmark must run to the end."""
+    from benchmarks.plan_bench import typed_program
+
+    again = run_offline(typed_program(prod_plan, with_dependencies=True))
+    assert len(again) == len([r for r in prod_plan if r.custom]) > 600

@@ -282,6 +282,24 @@ def check_offered(value: str, offered: Collection[str], what: str) -> str:
     raise ValueError(refusal(value, offered, what))
 
 
+#: The form of an EC2 instance type: family and generation, attributes, size
+#: (m6i.large, c7gn.16xlarge, m5.metal, u-6tb1.metal).
+EC2_INSTANCE_TYPE = re.compile(
+    r"^[a-z]+-?[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$"
+)
+
+
+def check_ec2_instance_type(value: str, examples: str) -> str:
+    """``value`` if it is an EC2 instance type a supported region offers; otherwise a
+    ValueError with ``examples`` of the form (``m6i.large or c7g.xlarge``) or the closest."""
+    offered = current().ec2_instance_types()
+    if not EC2_INSTANCE_TYPE.match(value):
+        raise ValueError(
+            f"{value!r} is not an EC2 instance type like {examples}; {hint(value, offered)}"
+        )
+    return check_offered(value, offered, "an EC2 instance type")
+
+
 def region_problem(
     value: str, region: str | None, offered_in: Callable[[str], Collection[str]], what: str
 ) -> str | None:

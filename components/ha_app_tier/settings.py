@@ -33,9 +33,6 @@ TlsPolicy = Literal[
 ]
 DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
-_INSTANCE_TYPE = re.compile(
-    r"^[a-z]+-?[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$"
-)
 #: Graviton families: a1, and <letters><generation>g<attributes> (m7g, c7gn, t4g, g5g).
 _GRAVITON = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z]*)\.")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8,17}$")
@@ -470,13 +467,7 @@ class HaAppTierSettings(SettingsModel):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        offered = catalogue.current().ec2_instance_types()
-        if not _INSTANCE_TYPE.match(value):
-            raise ValueError(
-                f"{value!r} is not an EC2 instance type like m6i.large or c7g.xlarge; "
-                f"{catalogue.hint(value, offered)}"
-            )
-        return catalogue.check_offered(value, offered, "an EC2 instance type")
+        return catalogue.check_ec2_instance_type(value, "m6i.large or c7g.xlarge")
 
     @field_validator("ami_id")
     @classmethod

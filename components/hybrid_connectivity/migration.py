@@ -44,7 +44,7 @@ from ..core.security_groups import Rule, restricted_security_group
 from ..ha_app_tier.component import AppRef
 from ..secure_vpc import NetworkRef
 from ..secure_vpc import plan as net
-from ..secure_vpc.component import _number_of, deployed_entries
+from ..secure_vpc.component import deployed_entries, nacl_entry
 from ..secure_vpc.endpoint_policies import interface_endpoint_policy
 from .alarms import MIGRATION_EVENTS
 from .checks import migration_sources
@@ -276,18 +276,7 @@ def staging_nacl(
         )
     deployed = deployed_entries(scope, "mgn-staging", acl)
     for rule in net.plan_staging_nacl_rules(network.vpc_cidr, sources):
-        aws.ec2.NetworkAclRule(
-            f"{scope.name}-mgn-{rule.key}",
-            network_acl_id=acl.id,
-            rule_number=deployed.apply(partial(_number_of, rule)),
-            egress=rule.egress,
-            protocol=rule.protocol,
-            rule_action="allow",
-            cidr_block=rule.cidr,
-            from_port=rule.from_port,
-            to_port=rule.to_port,
-            opts=scope.opts(),
-        )
+        nacl_entry(scope, f"{scope.name}-mgn-{rule.key}", acl, rule, deployed)
 
 
 def _policy(scope: Scope, document: Any) -> pulumi.Output[str]:

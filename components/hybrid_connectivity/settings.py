@@ -254,9 +254,6 @@ class DirectConnectSettings(SettingsModel):
 
 # --- Rehost migration (AWS Application Migration Service) ---------------------------------
 
-#: MGN's replication server types are EC2 instance types; MGN's own default is t3.small
-#: (MGN User Guide, "Replication server instance type").
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 #: A source server as MGN names it (``s-`` and 17 hex digits) or as the data centre does (its
 #: host name: letters, digits, '-' and '.', up to 253 characters).
 _SOURCE_SERVER = re.compile(r"^(s-[0-9a-f]{17}|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)$")
@@ -305,13 +302,9 @@ class ReplicationSettings(SettingsModel):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        offered = catalogue.current().ec2_instance_types()
-        if not _INSTANCE_TYPE.match(value):
-            raise ValueError(
-                f"{value!r} is not an EC2 instance type like t3.small or m5.large; "
-                f"{catalogue.hint(value, offered)}"
-            )
-        return catalogue.check_offered(value, offered, "an EC2 instance type")
+        # MGN's replication servers are EC2 instances; MGN's own default is t3.small (MGN
+        # User Guide, "Replication server instance type")
+        return catalogue.check_ec2_instance_type(value, "t3.small or m5.large")
 
 
 class LaunchSettings(SettingsModel):

@@ -502,18 +502,7 @@ def nacls(scope: Scope, plan: NetworkPlan, vpc: aws.ec2.Vpc, subnets: Subnets) -
                 opts=scope.opts(),
             )
     for rule in plan.nacl_rules:
-        aws.ec2.NetworkAclRule(
-            f"{scope.name}-{rule.key}",
-            network_acl_id=by_tier[rule.tier].id,
-            rule_number=deployed[rule.tier].apply(partial(_number_of, rule)),
-            egress=rule.egress,
-            protocol=rule.protocol,
-            rule_action="allow",
-            cidr_block=rule.cidr,
-            from_port=rule.from_port,
-            to_port=rule.to_port,
-            opts=scope.opts(),
-        )
+        nacl_entry(scope, f"{scope.name}-{rule.key}", by_tier[rule.tier], rule, deployed[rule.tier])
 
 
 def deployed_entries(scope: Scope, tier: str, acl: aws.ec2.NetworkAcl) -> pulumi.Output[Deployed]:
@@ -537,6 +526,29 @@ def deployed_entries(scope: Scope, tier: str, acl: aws.ec2.NetworkAcl) -> pulumi
 
     return pulumi.Output.all(live.ingress, live.egress).apply(
         lambda both: {False: entries(both[0]), True: entries(both[1])}
+    )
+
+
+def nacl_entry(
+    scope: Scope,
+    name: str,
+    acl: aws.ec2.NetworkAcl,
+    rule: net.NaclRule,
+    deployed: pulumi.Output[Deployed],
+) -> aws.ec2.NetworkAclRule:
+    """One allow entry of ``acl`` from the plan's ``rule``, under the rule number the
+    entries AWS already holds leave it (``deployed_entries``)."""
+    return aws.ec2.NetworkAclRule(
+        name,
+        network_acl_id=acl.id,
+        rule_number=deployed.apply(partial(_number_of, rule)),
+        egress=rule.egress,
+        protocol=rule.protocol,
+        rule_action="allow",
+        cidr_block=rule.cidr,
+        from_port=rule.from_port,
+        to_port=rule.to_port,
+        opts=scope.opts(),
     )
 
 
