@@ -149,7 +149,14 @@ def apps_override(count: int) -> dict[str, Any]:
     for kind in ("redis", "rabbitmq", "opensearch"):
         if data.get(kind):
             keep(data[kind])
-    return {"apps": grown, "dataTier": data}
+    override = {"apps": grown, "dataTier": data}
+    # the rehost waves land in apps: keep those whose app is there
+    hybrid = json.loads(config.get("payments-platform:hybrid", "{}"))
+    waves = hybrid.get("migration", {}).get("waves")
+    if waves:
+        hybrid["migration"]["waves"] = {w: v for w, v in waves.items() if v["app"] in grown}
+        override["hybrid"] = hybrid
+    return override
 
 
 def main() -> int:

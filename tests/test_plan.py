@@ -12,6 +12,7 @@ from components.plan import (
     CONFIG_SECRET_STANDIN,
     SECRET_PLACEHOLDER,
     main,
+    plan_stack,
     read_stack_config,
     render_json,
     render_tree,
@@ -112,3 +113,12 @@ def test_the_benchmark_re_registers_a_stack_as_the_bare_baselines(prod_plan: Pla
 
     again = run_offline(typed_program(prod_plan, with_dependencies=True))
     assert len(again) == len([r for r in prod_plan if r.custom]) > 600
+
+
+def test_the_benchmarks_sweep_plans_a_stack_with_one_app() -> None:
+    """The sweep over the number of apps drops what names a missing app (store clients, the
+    rehost waves): a stack of one app plans."""
+    from benchmarks.plan_bench import ROOT, apps_override
+
+    one = plan_stack("prod", ROOT, config_overrides=apps_override(1))
+    assert [r.name for r in one if r.type == "payments:index:HaAppTier"] == ["loyalty"]
