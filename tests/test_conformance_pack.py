@@ -3,6 +3,7 @@ within AWS Config's limits and the region's offer."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -135,6 +136,10 @@ def test_more_rules_than_a_pack_holds_are_split_into_packs_in_order() -> None:
     ]
     assert all(len(render(p).encode()) <= CONFORMANCE_TEMPLATE_MAX_BYTES for p in split(wide))
     assert len(split(wide)) > 1
+    # each pack is as full as it can be: the next pack's first rule would not have fitted
+    packs = split(wide)
+    for full, following in itertools.pairwise(packs):
+        assert len(render([*full, following[0]]).encode()) > CONFORMANCE_TEMPLATE_MAX_BYTES
 
 
 def test_a_rule_aws_offers_only_in_us_east_1_is_left_out_elsewhere() -> None:

@@ -25,7 +25,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,10 @@ class ServiceCatalogue:
     source: tuple[str, ...]
     note: str
     regions: Mapping[str, Mapping[str, Any]]
+    #: answers of :meth:`values` already given (the data never changes)
+    _answers: dict[tuple[tuple[str, ...], str | None], frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> ServiceCatalogue:
@@ -74,6 +78,9 @@ class ServiceCatalogue:
         ``region``; in every region together when ``region`` is None. Empty when a region
         does not have them."""
         keys = tuple(path)
+        known = self._answers.get((keys, region))
+        if known is not None:
+            return known
         regions = self.regions.values() if region is None else [self.regions.get(region, {})]
         found: set[str] = set()
         for offer in regions:
@@ -82,7 +89,8 @@ class ServiceCatalogue:
                 node = node.get(key, {}) if isinstance(node, Mapping) else {}
             if isinstance(node, list):
                 found.update(str(v) for v in node)
-        return frozenset(found)
+        self._answers[(keys, region)] = answer = frozenset(found)
+        return answer
 
 
 class Catalogue:

@@ -547,18 +547,35 @@ def render(rules: Sequence[ManagedRule]) -> str:
     return json.dumps({"Resources": resources}, sort_keys=True, separators=(",", ":"))
 
 
+#: The bytes :func:`render` adds around its entries: ``{"Resources":{`` and ``}}``.
+_TEMPLATE_FRAME_BYTES = len(render([]).encode())
+
+
+def _entry_bytes(rule: ManagedRule) -> int:
+    """The bytes ``"<LogicalId>":{...}`` of ``rule`` in :func:`render`'s output."""
+    entry = json.dumps(
+        {_logical_id(rule.identifier): rule.resource()}, sort_keys=True, separators=(",", ":")
+    )
+    return len(entry.encode()) - 2  # without its own braces
+
+
 def split(rules: Sequence[ManagedRule]) -> list[list[ManagedRule]]:
-    """``rules`` in packs of at most 130 rules and 51,200 template bytes, in order."""
+    """``rules`` in packs of at most 130 rules and 51,200 template bytes, in order. A pack's
+    size is its frame, its entries and a comma between two: exactly ``render``'s bytes."""
     packs: list[list[ManagedRule]] = [[]]
+    size = _TEMPLATE_FRAME_BYTES
     for rule in rules:
-        candidate = [*packs[-1], rule]
+        entry = _entry_bytes(rule)
+        grown = size + entry + (1 if packs[-1] else 0)
         if packs[-1] and (
-            len(candidate) > CONFORMANCE_PACK_MAX_RULES
-            or len(render(candidate).encode()) > CONFORMANCE_TEMPLATE_MAX_BYTES
+            len(packs[-1]) + 1 > CONFORMANCE_PACK_MAX_RULES
+            or grown > CONFORMANCE_TEMPLATE_MAX_BYTES
         ):
             packs.append([rule])
+            size = _TEMPLATE_FRAME_BYTES + entry
         else:
-            packs[-1] = candidate
+            packs[-1].append(rule)
+            size = grown
     return packs
 
 
