@@ -14,6 +14,8 @@ import pytest
 from components.plan import main, plan_stack
 from components.testing import Plan
 
+from conftest import parse_python
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
@@ -129,7 +131,7 @@ def test_a_bad_value_in_a_team_program_exits_2_naming_the_field(
 
 def _imports(path: Path) -> set[str]:
     modules: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_python(path.read_text())):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -169,7 +171,7 @@ def test_every_pulumi_aws_module_the_package_uses_is_loaded_quietly() -> None:
     used = {
         node.value.attr  # aws.<module>.<name>
         for path in (ROOT / "components").rglob("*.py")
-        for node in ast.walk(ast.parse(path.read_text()))
+        for node in ast.walk(parse_python(path.read_text()))
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Attribute)
         and isinstance(node.value.value, ast.Name)

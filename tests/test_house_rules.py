@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from conftest import parse_python
+
 TESTS = sorted(Path(__file__).parent.glob("test_*.py"))
 
 
@@ -38,7 +40,7 @@ def test_a_check_of_each_resource_of_a_type_first_requires_some() -> None:
     found = {
         path.name: lines
         for path in TESTS
-        if (lines := loops_over_of_type(ast.parse(path.read_text())))
+        if (lines := loops_over_of_type(parse_python(path.read_text())))
     }
     assert not found, f"loop over plan.every(...) instead: {found}"
 
