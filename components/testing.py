@@ -374,20 +374,31 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
     ) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         running = asyncio._get_running_loop()
-        asyncio._set_running_loop(None)
-        asyncio.set_event_loop(self._own_loop)
+        if running is not None:  # leave it, as a pool thread would be outside it
+            asyncio._set_running_loop(None)
+            asyncio.set_event_loop(self._own_loop)
         try:
             future.set_result(fn(*args, **kwargs))
         except BaseException as exc:  # the awaiting coroutine gets it, as from a pool
             future.set_exception(exc)
         finally:
-            asyncio.set_event_loop(running)
-            asyncio._set_running_loop(running)
+            if running is not None:
+                asyncio.set_event_loop(running)
+                asyncio._set_running_loop(running)
         return future
 
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._own_loop.close()
-        super().shutdown(wait, cancel_futures=cancel_futures)
+
+_INLINE: _InlineExecutor | None = None
+
+
+def _inline_executor() -> _InlineExecutor:
+    """The process's one inline executor: it stays the event loop's default executor after a
+    run (what the SDK runs later on that loop still works), and its loop lives as long as the
+    process (a loop per run would hold two file descriptors each)."""
+    global _INLINE
+    if _INLINE is None:
+        _INLINE = _InlineExecutor()
+    return _INLINE
 
 
 async def _run_to_quiescence(program: Callable[[], None]) -> None:
@@ -486,8 +497,7 @@ def run_offline(
 
     pulumi.export = capture_export
     loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
-    executor = _InlineExecutor()
-    loop.set_default_executor(executor)
+    loop.set_default_executor(_inline_executor())
     # A plan makes tens of thousands of short-lived futures and tasks: the cyclic garbage
     # collector, run every few hundred allocations, would scan them (and every earlier plan
     # still referenced) again and again, about half of a plan's time. It runs once, after.
@@ -506,7 +516,6 @@ def run_offline(
     finally:
         pulumi.export = original_export
         pulumi_resource._get_stack_trace = stack_trace
-        executor.shutdown()
         if collecting:
             gc.enable()
             gc.collect(1)

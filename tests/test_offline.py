@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pulumi
 import pulumi_aws as aws
 import pytest
+from pulumi.runtime.sync_await import _sync_await
 
 from components import ComponentConfigError
 from components.testing import (
@@ -105,3 +107,12 @@ def test_a_component_can_be_tested_alone_on_a_stub_network() -> None:
     assert not plan.of_type("aws:ec2/vpc:Vpc")  # no network was built
     asg = plan.named("orders-asg", "aws:autoscaling/group:Group")
     assert asg.inputs["vpcZoneIdentifiers"] == [stub_id("subnet", f"net-app-{az}") for az in "abc"]
+
+
+def test_after_a_run_the_event_loop_still_runs_work_in_its_default_executor() -> None:
+    """run_offline makes its inline executor the loop's default; it must keep working after
+    the run (a later run, or the SDK's own calls on that loop), twice over."""
+    run_offline(lambda: None)
+    run_offline(lambda: None)
+    loop = asyncio.get_event_loop()
+    assert _sync_await(loop.run_in_executor(None, lambda: 42)) == 42
