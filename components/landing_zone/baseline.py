@@ -189,7 +189,8 @@ def notifications_key(scope: Scope) -> aws.kms.Key:
 # --- trail bucket ----------------------------------------------------------------------------
 
 
-def _private_bucket(scope: Scope, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
+def scoped_bucket(scope: Scope, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
+    """A private bucket ``<scope>-<role>`` of the audit logs (:func:`private_bucket`)."""
     bucket, _ = private_bucket(
         f"{scope.name}-{role}",
         context=scope.context,
@@ -200,19 +201,19 @@ def _private_bucket(scope: Scope, role: str, *, object_lock: bool = False) -> aw
     return bucket
 
 
-def access_log_bucket(scope: Scope, trail: TrailSettings) -> aws.s3.Bucket:
-    """Where S3 writes the trail bucket's server access logs."""
-    bucket = _private_bucket(scope, "access-logs")
+def access_log_bucket(scope: Scope, days: int, role: str = "access-logs") -> aws.s3.Bucket:
+    """Where S3 writes an audit bucket's server access logs (``<scope>-<role>``), kept
+    ``days`` days (PCI DSS 10.2.1.3: access to audit logs)."""
+    bucket = scoped_bucket(scope, role)
     # S3 server access logging can deliver only to SSE-S3 buckets, not SSE-KMS
     aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{scope.name}-access-logs",
+        f"{scope.name}-{role}",
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
         opts=scope.opts(),
     )
-    days = trail.access_log_expiration_days
     aws.s3.BucketLifecycleConfiguration(
-        f"{scope.name}-access-logs",
+        f"{scope.name}-{role}",
         bucket=bucket.id,
         rules=[
             {
@@ -229,15 +230,19 @@ def access_log_bucket(scope: Scope, trail: TrailSettings) -> aws.s3.Bucket:
     return bucket
 
 
-def trail_bucket(
-    scope: Scope, trail: TrailSettings, key: aws.kms.Key, access_logs: aws.s3.Bucket
-) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-    """The bucket of the trail and the Config snapshots, and its policy (which CloudTrail
-    and Config need in place before they deliver)."""
-    lock = trail.object_lock
-    bucket = _private_bucket(scope, "trail", object_lock=lock.enabled)
+def audit_bucket_storage(
+    scope: Scope,
+    name: str,
+    bucket: aws.s3.Bucket,
+    key: aws.kms.Key,
+    *,
+    transition_days: int,
+    expiration_days: int,
+) -> None:
+    """An audit bucket's objects: SSE-KMS under ``key`` (with a bucket key), to Glacier
+    after ``transition_days``, gone after ``expiration_days``."""
     aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{scope.name}-trail",
+        name,
         bucket=bucket.id,
         rules=[
             {
@@ -250,27 +255,44 @@ def trail_bucket(
         ],
         opts=scope.opts(),
     )
-    aws.s3.BucketLogging(
-        f"{scope.name}-trail",
-        bucket=bucket.id,
-        target_bucket=access_logs.id,
-        target_prefix="trail/",
-        opts=scope.opts(),
-    )
     aws.s3.BucketLifecycleConfiguration(
-        f"{scope.name}-trail",
+        name,
         bucket=bucket.id,
         rules=[
             {
                 "id": "archive-then-expire",
                 "status": "Enabled",
                 "filter": {},
-                "transitions": [{"days": trail.transition_days, "storage_class": "GLACIER"}],
-                "expiration": {"days": trail.expiration_days},
+                "transitions": [{"days": transition_days, "storage_class": "GLACIER"}],
+                "expiration": {"days": expiration_days},
                 "noncurrent_version_expiration": {"noncurrent_days": 90},
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
             }
         ],
+        opts=scope.opts(),
+    )
+
+
+def trail_bucket(
+    scope: Scope, trail: TrailSettings, key: aws.kms.Key, access_logs: aws.s3.Bucket
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+    """The bucket of the trail and the Config snapshots, and its policy (which CloudTrail
+    and Config need in place before they deliver)."""
+    lock = trail.object_lock
+    bucket = scoped_bucket(scope, "trail", object_lock=lock.enabled)
+    audit_bucket_storage(
+        scope,
+        f"{scope.name}-trail",
+        bucket,
+        key,
+        transition_days=trail.transition_days,
+        expiration_days=trail.expiration_days,
+    )
+    aws.s3.BucketLogging(
+        f"{scope.name}-trail",
+        bucket=bucket.id,
+        target_bucket=access_logs.id,
+        target_prefix="trail/",
         opts=scope.opts(),
     )
     if lock.enabled:
@@ -290,7 +312,9 @@ def trail_bucket(
     aws.s3.BucketPolicy(
         f"{scope.name}-access-logs",
         bucket=access_logs.id,
-        policy=policy_json(access_log_bucket_policy(scope, access_logs.arn, bucket.arn)),
+        policy=policy_json(
+            access_log_bucket_policy(scope, access_logs.arn, bucket.arn, prefix="trail")
+        ),
         opts=scope.opts(),
     )
     return bucket, policy
@@ -409,8 +433,14 @@ def trail_bucket_policy(
 
 
 def access_log_bucket_policy(
-    scope: Scope, bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str]
+    scope: Scope,
+    bucket_arn: pulumi.Output[str],
+    source_bucket_arn: pulumi.Output[str],
+    *,
+    prefix: str,
 ) -> dict[str, Any]:
+    """TLS only; S3's log delivery writes under ``<prefix>/`` the access logs of the source
+    bucket of this account only."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -420,7 +450,7 @@ def access_log_bucket_policy(
                 "Effect": "Allow",
                 "Principal": {"Service": "logging.s3.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": bucket_arn.apply(lambda a: f"{a}/trail/*"),
+                "Resource": bucket_arn.apply(lambda a: f"{a}/{prefix}/*"),
                 "Condition": {
                     "ArnLike": {"aws:SourceArn": source_bucket_arn},
                     "StringEquals": {"aws:SourceAccount": scope.env.account_id},

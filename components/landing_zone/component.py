@@ -74,7 +74,7 @@ class LandingZone(pulumi.ComponentResource):
         # account baseline
         logs_key = base.logs_key(scope)
         notifications_key = base.notifications_key(scope)
-        access_logs = base.access_log_bucket(scope, settings.trail)
+        access_logs = base.access_log_bucket(scope, settings.trail.access_log_expiration_days)
         bucket, bucket_policy = base.trail_bucket(scope, settings.trail, logs_key, access_logs)
         trail = base.audit_trail(
             scope, settings.trail, logs_key, bucket, bucket_policy, access_logs

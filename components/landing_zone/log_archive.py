@@ -28,9 +28,15 @@ import pulumi_aws as aws
 from ..core.aws_env import aws_env, policy_json
 from ..core.kms import account_administers_key, customer_managed_key
 from ..core.problems import Problem, raise_problems
-from ..core.s3 import private_bucket
 from ..core.scope import Scope
-from .baseline import _tls_only, encryption_denies
+from .baseline import (
+    _tls_only,
+    access_log_bucket,
+    access_log_bucket_policy,
+    audit_bucket_storage,
+    encryption_denies,
+    scoped_bucket,
+)
 from .checks import MEMBER_ACCOUNT_PROVIDER
 from .settings import LandingZoneSettings, LogArchiveSettings
 
@@ -105,7 +111,8 @@ def log_archive(
     env = replace(env, account_id=check_archive_account(scope, archive, account.id, env.account_id))
     there = replace(scope, parent=holder, env=env)
     key = _archive_key(there, scope)
-    access_logs = _access_log_bucket(there, archive)
+    # kept as long as the archive (PCI DSS 10.2.1.3: access to audit logs)
+    access_logs = access_log_bucket(there, archive.expiration_days, "archive-access-logs")
     bucket, policy = _archive_bucket(there, scope, archive, key, access_logs, organization)
     trail = aws.cloudtrail.Trail(
         f"{scope.name}-org-trail",
@@ -172,45 +179,6 @@ def _archive_key(there: Scope, home: Scope) -> aws.kms.Key:
     )
 
 
-def _bucket(there: Scope, role: str, *, object_lock: bool = False) -> aws.s3.Bucket:
-    bucket, _ = private_bucket(
-        f"{there.name}-{role}",
-        context=there.context,
-        tags=there.tags(Name=f"{there.name}-{role}"),
-        parent=there.parent,
-        object_lock=object_lock,
-    )
-    return bucket
-
-
-def _access_log_bucket(there: Scope, archive: LogArchiveSettings) -> aws.s3.Bucket:
-    """Server access logs of the archive bucket (SSE-S3: S3 access logging cannot write to
-    an SSE-KMS bucket), kept as long as the archive (PCI DSS 10.2.1.3: access to audit logs)."""
-    bucket = _bucket(there, "archive-access-logs")
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{there.name}-archive-access-logs",
-        bucket=bucket.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=there.opts(),
-    )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{there.name}-archive-access-logs",
-        bucket=bucket.id,
-        rules=[
-            {
-                "id": "expire-access-logs",
-                "status": "Enabled",
-                "filter": {},
-                "expiration": {"days": archive.expiration_days},
-                "noncurrent_version_expiration": {"noncurrent_days": 30},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            }
-        ],
-        opts=there.opts(),
-    )
-    return bucket
-
-
 def _archive_bucket(
     there: Scope,
     home: Scope,
@@ -219,20 +187,14 @@ def _archive_bucket(
     access_logs: aws.s3.Bucket,
     organization: aws.organizations.Organization,
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-    bucket = _bucket(there, "archive", object_lock=True)
-    aws.s3.BucketServerSideEncryptionConfiguration(
+    bucket = scoped_bucket(there, "archive", object_lock=True)
+    audit_bucket_storage(
+        there,
         f"{there.name}-archive",
-        bucket=bucket.id,
-        rules=[
-            {
-                "apply_server_side_encryption_by_default": {
-                    "sse_algorithm": "aws:kms",
-                    "kms_master_key_id": key.arn,
-                },
-                "bucket_key_enabled": True,
-            }
-        ],
-        opts=there.opts(),
+        bucket,
+        key,
+        transition_days=archive.transition_days,
+        expiration_days=archive.expiration_days,
     )
     aws.s3.BucketObjectLockConfiguration(
         f"{there.name}-archive",
@@ -241,22 +203,6 @@ def _archive_bucket(
         # COMPLIANCE: no principal, root of the log-archive account included, can delete or
         # shorten before the retention ends (S3 User Guide, "Object Lock retention modes")
         rule={"default_retention": {"mode": "COMPLIANCE", "days": archive.object_lock_days}},
-        opts=there.opts(),
-    )
-    aws.s3.BucketLifecycleConfiguration(
-        f"{there.name}-archive",
-        bucket=bucket.id,
-        rules=[
-            {
-                "id": "archive-then-expire",
-                "status": "Enabled",
-                "filter": {},
-                "transitions": [{"days": archive.transition_days, "storage_class": "GLACIER"}],
-                "expiration": {"days": archive.expiration_days},
-                "noncurrent_version_expiration": {"noncurrent_days": 90},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            }
-        ],
         opts=there.opts(),
     )
     aws.s3.BucketLogging(
@@ -276,23 +222,7 @@ def _archive_bucket(
         f"{there.name}-archive-access-logs",
         bucket=access_logs.id,
         policy=policy_json(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    _tls_only(access_logs.arn),
-                    {
-                        "Sid": "S3ServerAccessLogs",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "logging.s3.amazonaws.com"},
-                        "Action": "s3:PutObject",
-                        "Resource": access_logs.arn.apply(lambda a: f"{a}/archive/*"),
-                        "Condition": {
-                            "ArnLike": {"aws:SourceArn": bucket.arn},
-                            "StringEquals": {"aws:SourceAccount": there.env.account_id},
-                        },
-                    },
-                ],
-            }
+            access_log_bucket_policy(there, access_logs.arn, bucket.arn, prefix="archive")
         ),
         opts=there.opts(),
     )
