@@ -131,6 +131,13 @@ def _items(value: Any) -> list[Any]:
     return []
 
 
+def _parameters(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """A parameter group's ``parameters`` as name -> value."""
+    return {
+        str(p.get("name")): str(p.get("value")) for p in map(_obj, _items(inputs.get("parameters")))
+    }
+
+
 def _obj(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -421,10 +428,7 @@ def _tls_in_transit(type_: str, inputs: Mapping[str, Any], _: Options) -> list[s
             return ["`sslMode` is none"]
         return []
     if type_ == "aws:rds/parameterGroup:ParameterGroup":
-        params = {
-            str(p.get("name")): str(p.get("value"))
-            for p in map(_obj, _items(inputs.get("parameters")))
-        }
+        params = _parameters(inputs)
         if params.get("rds.force_ssl") == "0" or params.get("require_secure_transport") in (
             "0",
             "OFF",
@@ -432,10 +436,7 @@ def _tls_in_transit(type_: str, inputs: Mapping[str, Any], _: Options) -> list[s
             return ["the parameter group lets clients connect without TLS"]
         return []
     if type_ == "aws:docdb/clusterParameterGroup:ClusterParameterGroup":
-        params = {
-            str(p.get("name")): str(p.get("value"))
-            for p in map(_obj, _items(inputs.get("parameters")))
-        }
+        params = _parameters(inputs)
         return ["`tls` is disabled"] if params.get("tls") == "disabled" else []
     return []
 
