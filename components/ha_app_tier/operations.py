@@ -29,6 +29,7 @@ from ..core.aws_env import assume_role_policy, policy_json
 from ..core.kms import customer_managed_key, logs_key_policy
 from ..core.s3 import private_bucket
 from ..core.scope import Scope
+from ..secure_vpc.endpoint_policies import AWS_OWNED_BUCKETS
 from . import host
 from .settings import HaAppTierSettings
 
@@ -46,18 +47,11 @@ PATCH_GROUP_TAG = "PatchGroup"
 GUARDDUTY_MANAGED_TAG = "GuardDutyManaged"
 
 #: The AWS-owned buckets the SSM agent reads from for Run Command, patching and Distributor
-#: packages (the GuardDuty agent is one). Behind an S3 VPC endpoint the instance profile must
-#: allow them explicitly (Systems Manager User Guide, "SSM Agent communications with AWS
-#: managed S3 buckets"; "Reference: Amazon S3 buckets for patching operations").
-SSM_AGENT_BUCKETS = (
-    "aws-ssm-{region}",
-    "amazon-ssm-{region}",
-    "amazon-ssm-packages-{region}",
-    "{region}-birdwatcher-prod",
-    "aws-ssm-distributor-file-{region}",
-    "aws-ssm-document-attachments-{region}",
-    "patch-baseline-snapshot-{region}",
-)
+#: packages (the GuardDuty agent is one): the same list the S3 endpoint's policy admits.
+#: Behind an S3 VPC endpoint the instance profile must allow them explicitly (Systems Manager
+#: User Guide, "SSM Agent communications with AWS managed S3 buckets"; "Reference: Amazon S3
+#: buckets for patching operations").
+SSM_AGENT_BUCKETS = AWS_OWNED_BUCKETS["SSM Agent"]
 
 #: Patch Manager's document with lifecycle hooks (SSM Agent 3.0.502+): a hook before the
 #: install and one after it (before any reboot) ("SSM Command document for patching:
