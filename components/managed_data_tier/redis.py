@@ -209,6 +209,26 @@ def connect_statement(group_arn: pulumi.Input[str], user_arn: pulumi.Input[str])
     }
 
 
+def _password_user(
+    scope: DataTierScope, settings: RedisSettings, name: str, user_id: str, access_string: str
+) -> tuple[aws.elasticache.User, random.RandomPassword]:
+    """An RBAC user ``name`` that authenticates with a generated password, and the password."""
+    password = generated_password(
+        scope, "redis", name, length=32, specials=ELASTICACHE_PASSWORD_SPECIALS
+    )
+    user = aws.elasticache.User(
+        f"{scope.name}-redis-{name}-user",
+        user_id=user_id,
+        user_name=name,
+        engine=settings.engine,
+        access_string=access_string,
+        authentication_mode={"type": "password", "passwords": [as_secret(password.result)]},
+        tags=scope.tags(),
+        opts=scope.opts(),
+    )
+    return user, password
+
+
 def _rbac_users(scope: DataTierScope, settings: RedisSettings) -> RedisUsers:
     """AUTH with RBAC users rather than an auth_token.
 
@@ -224,22 +244,7 @@ def _rbac_users(scope: DataTierScope, settings: RedisSettings) -> RedisUsers:
     ElastiCache requires) with the access string of ``redis.appAccess.<app>``."""
     prefix = f"{scope.name}-redis"
     ids = redis_user_ids(scope.name, scope.context.environment, settings.clients)
-    default_password = generated_password(
-        scope, "redis", "default", length=32, specials=ELASTICACHE_PASSWORD_SPECIALS
-    )
-    default_user = aws.elasticache.User(
-        f"{prefix}-default-user",
-        user_id=ids["default"],
-        user_name="default",
-        engine=settings.engine,
-        access_string="off -@all",
-        authentication_mode={
-            "type": "password",
-            "passwords": [as_secret(default_password.result)],
-        },
-        tags=scope.tags(),
-        opts=scope.opts(),
-    )
+    default_user, _ = _password_user(scope, settings, "default", ids["default"], "off -@all")
     apps: dict[str, aws.elasticache.User] = {}
     for app in sorted(settings.clients):
         access = settings.app_access.get(app, RedisAppAccess())
@@ -256,22 +261,9 @@ def _rbac_users(scope: DataTierScope, settings: RedisSettings) -> RedisUsers:
     shared: aws.elasticache.User | None = None
     shared_password: random.RandomPassword | None = None
     if settings.shared_app_user:
-        shared_password = generated_password(
-            scope, "redis", "app", length=32, specials=ELASTICACHE_PASSWORD_SPECIALS
-        )
-        shared = aws.elasticache.User(
-            f"{prefix}-app-user",
-            user_id=ids["app"],
-            user_name="app",
-            engine=settings.engine,
-            # all keys and channels, but not the admin/dangerous commands (CONFIG, FLUSHALL, ...)
-            access_string="on ~* &* +@all -@dangerous",
-            authentication_mode={
-                "type": "password",
-                "passwords": [as_secret(shared_password.result)],
-            },
-            tags=scope.tags(),
-            opts=scope.opts(),
+        # all keys and channels, but not the admin/dangerous commands (CONFIG, FLUSHALL, ...)
+        shared, shared_password = _password_user(
+            scope, settings, "app", ids["app"], "on ~* &* +@all -@dangerous"
         )
     members = [default_user, *apps.values(), *([shared] if shared is not None else [])]
     group = aws.elasticache.UserGroup(
