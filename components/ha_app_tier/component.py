@@ -27,7 +27,6 @@ from ..core.alarms import Widget, raise_alarms
 from ..core.aws_env import aws_env, policy_json
 from ..core.kms import account_administers_key, customer_managed_key
 from ..core.problems import raise_problems
-from ..core.s3 import private_bucket
 from ..core.scope import Scope
 from ..core.security_groups import Rule, restricted_security_group
 from ..core.settings import StackContext, checked_input
@@ -329,50 +328,11 @@ class AccessLogs:
 
 def access_log_bucket(scope: Scope, settings: HaAppTierSettings) -> AccessLogs:
     """The ALB's access-log bucket: private, SSE-S3, expiring, TLS-only."""
-    n, ctx = scope.name, scope.context
-    bucket, pab = private_bucket(
-        f"{n}-alb-logs",
-        context=ctx,
-        tags=scope.tags(Name=f"{n}-alb-logs"),
-        parent=scope.parent,
-        # Nonprod may be torn down with its logs; prod logs are evidence (PCI DSS 10.5.1).
-        force_destroy=not ctx.is_prod,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{n}-alb-logs",
-        bucket=bucket.id,
-        rules=[
-            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                # ALB access logs support only SSE-S3: ELB cannot write to a bucket
-                # whose default encryption is SSE-KMS (ELB user guide, "Enable access
-                # logs"; aws-cdk #21947). The logs hold no card data (PCI DSS 10.3.x
-                # protects them through access control and retention instead).
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"
-                ),
-            )
-        ],
-        opts=scope.opts(),
-    )
-    days = settings.access_log_retention_days
-    aws.s3.BucketLifecycleConfiguration(
-        f"{n}-alb-logs",
-        bucket=bucket.id,
-        rules=[
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=days
-                ),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=7
-                ),
-            )
-        ],
-        opts=scope.opts(),
+    n = scope.name
+    # SSE-S3 only (ELB cannot deliver to SSE-KMS); the logs hold no card data (PCI DSS 10.3.x
+    # protects them through access control and retention instead)
+    bucket, pab = operations.log_bucket(
+        scope, f"{n}-alb-logs", settings, rule_id="expire-access-logs"
     )
     policy = aws.s3.BucketPolicy(
         f"{n}-alb-logs",

@@ -269,26 +269,25 @@ def waf_logging(
     )
 
 
-def server_access_logs(
-    scope: Scope, settings: HaAppTierSettings, source: aws.s3.Bucket
-) -> aws.s3.Bucket:
-    """S3 server access logs of the ALB log bucket (who read or deleted the access logs:
-    PCI DSS 10.2.1.3; Security Hub S3.9), in a bucket of their own: same account and
-    region, SSE-S3 only, no Object Lock, written by ``logging.s3.amazonaws.com`` through the
-    bucket policy (ACLs are disabled) for this source bucket only (Amazon S3 User Guide,
-    "Enabling Amazon S3 server access logging"). The target bucket does not log itself:
-    that would loop, and AWS advises against it."""
-    n, ctx, env = scope.name, scope.context, scope.env
-    target, pab = private_bucket(
-        f"{n}-alb-logs-access",
+def log_bucket(
+    scope: Scope, name: str, settings: HaAppTierSettings, *, rule_id: str
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+    """A private log bucket ``name`` (and its public access block): SSE-S3, the only
+    encryption ELB access logs and S3 server access logs can be delivered to (ELB user guide,
+    "Enable access logs"; aws-cdk #21947), objects and old versions gone after
+    ``access_log_retention_days``. Nonprod may be torn down with its logs; prod logs are
+    evidence (PCI DSS 10.5.1)."""
+    ctx = scope.context
+    bucket, pab = private_bucket(
+        name,
         context=ctx,
-        tags=scope.tags(Name=f"{n}-alb-logs-access"),
+        tags=scope.tags(Name=name),
         parent=scope.parent,
         force_destroy=not ctx.is_prod,
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{n}-alb-logs-access",
-        bucket=target.id,
+        name,
+        bucket=bucket.id,
         rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
@@ -300,11 +299,11 @@ def server_access_logs(
     )
     days = settings.access_log_retention_days
     aws.s3.BucketLifecycleConfiguration(
-        f"{n}-alb-logs-access",
-        bucket=target.id,
+        name,
+        bucket=bucket.id,
         rules=[
             aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-server-access-logs",
+                id=rule_id,
                 status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
@@ -317,6 +316,22 @@ def server_access_logs(
             )
         ],
         opts=scope.opts(),
+    )
+    return bucket, pab
+
+
+def server_access_logs(
+    scope: Scope, settings: HaAppTierSettings, source: aws.s3.Bucket
+) -> aws.s3.Bucket:
+    """S3 server access logs of the ALB log bucket (who read or deleted the access logs:
+    PCI DSS 10.2.1.3; Security Hub S3.9), in a bucket of their own: same account and
+    region, SSE-S3 only, no Object Lock, written by ``logging.s3.amazonaws.com`` through the
+    bucket policy (ACLs are disabled) for this source bucket only (Amazon S3 User Guide,
+    "Enabling Amazon S3 server access logging"). The target bucket does not log itself:
+    that would loop, and AWS advises against it."""
+    n, env = scope.name, scope.env
+    target, pab = log_bucket(
+        scope, f"{n}-alb-logs-access", settings, rule_id="expire-server-access-logs"
     )
     policy = aws.s3.BucketPolicy(
         f"{n}-alb-logs-access",
