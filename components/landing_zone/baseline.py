@@ -368,39 +368,53 @@ def encryption_denies(
     ]
 
 
+def cloudtrail_delivery(
+    bucket_arn: pulumi.Output[str], trail: pulumi.Input[str], objects: pulumi.Input[Any]
+) -> list[dict[str, Any]]:
+    """What CloudTrail needs of its bucket, for ``trail`` only: read the bucket's ACL, and
+    write ``objects`` (ARN patterns) owned by the bucket owner (CloudTrail User Guide,
+    "Amazon S3 bucket policy for CloudTrail")."""
+    return [
+        {
+            "Sid": "CloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:GetBucketAcl",
+            "Resource": bucket_arn,
+            "Condition": {"StringEquals": {"aws:SourceArn": trail}},
+        },
+        {
+            "Sid": "CloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": trail,
+                }
+            },
+        },
+    ]
+
+
 def trail_bucket_policy(
     scope: Scope, bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]
 ) -> dict[str, Any]:
     account = scope.env.account_id
-    trail = trail_arn(scope)
     return {
         "Version": "2012-10-17",
         "Statement": [
             _tls_only(bucket_arn),
             *encryption_denies(bucket_arn, key_arn, TRAIL_PREFIX),
-            {
-                "Sid": "CloudTrailAclCheck",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "s3:GetBucketAcl",
-                "Resource": bucket_arn,
-                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
-            },
-            {
-                "Sid": "CloudTrailWrite",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": pulumi.Output.all(bucket_arn, account).apply(
+            *cloudtrail_delivery(
+                bucket_arn,
+                trail_arn(scope),
+                pulumi.Output.all(bucket_arn, account).apply(
                     lambda p: f"{p[0]}/{TRAIL_PREFIX}/AWSLogs/{p[1]}/*"
                 ),
-                "Condition": {
-                    "StringEquals": {
-                        "s3:x-amz-acl": "bucket-owner-full-control",
-                        "aws:SourceArn": trail,
-                    }
-                },
-            },
+            ),
             {
                 # Config delivers as the recorder's role (config_delivery_policy); AWS retries
                 # as its service principal when the role cannot, which these two statements

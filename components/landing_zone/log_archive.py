@@ -34,6 +34,7 @@ from .baseline import (
     access_log_bucket,
     access_log_bucket_policy,
     audit_bucket_storage,
+    cloudtrail_delivery,
     encryption_denies,
     scoped_bucket,
 )
@@ -251,26 +252,6 @@ def archive_bucket_policy(
         "Statement": [
             _tls_only(bucket_arn),
             *encryption_denies(bucket_arn, key_arn, ORG_TRAIL_PREFIX),
-            {
-                "Sid": "CloudTrailAclCheck",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "s3:GetBucketAcl",
-                "Resource": bucket_arn,
-                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
-            },
-            {
-                "Sid": "CloudTrailWrite",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": prefixes,
-                "Condition": {
-                    "StringEquals": {
-                        "s3:x-amz-acl": "bucket-owner-full-control",
-                        "aws:SourceArn": trail,
-                    }
-                },
-            },
+            *cloudtrail_delivery(bucket_arn, trail, prefixes),
         ],
     }
