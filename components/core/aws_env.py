@@ -63,8 +63,11 @@ def policy_json(document: pulumi.Input[Any]) -> pulumi.Output[str]:
     )
 
 
-def assume_role_policy(service: str, account_id: pulumi.Output[str]) -> pulumi.Output[str]:
-    """Trust policy for an AWS service, limited to this account (confused-deputy guard)."""
+def assume_role_policy(
+    service: pulumi.Input[str], account_id: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """Trust policy for an AWS service (``dms.amazonaws.com``, or a regional principal such as
+    ``dms.<region>.amazonaws.com``), limited to this account (confused-deputy guard)."""
     return policy_json(
         {
             "Version": "2012-10-17",

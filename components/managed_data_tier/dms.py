@@ -105,22 +105,6 @@ def dms_security_group(
     )
 
 
-def _service_trust(principal: pulumi.Input[str], account_id: pulumi.Output[str]) -> Any:
-    return policy_json(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": principal},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                }
-            ],
-        }
-    )
-
-
 def _account_roles(scope: DataTierScope) -> list[aws.iam.Role]:
     """The two roles DMS looks up by fixed name in every account; the console creates them,
     an API caller must (DMS user guide, "Creating the IAM roles to use with AWS DMS"). Kept on
@@ -449,7 +433,9 @@ def _secrets_role(
     role = aws.iam.Role(
         f"{scope.name}-dms-secrets",
         description="AWS DMS reads the migration endpoints' secrets",
-        assume_role_policy=_service_trust(scope.env.service_endpoint("dms"), scope.env.account_id),
+        assume_role_policy=assume_role_policy(
+            scope.env.service_endpoint("dms"), scope.env.account_id
+        ),
         tags=scope.tags(),
         opts=scope.opts(),
     )
